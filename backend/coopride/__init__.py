@@ -1,0 +1,1 @@
+"""CoopRide: a contributor-owned cooperative ride-sharing ledger."""

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything CoopRide needs, inside the repository; safe to run again (it skips what is done).
+#   .venv/         Python 3.11 venv with the project (editable) and its dev tools, pinned by requirements.lock
+#   node_modules/  solc-js, OpenZeppelin contracts and anvil, pinned by package-lock.json
+#   .venv/solcx/solc-v<version>  -> scripts/toolchain/solc-bridge.js (what py-solc-x/Brownie call "solc")
+#   .venv/bin/anvil              -> node_modules/.bin/anvil (Brownie starts anvil from PATH)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python=$candidate; break
+    fi
+  done
+fi
+[ -n "$python" ] || { echo "setup: CoopRide needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $python"
+  "$python" -m venv .venv
+fi
+
+stamp=.venv/.coopride-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  echo "setup: installing Python packages (pinned by requirements.lock)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.3.1"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+  touch "$stamp"
+fi
+
+if [ ! -d node_modules/solc ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages (solc, OpenZeppelin, anvil)"
+  # `npm ci` fails here: the registry serves only the linux-x64 anvil package, so the lock
+  # lacks the other platforms' optional packages; `npm install` honours the lock all the same.
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+solc_version=$(node -p 'require("./node_modules/solc/package.json").version')
+mkdir -p .venv/solcx
+ln -sfn "$root/scripts/toolchain/solc-bridge.js" ".venv/solcx/solc-v$solc_version"
+ln -sfn "$root/node_modules/.bin/anvil" .venv/bin/anvil
+chmod +x scripts/toolchain/solc-bridge.js
+
+grep -q "version: $solc_version" brownie-config.yaml || {
+  echo "setup: brownie-config.yaml compiler.solc.version must be $solc_version (the npm solc)" >&2; exit 1; }
+echo "setup: ready (Python $(.venv/bin/python -V | cut -d' ' -f2), solc $solc_version, $(.venv/bin/anvil --version | head -n1))"
