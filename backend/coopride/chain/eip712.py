@@ -1,0 +1,167 @@
+"""EIP-712 typed data for everything CoopRide asks a wallet to sign.
+
+One builder per message; each returns the full typed-data dict (domain, types, primaryType, message)
+that a wallet signs with `eth_signTypedData_v4`, and that `eth_account` signs with
+`Account.sign_typed_data(key, full_message=...)`. The contracts verify the same structures
+(see docs/design.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import to_checksum_address
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+EIP712_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+TRIP_RECEIPT_FIELDS = [
+    {"name": "tripId", "type": "uint64"},
+    {"name": "driver", "type": "address"},
+    {"name": "rider", "type": "address"},
+    {"name": "regionId", "type": "uint32"},
+    {"name": "distanceMetres", "type": "uint32"},
+    {"name": "fare", "type": "uint96"},
+    {"name": "startTime", "type": "uint40"},
+    {"name": "endTime", "type": "uint40"},
+    {"name": "traceHash", "type": "bytes32"},
+]
+
+JOIN_FIELDS = [
+    {"name": "member", "type": "address"},
+    {"name": "regionId", "type": "uint32"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+PERMIT_FIELDS = [
+    {"name": "owner", "type": "address"},
+    {"name": "spender", "type": "address"},
+    {"name": "value", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+BALLOT_FIELDS = [
+    {"name": "proposalId", "type": "uint256"},
+    {"name": "support", "type": "uint8"},
+    {"name": "voter", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+]
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    version: str
+    chainId: int
+    verifyingContract: str
+
+    @classmethod
+    def from_manifest(cls, entry: dict) -> "Domain":
+        return cls(entry["name"], entry["version"], int(entry["chainId"]), to_checksum_address(entry["verifyingContract"]))
+
+
+@dataclass(frozen=True)
+class TripReceipt:
+    tripId: int
+    driver: str
+    rider: str
+    regionId: int
+    distanceMetres: int
+    fare: int
+    startTime: int
+    endTime: int
+    traceHash: bytes
+
+    def as_message(self) -> dict:
+        message = asdict(self)
+        message["driver"] = to_checksum_address(self.driver)
+        message["rider"] = to_checksum_address(self.rider)
+        message["traceHash"] = bytes(self.traceHash)
+        return message
+
+    def as_tuple(self) -> tuple:
+        """The receipt as the ABI tuple `RideLedger.settle` takes."""
+        m = self.as_message()
+        return tuple(m[f["name"]] for f in TRIP_RECEIPT_FIELDS)
+
+
+def _typed(domain: Domain, primary: str, fields: list[dict], message: dict) -> dict:
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, primary: fields},
+        "primaryType": primary,
+        "domain": asdict(domain),
+        "message": message,
+    }
+
+
+def receipt_typed_data(domain: Domain, receipt: TripReceipt) -> dict:
+    return _typed(domain, "TripReceipt", TRIP_RECEIPT_FIELDS, receipt.as_message())
+
+
+def join_typed_data(domain: Domain, member: str, region_id: int, nonce: int, deadline: int) -> dict:
+    message = {"member": to_checksum_address(member), "regionId": region_id, "nonce": nonce, "deadline": deadline}
+    return _typed(domain, "Join", JOIN_FIELDS, message)
+
+
+def permit_typed_data(domain: Domain, owner: str, spender: str, value: int, nonce: int, deadline: int) -> dict:
+    message = {
+        "owner": to_checksum_address(owner),
+        "spender": to_checksum_address(spender),
+        "value": value,
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+    return _typed(domain, "Permit", PERMIT_FIELDS, message)
+
+
+def ballot_typed_data(domain: Domain, proposal_id: int, support: int, voter: str, nonce: int) -> dict:
+    message = {"proposalId": proposal_id, "support": support, "voter": to_checksum_address(voter), "nonce": nonce}
+    return _typed(domain, "Ballot", BALLOT_FIELDS, message)
+
+
+def sign_typed_data(private_key: str | bytes, typed_data: dict) -> bytes:
+    """Signs as a wallet would (65 bytes r || s || v, v in {27, 28})."""
+    return bytes(Account.sign_typed_data(private_key, full_message=typed_data).signature)
+
+
+def recover_typed_data_signer(typed_data: dict, signature: bytes) -> str:
+    return Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
+
+
+def split_signature(signature: bytes) -> tuple[int, bytes, bytes]:
+    """(v, r, s) from a 65-byte signature, as ERC-2612 `permit` takes it."""
+    if len(signature) != 65:
+        raise ValueError(f"a signature has 65 bytes, got {len(signature)}")
+    v = signature[64]
+    if v < 27:
+        v += 27
+    return v, signature[:32], signature[32:64]
+
+
+def compact_signature(signature: bytes) -> tuple[bytes, bytes]:
+    """EIP-2098 `(r, vs)` from a 65-byte signature: `vs = s | (v - 27) << 255`."""
+    v, r, s = split_signature(signature)
+    if v not in (27, 28):
+        raise ValueError(f"signature v must be 27 or 28, got {v}")
+    vs = int.from_bytes(s, "big") | ((v - 27) << 255)
+    return r, vs.to_bytes(32, "big")
+
+
+NO_SIGNATURE = (b"\x00" * 32, b"\x00" * 32)
+
+
+def signed_receipt_tuple(receipt: TripReceipt, driver_signature: bytes, rider_signature: bytes | None) -> tuple:
+    """The `SignedReceipt` ABI tuple for `RideLedger.settle`; solo trips carry an all-zero rider signature."""
+    driver_r, driver_vs = compact_signature(driver_signature)
+    rider_r, rider_vs = compact_signature(rider_signature) if rider_signature else NO_SIGNATURE
+    return (receipt.as_tuple(), driver_r, driver_vs, rider_r, rider_vs)
