@@ -4,6 +4,7 @@
 #   node_modules/  solc-js, OpenZeppelin contracts and anvil, pinned by package-lock.json
 #   .venv/solcx/solc-v<version>  -> scripts/toolchain/solc-bridge.js (what py-solc-x/Brownie call "solc")
 #   .venv/bin/anvil              -> node_modules/.bin/anvil (Brownie starts anvil from PATH)
+#   ~/.solcx/solc-v<version>     -> the same bridge, for brownie run outside make
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -41,6 +42,10 @@ fi
 solc_version=$(node -p 'require("./node_modules/solc/package.json").version')
 mkdir -p .venv/solcx
 ln -sfn "$root/scripts/toolchain/solc-bridge.js" ".venv/solcx/solc-v$solc_version"
+# The Makefile points py-solc-x at .venv/solcx (SOLCX_BINARY_PATH); this link lets a bare
+# `brownie` or `pytest` run from the activated venv find the compiler too.
+mkdir -p "$HOME/.solcx"
+ln -sfn "$root/scripts/toolchain/solc-bridge.js" "$HOME/.solcx/solc-v$solc_version"
 ln -sfn "$root/node_modules/.bin/anvil" .venv/bin/anvil
 chmod +x scripts/toolchain/solc-bridge.js
 
