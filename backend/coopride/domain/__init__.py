@@ -1,0 +1,1 @@
+"""Domain logic with no HTTP or database: geography, regions, pricing, trace checks, matching."""
