@@ -1,0 +1,1 @@
+"""Exactly-once settlement of co-signed trip receipts: batching, sending, confirming, reconciling."""

@@ -1,0 +1,45 @@
+"""The settlement worker's own tables (created by migration 0002_settlement)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Text
+from sqlmodel import Field, SQLModel
+
+from coopride.models import utcnow
+
+# SettlementBatch.status values.
+BATCH_SUBMITTED = "submitted"  # persisted with its signed transaction; maybe broadcast, outcome unknown
+BATCH_CONFIRMED = "confirmed"  # mined; every trip's outcome recorded from its events
+BATCH_REVERTED = "reverted"  # mined but reverted as a whole (e.g. paused): its trips went back to the queue
+BATCH_SUPERSEDED = "superseded"  # its nonce was used by another transaction: trips reconciled from the chain
+
+
+class SettlementBatch(SQLModel, table=True):
+    """One `settle(batchId, receipts)` transaction, stored before it is broadcast so a restart can finish it."""
+
+    id: str = Field(primary_key=True, max_length=66)  # the on-chain batchId, 0x hex
+    status: str = Field(default=BATCH_SUBMITTED, index=True, max_length=16)
+    trip_ids: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    nonce: int = Field(sa_type=BigInteger)
+    tx_hash: str = Field(index=True, max_length=66)
+    raw_tx: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    broadcast_count: int = 0
+    finished_at: datetime | None = None
+    block_number: int | None = Field(default=None, sa_type=BigInteger)
+    gas_used: int | None = Field(default=None, sa_type=BigInteger)
+    settled_count: int | None = None
+    rejected_count: int | None = None
+    note: str | None = None
+
+
+class SettlementRetry(SQLModel, table=True):
+    """A trip the chain rejected for a reason that may pass later (an underfunded rider)."""
+
+    trip_id: int = Field(primary_key=True, sa_type=BigInteger)
+    attempts: int = 0
+    retry_after: float = 0.0  # unix seconds
+    last_reason: str | None = None

@@ -1,0 +1,83 @@
+"""Recording settlement outcomes on trips, and reconciling the database with the chain's events.
+
+The chain is the source of truth: a trip is settled exactly when `isSettled(tripId)` is true, and its
+one `TripSettled` event says by which transaction and for how much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from coopride.chain.client import ChainClient, TripSettlement
+from coopride.models import TRIP_QUEUED, TRIP_SETTLED, TRIP_SUBMITTED, Trip, utcnow
+
+
+def record_settled(trip: Trip, settlement: TripSettlement) -> None:
+    trip.status = TRIP_SETTLED
+    trip.tx_hash = settlement.tx_hash
+    trip.block_number = settlement.block_number
+    trip.fare_paid = settlement.fare
+    trip.fee_paid = settlement.fee
+    trip.shares_minted = str(settlement.shares)
+    trip.reject_reason = None
+    trip.settled_at = utcnow()
+
+
+def requeue(trip: Trip) -> None:
+    trip.status = TRIP_QUEUED
+    trip.batch_id = None
+
+
+def reconcile_trips(session: Session, chain: ChainClient, trips: list[Trip]) -> tuple[list[int], list[int]]:
+    """Settles from the chain's logs every trip the chain says is settled; requeues the others.
+
+    Returns (ids recorded as settled, ids put back in the queue). The caller commits.
+    """
+    settlements = chain.find_settlements(t.id for t in trips)
+    settled, requeued = [], []
+    for trip in trips:
+        found = settlements.get(trip.id)
+        if found is not None:
+            record_settled(trip, found)
+            settled.append(trip.id)
+        elif chain.is_settled(trip.id):
+            # The bitmap says settled but no log was found: the node's log index is behind. Leave the
+            # trip where it is; the next pass finds the log. Requeueing it would only earn AlreadySettled.
+            continue
+        else:
+            requeue(trip)
+            requeued.append(trip.id)
+        session.add(trip)
+    return settled, requeued
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    trip_id: int
+    database: str
+    chain: str
+
+
+def audit(session: Session, chain: ChainClient) -> list[Discrepancy]:
+    """Compares every trip the database calls settled, or had sent, with the chain's `TripSettled` events."""
+    trips = session.exec(select(Trip).where(Trip.status.in_([TRIP_SETTLED, TRIP_SUBMITTED, "rejected"]))).all()
+    on_chain = chain.find_settlements(t.id for t in trips)
+    problems = []
+    for trip in trips:
+        event = on_chain.get(trip.id)
+        if trip.status == TRIP_SETTLED:
+            if event is None:
+                problems.append(Discrepancy(trip.id, f"settled by {trip.tx_hash}", "no TripSettled event"))
+            elif (event.tx_hash, event.fare, event.fee, str(event.shares)) != (
+                trip.tx_hash, trip.fare_paid, trip.fee_paid, trip.shares_minted
+            ):
+                problems.append(Discrepancy(
+                    trip.id,
+                    f"tx {trip.tx_hash} fare {trip.fare_paid} fee {trip.fee_paid} shares {trip.shares_minted}",
+                    f"tx {event.tx_hash} fare {event.fare} fee {event.fee} shares {event.shares}",
+                ))
+        elif event is not None and trip.status == "rejected":
+            problems.append(Discrepancy(trip.id, f"rejected ({trip.reject_reason})", f"settled by {event.tx_hash}"))
+    return problems

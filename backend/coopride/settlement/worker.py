@@ -1,0 +1,402 @@
+"""The settlement worker: posts queued trips to `RideLedger.settle` in batches, exactly once.
+
+Exactly once, whatever dies when:
+1. A batch (trip ids, deterministic batchId, the signed raw transaction, its hash and nonce) is stored
+   and its trips marked "submitted" in ONE database transaction, BEFORE the transaction is broadcast.
+2. On every pass, unfinished batches are finished first:
+   - mined: each trip's outcome is recorded from the receipt's TripSettled / TripRejected events;
+   - not mined and its nonce still free: the same raw bytes are broadcast again (same hash: harmless);
+   - its nonce used by another transaction: each trip is reconciled from the chain (TripSettled logs,
+     `isSettled`); whatever did not settle goes back to the queue.
+3. The chain's trip-id bitmap is the last line of defence: a trip sent twice is rejected
+   AlreadySettled, which is recorded as settled by the earlier transaction, not as a failure.
+
+Run it embedded (`start_in_thread`, used by the API's lifespan) or as its own process (`run_forever`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+from hexbytes import HexBytes
+from sqlalchemy import Engine, update
+from sqlmodel import Session, select
+from web3.exceptions import TimeExhausted
+
+from coopride.chain.client import (
+    TRANSIENT_ERRORS,
+    ChainClient,
+    ChainRevert,
+    NonceConsumed,
+    RejectReason,
+    SignedTx,
+    TripRejection,
+)
+from coopride.chain.eip712 import ZERO_ADDRESS, TripReceipt, signed_receipt_tuple
+from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SUBMITTED, Trip, utcnow
+from coopride.settlement.models import (
+    BATCH_CONFIRMED,
+    BATCH_REVERTED,
+    BATCH_SUBMITTED,
+    BATCH_SUPERSEDED,
+    SettlementBatch,
+    SettlementRetry,
+)
+from coopride.settlement.reconcile import reconcile_trips, record_settled, requeue
+
+log = logging.getLogger(__name__)
+
+# Rejections that may pass on a later attempt; every other reason is final.
+RETRYABLE_REASONS = frozenset({RejectReason.RIDER_UNDERFUNDED})
+
+
+@dataclass
+class SettlementReport:
+    batches_sent: list[str] = field(default_factory=list)
+    batches_finished: list[str] = field(default_factory=list)
+    settled: list[int] = field(default_factory=list)
+    already_settled: list[int] = field(default_factory=list)  # re-sent trips found settled by an earlier tx
+    rejected: dict[int, str] = field(default_factory=dict)  # final rejections: trip id -> reason
+    retry_later: dict[int, str] = field(default_factory=dict)  # back in the queue after a delay
+    requeued: list[int] = field(default_factory=list)  # back in the queue now (batch reverted or superseded)
+    unfinished_batches: list[str] = field(default_factory=list)  # outcome still unknown (chain slow or down)
+    gas_used: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def chain_unavailable(self) -> bool:
+        return bool(self.unfinished_batches) or any(e.startswith("chain unavailable") for e in self.errors)
+
+
+@dataclass
+class SettlementHooks:
+    """Fault-injection points for tests: each is called with the batch at that moment of its life."""
+
+    after_persist: Callable[[SettlementBatch], None] | None = None
+    after_broadcast: Callable[[SettlementBatch], None] | None = None
+
+
+def batch_id_for(chain_id: int, ledger: str, nonce: int, trip_ids: list[int]) -> bytes:
+    """Deterministic: the same trips, sent with the same nonce to the same ledger, give the same id."""
+    return keccak(abi_encode(["uint256", "address", "uint256", "uint256[]"], [chain_id, ledger, nonce, trip_ids]))
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands datetimes back without their zone; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class SettlementWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        chain: ChainClient,
+        *,
+        batch_size: int = 100,
+        max_age_seconds: float = 30.0,
+        retry_delay_seconds: float = 60.0,
+        max_attempts: int = 5,
+        receipt_timeout: float | None = None,
+        max_batches_per_run: int = 20,
+        clock: Callable[[], float] = time.time,
+        hooks: SettlementHooks | None = None,
+    ):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.engine = engine
+        self.chain = chain
+        self.batch_size = batch_size
+        self.max_age_seconds = max_age_seconds
+        self.retry_delay_seconds = retry_delay_seconds
+        self.max_attempts = max_attempts
+        self.receipt_timeout = receipt_timeout
+        self.max_batches_per_run = max_batches_per_run
+        self.clock = clock
+        self.hooks = hooks or SettlementHooks()
+        self._run_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- passes
+    def run_once(self, *, force: bool = False) -> SettlementReport:
+        """Finishes unfinished batches, then sends every batch that is due (all queued trips if `force`)."""
+        report = SettlementReport()
+        with self._run_lock:
+            try:
+                self._finish_unfinished(report)
+                if report.unfinished_batches:
+                    return report  # keep nonce order: nothing new goes out until the old ones are resolved
+                for _ in range(self.max_batches_per_run):
+                    trips = self._due_trips(force)
+                    if not trips:
+                        break
+                    if not self._send_batch(trips, report):
+                        break
+            except TRANSIENT_ERRORS as exc:
+                report.errors.append(f"chain unavailable: {exc.__class__.__name__}: {exc}")
+        return report
+
+    def run_forever(self, stop_event: threading.Event, poll_interval: float = 1.0) -> None:
+        log.info("settlement worker started (batch size %d, max age %.0f s)", self.batch_size, self.max_age_seconds)
+        while not stop_event.is_set():
+            try:
+                report = self.run_once()
+                if report.settled or report.rejected or report.errors:
+                    log.info("settlement pass: %s", report)
+            except Exception:  # one bad pass must not stop settlement; the next pass starts from the DB
+                log.exception("settlement pass failed")
+            stop_event.wait(poll_interval)
+        log.info("settlement worker stopped")
+
+    # --------------------------------------------------------- choosing trips
+    def _due_trips(self, force: bool) -> list[Trip]:
+        now = self.clock()
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Trip, SettlementRetry)
+                .join(SettlementRetry, SettlementRetry.trip_id == Trip.id, isouter=True)
+                .where(Trip.status == TRIP_QUEUED)
+                .where((SettlementRetry.trip_id.is_(None)) | (SettlementRetry.retry_after <= now))
+                .order_by(Trip.id)
+                .limit(self.batch_size)
+            ).all()
+        if not rows:
+            return []
+
+        def queued_since(trip: Trip, retry: SettlementRetry | None) -> float:
+            return retry.retry_after if retry is not None else _as_utc(trip.created_at).timestamp()
+
+        oldest = min(queued_since(trip, retry) for trip, retry in rows)
+        if force or len(rows) >= self.batch_size or now - oldest >= self.max_age_seconds:
+            return [trip for trip, _ in rows]
+        return []
+
+    # -------------------------------------------------------------- sending
+    def _send_batch(self, trips: list[Trip], report: SettlementReport) -> bool:
+        """Stores, broadcasts and confirms one batch. False when the pass should stop."""
+        # Runs of the same driver are cheaper on chain (one earnings write per run).
+        trips = sorted(trips, key=lambda t: (t.driver.lower(), t.id))
+        trip_ids = [t.id for t in trips]
+        signed_receipts = [self._signed_receipt(t) for t in trips]
+        with self.chain.exclusive_nonce() as nonce:
+            batch_id = batch_id_for(self.chain.chain_id, self.chain.ledger.address, nonce, trip_ids)
+            try:
+                signed = self.chain.sign_call(self.chain.settle_call(batch_id, signed_receipts), nonce)
+            except ChainRevert as exc:  # the whole batch would revert (paused, settler role revoked)
+                report.errors.append(f"settle would revert: {exc.message}")
+                return False
+            batch = SettlementBatch(id=HexBytes(batch_id).to_0x_hex(), trip_ids=trip_ids, nonce=nonce,
+                                    tx_hash=signed.tx_hash, raw_tx=signed.raw)
+            if not self._persist(batch):
+                report.errors.append("trips were claimed by another worker; skipped")
+                return False
+            if self.hooks.after_persist:
+                self.hooks.after_persist(batch)
+            self._broadcast(batch)
+        report.batches_sent.append(batch.id)
+        if self.hooks.after_broadcast:
+            self.hooks.after_broadcast(batch)
+        return self._confirm(batch, report)
+
+    def _signed_receipt(self, trip: Trip) -> tuple:
+        receipt = TripReceipt(
+            tripId=trip.id,
+            driver=trip.driver,
+            rider=trip.rider or ZERO_ADDRESS,
+            regionId=trip.region_id,
+            distanceMetres=trip.distance_metres,
+            fare=trip.fare,
+            startTime=trip.start_time,
+            endTime=trip.end_time,
+            traceHash=bytes(HexBytes(trip.trace_hash)),
+        )
+        rider_signature = bytes(HexBytes(trip.rider_signature)) if trip.rider_signature else None
+        return signed_receipt_tuple(receipt, bytes(HexBytes(trip.driver_signature)), rider_signature)
+
+    def _persist(self, batch: SettlementBatch) -> bool:
+        """Stores the batch and claims its trips in one transaction; False if any trip left the queue meanwhile."""
+        with Session(self.engine) as session:
+            claimed = session.execute(
+                update(Trip)
+                .where(Trip.id.in_(batch.trip_ids), Trip.status == TRIP_QUEUED)
+                .values(status=TRIP_SUBMITTED, batch_id=batch.id)
+            ).rowcount
+            if claimed != len(batch.trip_ids):
+                session.rollback()
+                return False
+            session.add(batch)
+            session.commit()
+        return True
+
+    def _broadcast(self, batch: SettlementBatch) -> None:
+        """Sends the stored bytes. If the node is down the batch stays "submitted"; the next pass retries."""
+        try:
+            self.chain.broadcast(_signed_of(batch))
+        except NonceConsumed:
+            return  # the next pass reconciles it
+        with Session(self.engine) as session:
+            stored = session.get(SettlementBatch, batch.id)
+            stored.broadcast_count += 1
+            session.add(stored)
+            session.commit()
+
+    def _confirm(self, batch: SettlementBatch, report: SettlementReport) -> bool:
+        try:
+            receipt = self.chain.wait_for_receipt(batch.tx_hash, timeout=self.receipt_timeout)
+        except TimeExhausted:
+            report.unfinished_batches.append(batch.id)
+            return False
+        self._record_mined(batch.id, receipt, report)
+        return True
+
+    # -------------------------------------------------------------- recovery
+    def _finish_unfinished(self, report: SettlementReport) -> None:
+        with Session(self.engine) as session:
+            unfinished = session.exec(
+                select(SettlementBatch).where(SettlementBatch.status == BATCH_SUBMITTED).order_by(SettlementBatch.nonce)
+            ).all()
+        for batch in unfinished:
+            # Read the nonce before the receipt: if the nonce is used and our receipt is still absent
+            # afterwards, our transaction can never be mined.
+            confirmed_nonce = self.chain.confirmed_nonce()
+            receipt = self.chain.receipt_of(batch.tx_hash)
+            if receipt is not None:
+                self._record_mined(batch.id, receipt, report)
+            elif batch.nonce < confirmed_nonce:
+                self._supersede(batch, report)
+            else:
+                with self.chain.exclusive_nonce():
+                    self._broadcast(batch)
+                self._confirm(batch, report)
+
+    def _supersede(self, batch: SettlementBatch, report: SettlementReport) -> None:
+        with Session(self.engine) as session:
+            stored = session.get(SettlementBatch, batch.id)
+            if stored.status != BATCH_SUBMITTED:
+                return
+            trips = self._batch_trips(session, stored)
+            settled, requeued = reconcile_trips(session, self.chain, trips)
+            stored.status = BATCH_SUPERSEDED
+            stored.finished_at = utcnow()
+            stored.note = f"nonce {stored.nonce} was used by another transaction"
+            session.add(stored)
+            session.commit()
+        report.batches_finished.append(batch.id)
+        report.already_settled.extend(settled)
+        report.requeued.extend(requeued)
+
+    # ------------------------------------------------------------- recording
+    def _record_mined(self, batch_id: str, receipt, report: SettlementReport) -> None:
+        """Records every trip's outcome from a mined receipt, all in one database transaction."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            batch = session.get(SettlementBatch, batch_id)
+            if batch.status != BATCH_SUBMITTED:
+                return  # another pass recorded it already
+            trips = self._batch_trips(session, batch)
+            batch.block_number = int(receipt["blockNumber"])
+            batch.gas_used = int(receipt["gasUsed"])
+            batch.finished_at = utcnow()
+            report.gas_used += batch.gas_used
+            if receipt["status"] != 1:
+                batch.status = BATCH_REVERTED
+                batch.note = "settle reverted as a whole"
+                for trip in trips:
+                    requeue(trip)
+                    session.add(trip)
+                report.requeued.extend(t.id for t in trips)
+            else:
+                events = self.chain.batch_events(receipt)
+                batch.status = BATCH_CONFIRMED
+                batch.settled_count = len(events.settled)
+                batch.rejected_count = len(events.rejected)
+                resend_check = []
+                for trip in trips:
+                    if trip.id in events.settled:
+                        record_settled(trip, events.settled[trip.id])
+                        report.settled.append(trip.id)
+                        session.add(trip)
+                    elif trip.id in events.rejected and events.rejected[trip.id].reason != RejectReason.ALREADY_SETTLED:
+                        self._record_rejection(session, trip, events.rejected[trip.id], now, report)
+                    else:
+                        # AlreadySettled (or, defensively, no event at all): the chain decides.
+                        resend_check.append(trip)
+                if resend_check:
+                    settled, requeued = reconcile_trips(session, self.chain, resend_check)
+                    report.already_settled.extend(settled)
+                    report.requeued.extend(requeued)
+            session.add(batch)
+            session.commit()
+        report.batches_finished.append(batch_id)
+
+    def _record_rejection(self, session: Session, trip: Trip, rejection: TripRejection, now: float,
+                          report: SettlementReport) -> None:
+        reason = rejection.reason.label
+        trip.tx_hash = rejection.tx_hash
+        trip.block_number = rejection.block_number
+        trip.reject_reason = reason
+        if rejection.reason in RETRYABLE_REASONS:
+            retry = session.get(SettlementRetry, trip.id) or SettlementRetry(trip_id=trip.id)
+            retry.attempts += 1
+            retry.last_reason = reason
+            retry.retry_after = now + self.retry_delay_seconds
+            session.add(retry)
+            if retry.attempts < self.max_attempts:
+                requeue(trip)
+                report.retry_later[trip.id] = reason
+                session.add(trip)
+                return
+            reason = f"{reason} after {retry.attempts} attempts"
+            trip.reject_reason = reason
+        trip.status = TRIP_REJECTED
+        report.rejected[trip.id] = reason
+        session.add(trip)
+
+    @staticmethod
+    def _batch_trips(session: Session, batch: SettlementBatch) -> list[Trip]:
+        # Only trips still held by this batch: a trip reconciled elsewhere is not touched again.
+        return list(session.exec(
+            select(Trip).where(Trip.id.in_(batch.trip_ids), Trip.batch_id == batch.id, Trip.status == TRIP_SUBMITTED)
+        ).all())
+
+
+def _signed_of(batch: SettlementBatch) -> SignedTx:
+    return SignedTx(raw=batch.raw_tx, tx_hash=batch.tx_hash, nonce=batch.nonce)
+
+
+# ------------------------------------------------------------------ entry points
+def worker_from_settings(settings=None, *, engine: Engine | None = None, chain: ChainClient | None = None) -> SettlementWorker:
+    from coopride.chain.manifest import load_manifest
+    from coopride.config import get_settings
+    from coopride.db import init_db, make_engine
+
+    settings = settings or get_settings()
+    if engine is None:
+        engine = make_engine(settings.database_url)
+        init_db(engine)
+    chain = chain or ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
+    return SettlementWorker(engine, chain, batch_size=settings.settlement_batch_size,
+                            max_age_seconds=settings.settlement_max_age_seconds)
+
+
+def run_once(settings=None, *, force: bool = False) -> SettlementReport:
+    """One pass with the configured database and chain (for the CLI)."""
+    return worker_from_settings(settings).run_once(force=force)
+
+
+def run_forever(stop_event: threading.Event, settings=None, poll_interval: float = 1.0) -> None:
+    """The worker as its own process (`coopride settle`): runs until `stop_event` is set."""
+    worker_from_settings(settings).run_forever(stop_event, poll_interval)
+
+
+def start_in_thread(worker: SettlementWorker, poll_interval: float = 1.0) -> tuple[threading.Thread, threading.Event]:
+    """The embedded worker for the API's lifespan: set the event and join the thread on shutdown."""
+    stop_event = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop_event, poll_interval), name="settlement-worker", daemon=True)
+    thread.start()
+    return thread, stop_event
