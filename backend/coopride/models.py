@@ -8,9 +8,9 @@ amounts in 18 decimals) is stored as a decimal string; SQLite integers are signe
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
 from pydantic import Field as ApiField
 from sqlalchemy import JSON, BigInteger, Column, Integer
 from sqlmodel import Field, SQLModel
@@ -41,6 +41,11 @@ OFFER_CLOSED = "closed"
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _trip_id_column() -> Column:
@@ -379,3 +384,140 @@ class SignatureIn(BaseModel):
         if len(raw) != 65:
             raise ValueError(f"a signature has 65 bytes, got {len(raw)}")
         return "0x" + raw.hex()
+
+
+def _checksum(value: str) -> str:
+    from eth_utils import is_hex_address, to_checksum_address
+
+    if not isinstance(value, str) or not is_hex_address(value):
+        raise ValueError(f"not an Ethereum address: {value!r}")
+    return to_checksum_address(value)
+
+
+Address = Annotated[str, AfterValidator(_checksum), ApiField(examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"])]
+HexSignature = Annotated[str, AfterValidator(lambda v: SignatureIn._hex_65_bytes(v))]
+TokenAmount = Annotated[int, ApiField(gt=0, lt=2**256, description="fare-token units (6 decimals on the test token)")]
+
+
+# --------------------------------------------------------------------------- sign-in shapes
+
+
+class NonceRequest(BaseModel):
+    address: Address
+
+
+class NonceResponse(BaseModel):
+    nonce: str
+    message: str = ApiField(description="the EIP-4361 message to sign with `personal_sign`")
+    expires_at: datetime
+
+
+class LoginRequest(BaseModel):
+    message: str = ApiField(description="exactly the message `POST /auth/nonce` returned")
+    signature: HexSignature
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    address: str
+    expires_at: datetime
+
+
+# --------------------------------------------------------------------------- relayed signatures
+
+
+class TypedDataResponse(BaseModel):
+    """EIP-712 typed data: sign it with `eth_signTypedData_v4` and post the signature back."""
+
+    typed_data: dict[str, Any]
+
+
+class JoinRequest(BaseModel):
+    region_id: int = ApiField(ge=1, lt=2**32)
+    deadline: int = ApiField(ge=0, lt=2**256, description="the deadline in the signed typed data")
+    signature: HexSignature
+
+
+class DepositRequest(BaseModel):
+    amount: TokenAmount
+    deadline: int = ApiField(ge=0, lt=2**256, description="the deadline in the signed permit")
+    signature: HexSignature
+
+
+class BallotRequest(BaseModel):
+    proposal_id: str = ApiField(pattern=r"^[0-9]{1,78}$", description="decimal proposal id")
+    support: int = ApiField(ge=0, le=2, description="0 against, 1 for, 2 abstain")
+    signature: HexSignature
+
+
+class RelayedTransactionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    kind: str
+    member: str
+    region_id: int | None
+    amount: str | None
+    proposal_id: str | None
+    support: int | None
+    tx_hash: str
+    block_number: int
+    gas_used: int
+
+
+# --------------------------------------------------------------------------- governance shapes
+
+Uint96 = Annotated[int, ApiField(ge=0, lt=2**96)]
+RegionIdField = Annotated[int, ApiField(ge=1, lt=2**32)]
+Description = Annotated[str, ApiField(min_length=1, max_length=4000, description="why the change; goes on chain")]
+
+
+class RegionFareChange(BaseModel):
+    kind: Literal["region_fare"]
+    region_id: RegionIdField
+    fare_per_km: Uint96 = ApiField(description="fare-token units per km")
+    description: Description
+
+
+class FeeChange(BaseModel):
+    kind: Literal["fee"]
+    fee_bps: int = ApiField(ge=0, le=10_000, description="basis points: 1500 = 15 %")
+    description: Description
+
+
+class RewardsChange(BaseModel):
+    kind: Literal["rewards"]
+    bootstrap_reward_per_km: Uint96 = ApiField(description="share units (18 decimals) per km")
+    operating_reward_per_km: Uint96 = ApiField(description="share units (18 decimals) per km")
+    description: Description
+
+
+class CriticalMassChange(BaseModel):
+    kind: Literal["critical_mass"]
+    region_id: RegionIdField
+    critical_mass: int = ApiField(ge=1, lt=2**32, description="members needed to switch the region to operating")
+    description: Description
+
+
+ProposalCreate = Annotated[
+    RegionFareChange | FeeChange | RewardsChange | CriticalMassChange,
+    ApiField(discriminator="kind", examples=[{"kind": "fee", "fee_bps": 1200, "description": "Lower the fee to 12 %"}]),
+]
+
+
+class ProposalPublic(BaseModel):
+    proposal_id: str = ApiField(description="decimal uint256")
+    state: str = ApiField(description="Pending, Active, Canceled, Defeated, Succeeded, Queued, Expired, Executed")
+    description: str
+    votes_for: int
+    votes_against: int
+    votes_abstain: int
+    vote_start: int = ApiField(description="unix seconds")
+    vote_end: int = ApiField(description="unix seconds")
+    targets: list[str]
+    values: list[str]
+    calldatas: list[str]
+    requested_by: str | None = ApiField(description="the member who asked the backend to propose it, if any")
+    kind: str | None
+    parameters: dict[str, Any] | None
+    tx_hash: str | None
+    block_number: int | None

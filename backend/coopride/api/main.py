@@ -1,0 +1,77 @@
+"""The app factory: `create_app(settings=None, chain=None)`; `uvicorn coopride.api.main:app --factory`-ready."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from coopride.api.errors import Refused
+from coopride.api.routes import auth, governance, health, members, regions, rides, trips
+from coopride.chain.client import TRANSIENT_ERRORS, ChainClient, ChainRevert, ChainUnavailable
+from coopride.chain.manifest import load_manifest
+from coopride.config import Settings, get_settings
+from coopride.db import init_db, make_engine
+from coopride.domain.regions import DEFAULT_REGION_MAP, RegionMap
+
+DESCRIPTION = """
+CoopRide is a ride-sharing cooperative owned by its members. This API signs members in with their
+wallet (EIP-4361), relays their signed messages to the chain so that joining, depositing and voting
+cost them no gas, matches riders to drivers, checks GPS traces, and collects both parties'
+signatures on every trip receipt before the settlement worker posts it on chain.
+
+Start with **auth** (get a nonce, sign it, log in), then **members** (join a region).
+Every error is a JSON body `{"detail": "<reason>"}` with a 4xx status (503 when the chain is down).
+"""
+
+TAGS = [
+    {"name": "auth", "description": "Sign in with a wallet signature; no passwords."},
+    {"name": "members", "description": "Join, deposit fare tokens, claim surplus (relayed, gas-free), statements."},
+    {"name": "rides", "description": "Drivers offer seats, riders request rides; matching, booking, pickup, cancellation."},
+    {"name": "trips", "description": "Driven trips with their GPS traces, and the EIP-712 receipts both parties sign."},
+    {"name": "regions", "description": "Regions, their phase and figures, read from the chain and the database."},
+    {"name": "governance", "description": "Parameter-change proposals and gas-free ballots (one member, one vote)."},
+    {"name": "health", "description": "Is the service up?"},
+]
+
+
+def create_app(settings: Settings | None = None, chain: ChainClient | None = None,
+               region_map: RegionMap | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if chain is None:
+        chain = ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+
+    app = FastAPI(title="CoopRide", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS)
+    app.state.settings = settings
+    app.state.chain = chain
+    app.state.engine = engine
+    app.state.region_map = region_map or DEFAULT_REGION_MAP
+
+    for module in (auth, members, rides, trips, regions, governance, health):
+        app.include_router(module.router)
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+
+    @app.exception_handler(ChainRevert)
+    async def chain_refused(_request: Request, exc: ChainRevert) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_409_CONFLICT,
+            content={"detail": f"the chain refused the transaction: {exc.message}", "chain_error": exc.error_name},
+        )
+
+    @app.exception_handler(ChainUnavailable)
+    async def chain_down(_request: Request, exc: ChainUnavailable) -> JSONResponse:
+        return _unavailable(exc)
+
+    for error_type in TRANSIENT_ERRORS:
+        app.add_exception_handler(error_type, lambda _request, exc: _unavailable(exc))
+
+    return app
+
+
+def _unavailable(exc: BaseException) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        content={"detail": f"the chain node is unreachable: {exc}"})
