@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -400,3 +402,21 @@ def start_in_thread(worker: SettlementWorker, poll_interval: float = 1.0) -> tup
     thread = threading.Thread(target=worker.run_forever, args=(stop_event, poll_interval), name="settlement-worker", daemon=True)
     thread.start()
     return thread, stop_event
+
+
+@asynccontextmanager
+async def embedded_worker(app) -> AsyncIterator[None]:
+    """FastAPI lifespan that runs the worker in a thread beside the API (the embedded default).
+
+    Uses `app.state.engine`, `app.state.chain` and `app.state.settings`, as `create_app` sets them.
+    """
+    settings = app.state.settings
+    worker = SettlementWorker(app.state.engine, app.state.chain, batch_size=settings.settlement_batch_size,
+                              max_age_seconds=settings.settlement_max_age_seconds)
+    thread, stop_event = start_in_thread(worker)
+    app.state.settlement_worker = worker
+    try:
+        yield
+    finally:
+        stop_event.set()
+        thread.join(timeout=60)
