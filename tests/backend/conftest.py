@@ -1,0 +1,172 @@
+"""Shared backend fixtures: the contracts deployed on this run's anvil, settings on a fresh SQLite
+database, the FastAPI app and its TestClient, and wallets that sign in through the API.
+
+Brownie's `module_isolation` resets the chain at every module's start and end, so the deployment
+is module-scoped (paid once per test module); use `fn_isolation` in a test package's conftest to
+start every test from the same chain state. Stable fixture names: `deployment`, `manifest`,
+`chain_client`, `operating_region`, `bootstrap_region`, `settings`, `app`, `client`, `wallet`,
+`member`, `mint_fare_tokens`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from fastapi.testclient import TestClient
+
+from coopride.api.main import create_app
+from coopride.chain.client import ChainClient
+from coopride.chain.eip712 import sign_typed_data
+from coopride.chain.manifest import load_manifest
+from coopride.config import Settings
+
+
+@dataclass(frozen=True)
+class Deployment:
+    manifest_path: Path
+    rpc_url: str
+    settler_key: str
+
+
+@pytest.fixture(scope="module")
+def deployment(accounts, tmp_path_factory) -> Deployment:
+    """The contracts, deployed by `scripts/deploy.py` with a fresh settler key."""
+    from scripts.deploy import deploy
+
+    settler = accounts.add()
+    accounts[0].transfer(settler, "100 ether")
+    manifest_path = tmp_path_factory.mktemp("deploy") / "manifest.json"
+    deploy(accounts[0], settler, manifest_path=manifest_path, quiet=True)
+    return Deployment(manifest_path, os.environ["COOPRIDE_TEST_RPC_URL"], settler.private_key)
+
+
+@pytest.fixture(scope="module")
+def manifest(deployment):
+    return load_manifest(deployment.manifest_path)
+
+
+@pytest.fixture(scope="module")
+def chain_client(deployment, manifest) -> ChainClient:
+    return ChainClient(deployment.rpc_url, manifest, deployment.settler_key, receipt_timeout=10)
+
+
+def _brownie_contract(manifest, name: str):
+    from brownie import Contract
+
+    return Contract.from_abi(name, manifest.address(name), manifest.contract(name).abi)
+
+
+@pytest.fixture(scope="module")
+def operating_region(accounts, manifest) -> int:
+    """The first genesis region (Lyon 3e), brought to critical mass by brownie accounts and switched to Operating."""
+    region_id = manifest.regions[0].id
+    membership = _brownie_contract(manifest, "Membership")
+    ledger = _brownie_contract(manifest, "RideLedger")
+    critical_mass = ledger.region(region_id)[1]
+    for _ in range(critical_mass):
+        person = accounts.add()
+        accounts[0].transfer(person, "1 ether")
+        membership.join(region_id, {"from": person})
+    ledger.activateRegion(region_id, {"from": accounts[0]})
+    return region_id
+
+
+@pytest.fixture(scope="module")
+def bootstrap_region(manifest) -> int:
+    """The second genesis region (Villeurbanne), left in Bootstrap."""
+    return manifest.regions[1].id
+
+
+@pytest.fixture(scope="module")
+def mint_fare_tokens(manifest, accounts):
+    """Mints test fare tokens to any address (the test token lets anyone mint)."""
+    token = _brownie_contract(manifest, "FareToken")
+
+    def mint(address: str, amount: int) -> None:
+        token.mint(address, amount, {"from": accounts[0]})
+
+    return mint
+
+
+@pytest.fixture
+def settings(tmp_path, deployment) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'coopride.db'}",
+        rpc_url=deployment.rpc_url,
+        manifest_path=deployment.manifest_path,
+        settler_key=deployment.settler_key,
+    )
+
+
+@pytest.fixture
+def app(settings, chain_client):
+    app = create_app(settings, chain_client)
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> TestClient:
+    with TestClient(app) as client:
+        yield client
+
+
+@dataclass
+class Wallet:
+    """A fresh eth_account wallet, signed in through the API (`headers` carries its bearer token)."""
+
+    account: object
+    client: TestClient
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+    def sign_typed(self, typed_data: dict) -> str:
+        return "0x" + sign_typed_data(self.account.key, typed_data).hex()
+
+    def sign_message(self, text: str) -> str:
+        return "0x" + bytes(self.account.sign_message(encode_defunct(text=text)).signature).hex()
+
+    def sign_in(self) -> "Wallet":
+        challenge = self.client.post("/auth/nonce", json={"address": self.address})
+        assert challenge.status_code == 200, challenge.text
+        message = challenge.json()["message"]
+        login = self.client.post("/auth/login", json={"message": message, "signature": self.sign_message(message)})
+        assert login.status_code == 200, login.text
+        self.headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        return self
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, headers=self.headers, **kwargs)
+
+    def post(self, url: str, **kwargs):
+        return self.client.post(url, headers=self.headers, **kwargs)
+
+    def join(self, region_id: int) -> "Wallet":
+        """Joins `region_id` through the relay (the wallet holds no ether)."""
+        typed = self.get("/members/join/typed-data", params={"region_id": region_id})
+        assert typed.status_code == 200, typed.text
+        data = typed.json()["typed_data"]
+        joined = self.post("/members/join", json={"region_id": region_id, "deadline": data["message"]["deadline"],
+                                                  "signature": self.sign_typed(data)})
+        assert joined.status_code == 201, joined.text
+        return self
+
+
+@pytest.fixture
+def wallet(client):
+    """`wallet()` -> a fresh wallet signed in through `/auth/nonce` + `/auth/login`."""
+    return lambda: Wallet(Account.create(), client).sign_in()
+
+
+@pytest.fixture
+def member(wallet):
+    """`member(region_id)` -> a fresh signed-in wallet that joined `region_id` through the relay."""
+    return lambda region_id: wallet().join(region_id)
