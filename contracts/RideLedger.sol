@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {IMembershipObserver} from "./interfaces/IMembershipObserver.sol";
+import {ICoopShareMinter} from "./interfaces/ICoopShareMinter.sol";
+import {IRideLedgerRider} from "./interfaces/IRideLedgerRider.sol";
+import {IRideLedgerSettler} from "./interfaces/IRideLedgerSettler.sol";
+import {IRideLedgerGovernance} from "./interfaces/IRideLedgerGovernance.sol";
+import {ReceiptHashing} from "./libraries/ReceiptHashing.sol";
+import {Emission} from "./libraries/Emission.sol";
+import {SettlementMath} from "./libraries/SettlementMath.sol";
+
+/// @title RideLedger
+/// @notice Regions and their phases, fare escrow, batched settlement of co-signed trip receipts, share rewards
+/// with halving, and the cooperative's treasury.
+/// @dev Admin (DEFAULT_ADMIN_ROLE) is the Timelock. Settlement is built for gas: one storage slot per account
+/// (escrow, earnings, daily reward counter and the member flag), settled trip ids in a bitmap, one write per run of
+/// receipts of the same driver, and one `mintBatch` call per batch.
+contract RideLedger is
+    AccessControl,
+    Pausable,
+    ReentrancyGuard,
+    EIP712,
+    IMembershipObserver,
+    IRideLedgerRider,
+    IRideLedgerSettler,
+    IRideLedgerGovernance
+{
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
+    /// @notice One slot per account: a rider's debit is one storage write, the member check is free.
+    struct Account {
+        uint96 escrow;
+        uint96 earnings;
+        uint24 rewardDay;
+        uint32 rewardedMetresToday;
+        bool member;
+    }
+
+    /// @dev Everything `settle` keeps in memory between receipts, written back once per batch or per driver run.
+    struct Batch {
+        bytes32 domainSeparator;
+        uint256 day;
+        uint256 feeBps;
+        uint256 bootstrapRewardPerKm;
+        uint256 operatingRewardPerKm;
+        uint256 dailyRewardedMetres;
+        uint256 halvingInterval;
+        uint256 totalMinted;
+        uint256 shareCap;
+        uint256 treasuryGain;
+        uint256 wordIndex;
+        uint256 word;
+        bool wordLoaded;
+        bool wordDirty;
+        address driver;
+        Account driverAccount;
+        bool driverDirty;
+        uint256 driverShares;
+        address[] mintTo;
+        uint256[] mintAmounts;
+        uint256 mintCount;
+    }
+
+    IERC20 public immutable fareToken;
+    address public immutable membership;
+    ICoopShareMinter public immutable shares;
+
+    uint16 public feeBps;
+    uint96 public bootstrapRewardPerKm;
+    uint96 public operatingRewardPerKm;
+    uint32 public dailyRewardedMetres;
+    uint256 public halvingInterval;
+    uint256 public treasuryBalance;
+
+    mapping(address account => Account) private _accounts;
+    mapping(uint32 regionId => Region) private _regions;
+    mapping(uint256 wordIndex => uint256) private _settledWords;
+
+    /// @param fareToken_ The ERC-20 fares are paid in.
+    /// @param membership_ The Membership contract (the only caller of `onMembershipChanged`).
+    /// @param shares_ The CoopShare contract this ledger mints.
+    /// @param admin The initial admin (the deployer hands it to the Timelock).
+    /// @param feeBps_ Cooperative fee in basis points.
+    /// @param bootstrapRewardPerKm_ Shares per km in bootstrap regions.
+    /// @param operatingRewardPerKm_ Shares per shared km in operating regions.
+    /// @param halvingInterval_ Minted shares per halving of the reward rate.
+    /// @param dailyRewardedMetres_ Rewarded metres per driver per UTC day.
+    constructor(
+        IERC20 fareToken_,
+        address membership_,
+        ICoopShareMinter shares_,
+        address admin,
+        uint16 feeBps_,
+        uint96 bootstrapRewardPerKm_,
+        uint96 operatingRewardPerKm_,
+        uint256 halvingInterval_,
+        uint32 dailyRewardedMetres_
+    ) EIP712("CoopRide", "1") {
+        if (address(fareToken_) == address(0) || membership_ == address(0) || address(shares_) == address(0)) {
+            revert ZeroAddress();
+        }
+        fareToken = fareToken_;
+        membership = membership_;
+        shares = shares_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setFeeBps(feeBps_);
+        _setRewards(bootstrapRewardPerKm_, operatingRewardPerKm_);
+        _setHalvingInterval(halvingInterval_);
+        _setDailyRewardedMetres(dailyRewardedMetres_);
+    }
+
+    // ---------------------------------------------------------------- membership hook
+
+    /// @inheritdoc IMembershipObserver
+    function onMembershipChanged(address member, uint32 regionId, bool joined, uint256 joiningFee) external {
+        if (msg.sender != membership) revert OnlyMembership(msg.sender);
+        Region storage r = _regions[regionId];
+        if (!r.exists) revert UnknownRegion(regionId);
+        _accounts[member].member = joined;
+        uint32 members = joined ? r.members + 1 : r.members - 1;
+        r.members = members;
+        emit RegionMembersChanged(regionId, member, joined, members);
+        if (joined && joiningFee != 0) {
+            treasuryBalance += joiningFee;
+            fareToken.safeTransferFrom(member, address(this), joiningFee);
+            emit JoiningFeeCollected(member, joiningFee);
+        }
+    }
+
+    // ---------------------------------------------------------------- escrow and pull payments
+
+    /// @inheritdoc IRideLedgerRider
+    function deposit(uint256 amount) external nonReentrant {
+        _deposit(msg.sender, amount);
+    }
+
+    /// @inheritdoc IRideLedgerRider
+    function depositWithPermit(address rider, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+    {
+        // A front-run permit (same signature relayed by someone else first) must not block the deposit.
+        try IERC20Permit(address(fareToken)).permit(rider, address(this), amount, deadline, v, r, s) {} catch {}
+        _deposit(rider, amount);
+    }
+
+    /// @inheritdoc IRideLedgerRider
+    function withdrawEscrow(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Account storage account = _accounts[msg.sender];
+        uint256 available = account.escrow;
+        if (available < amount) revert InsufficientBalance(msg.sender, available, amount);
+        account.escrow = uint96(available - amount);
+        fareToken.safeTransfer(msg.sender, amount);
+        emit EscrowWithdrawn(msg.sender, amount);
+    }
+
+    /// @inheritdoc IRideLedgerRider
+    function withdrawEarnings(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Account storage account = _accounts[msg.sender];
+        uint256 available = account.earnings;
+        if (available < amount) revert InsufficientBalance(msg.sender, available, amount);
+        account.earnings = uint96(available - amount);
+        fareToken.safeTransfer(msg.sender, amount);
+        emit EarningsWithdrawn(msg.sender, amount);
+    }
+
+    /// @inheritdoc IRideLedgerRider
+    function escrowOf(address account) external view returns (uint256) {
+        return _accounts[account].escrow;
+    }
+
+    /// @inheritdoc IRideLedgerRider
+    function earningsOf(address account) external view returns (uint256) {
+        return _accounts[account].earnings;
+    }
+
+    /// @notice Whether `account` is a member, as the ledger records it.
+    function isMember(address account) external view returns (bool) {
+        return _accounts[account].member;
+    }
+
+    /// @notice The metres `driver` has been rewarded for on UTC day `rewardDay` (the last day they earned shares).
+    function rewardedMetres(address driver) external view returns (uint256 rewardDay, uint256 metres) {
+        Account storage account = _accounts[driver];
+        return (account.rewardDay, account.rewardedMetresToday);
+    }
+
+    function _deposit(address rider, uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        Account storage account = _accounts[rider];
+        if (!account.member) revert NotMember(rider);
+        account.escrow = (account.escrow + amount).toUint96();
+        fareToken.safeTransferFrom(rider, address(this), amount);
+        emit EscrowDeposited(rider, amount);
+    }
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @inheritdoc IRideLedgerSettler
+    function settle(bytes32 batchId, SignedReceipt[] calldata receipts)
+        external
+        onlyRole(SETTLER_ROLE)
+        whenNotPaused
+        returns (uint256 settled)
+    {
+        Batch memory b = _openBatch(receipts.length);
+        for (uint256 i; i < receipts.length;) {
+            SignedReceipt calldata signed = receipts[i];
+            (RejectReason reason, uint256 fare, uint256 fee, uint256 reward) = _apply(signed, b);
+            if (reason == RejectReason.None) {
+                emit TripSettled(signed.receipt.tripId, fare, fee, reward);
+                unchecked {
+                    ++settled;
+                }
+            } else {
+                emit TripRejected(signed.receipt.tripId, reason);
+            }
+            unchecked {
+                ++i;
+            }
+        }
+        _closeBatch(b);
+        emit BatchSettled(batchId, settled, receipts.length - settled);
+    }
+
+    /// @inheritdoc IRideLedgerSettler
+    function isSettled(uint256 tripId) external view returns (bool) {
+        return _settledWords[tripId >> 8] & (1 << (tripId & 0xff)) != 0;
+    }
+
+    /// @inheritdoc IRideLedgerSettler
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    function _openBatch(uint256 size) private view returns (Batch memory b) {
+        b.domainSeparator = _domainSeparatorV4();
+        b.day = block.timestamp / 1 days;
+        b.feeBps = feeBps;
+        b.bootstrapRewardPerKm = bootstrapRewardPerKm;
+        b.operatingRewardPerKm = operatingRewardPerKm;
+        b.dailyRewardedMetres = dailyRewardedMetres;
+        b.halvingInterval = halvingInterval;
+        b.totalMinted = shares.totalSupply();
+        b.shareCap = shares.cap();
+        b.mintTo = new address[](size);
+        b.mintAmounts = new uint256[](size);
+    }
+
+    /// @dev Checks one receipt and, if it is valid, applies it to the batch state. Nothing is written for a
+    /// rejected receipt. Order: replay, plausibility, signatures, region, membership, fare, funds.
+    function _apply(SignedReceipt calldata signed, Batch memory b)
+        private
+        returns (RejectReason reason, uint256 fare, uint256 fee, uint256 reward)
+    {
+        TripReceipt calldata receipt = signed.receipt;
+        if (_isSettledInBatch(b, receipt.tripId)) return (RejectReason.AlreadySettled, 0, 0, 0);
+        reason = _checkTripAndSignatures(signed, b.domainSeparator);
+        if (reason != RejectReason.None) return (reason, 0, 0, 0);
+
+        Region memory region = _regions[receipt.regionId];
+        if (!region.exists) return (RejectReason.UnknownRegion, 0, 0, 0);
+
+        _useDriver(b, receipt.driver);
+        if (!b.driverAccount.member) return (RejectReason.NotMember, 0, 0, 0);
+
+        address rider = receipt.rider;
+        if (!region.operating) {
+            if (receipt.fare != 0) return (RejectReason.RegionNotOperating, 0, 0, 0);
+        } else if (rider != address(0)) {
+            fare = SettlementMath.fare(receipt.distanceMetres, region.farePerKm);
+            if (fare > receipt.fare) return (RejectReason.FareExceedsSigned, 0, 0, 0);
+        }
+        if (rider != address(0)) {
+            reason = _debitRider(rider, fare);
+            if (reason != RejectReason.None) return (reason, 0, 0, 0);
+        }
+
+        _markSettled(b, receipt.tripId);
+        b.driverDirty = true;
+        if (fare != 0) {
+            fee = SettlementMath.fee(fare, b.feeBps);
+            b.treasuryGain += fee;
+            b.driverAccount.earnings = (b.driverAccount.earnings + (fare - fee)).toUint96();
+        }
+        // Bootstrap rewards every verified km; operating rewards shared km only.
+        if (!region.operating || rider != address(0)) {
+            reward = _reward(b, receipt.distanceMetres, region.operating);
+        }
+    }
+
+    /// @dev Plausibility and both signatures (driver and rider sign the same digest).
+    function _checkTripAndSignatures(SignedReceipt calldata signed, bytes32 domainSeparator)
+        private
+        view
+        returns (RejectReason)
+    {
+        TripReceipt calldata receipt = signed.receipt;
+        address driver = receipt.driver;
+        address rider = receipt.rider;
+        if (
+            driver == address(0) || driver == rider || (rider == address(0) && receipt.fare != 0)
+                || !SettlementMath.isPlausible(
+                    receipt.distanceMetres, receipt.startTime, receipt.endTime, block.timestamp
+                )
+        ) return RejectReason.InvalidTrip;
+
+        bytes32 digest = MessageHashUtils.toTypedDataHash(domainSeparator, ReceiptHashing.hash(receipt));
+        (address signer,,) = ECDSA.tryRecover(digest, signed.driverR, signed.driverVS);
+        if (signer != driver) return RejectReason.BadDriverSignature;
+        if (rider != address(0)) {
+            (signer,,) = ECDSA.tryRecover(digest, signed.riderR, signed.riderVS);
+            if (signer != rider) return RejectReason.BadRiderSignature;
+        }
+        return RejectReason.None;
+    }
+
+    /// @dev The cached driver is this receipt's driver and driver == rider is invalid, so the rider's slot is
+    /// never the cached one: writing it straight to storage cannot be lost in the driver's later flush.
+    function _debitRider(address rider, uint256 fare) private returns (RejectReason) {
+        Account storage riderAccount = _accounts[rider];
+        uint256 escrow = riderAccount.escrow;
+        if (!riderAccount.member) return RejectReason.NotMember;
+        if (escrow < fare) return RejectReason.RiderUnderfunded;
+        if (fare != 0) {
+            unchecked {
+                riderAccount.escrow = uint96(escrow - fare);
+            }
+        }
+        return RejectReason.None;
+    }
+
+    /// @dev Daily cap, halving and the hard cap, in that order; the trip settles whatever the reward.
+    function _reward(Batch memory b, uint256 metres, bool operating) private pure returns (uint256 reward) {
+        Account memory driverAccount = b.driverAccount;
+        uint256 rewardedToday = driverAccount.rewardDay == b.day ? driverAccount.rewardedMetresToday : 0;
+        uint256 room = b.dailyRewardedMetres > rewardedToday ? b.dailyRewardedMetres - rewardedToday : 0;
+        if (metres > room) metres = room;
+        driverAccount.rewardDay = uint24(b.day);
+        driverAccount.rewardedMetresToday = uint32(rewardedToday + metres);
+        if (metres == 0) return 0;
+
+        uint256 rate = Emission.rewardPerKm(
+            operating ? b.operatingRewardPerKm : b.bootstrapRewardPerKm, b.totalMinted, b.halvingInterval
+        );
+        reward = Emission.clipToCap(SettlementMath.reward(metres, rate), b.totalMinted, b.shareCap);
+        b.totalMinted += reward;
+        b.driverShares += reward;
+    }
+
+    /// @dev Makes `driver` the cached driver, writing the previous one's slot and queueing their shares first.
+    function _useDriver(Batch memory b, address driver) private {
+        if (b.driver == driver) return;
+        _writeDriver(b);
+        _flushDriver(b);
+        b.driver = driver;
+        b.driverAccount = _accounts[driver];
+    }
+
+    /// @dev Queues the cached driver's shares for the batch's single `mintBatch` call.
+    function _flushDriver(Batch memory b) private pure {
+        if (b.driverShares != 0) {
+            b.mintTo[b.mintCount] = b.driver;
+            b.mintAmounts[b.mintCount] = b.driverShares;
+            ++b.mintCount;
+            b.driverShares = 0;
+        }
+    }
+
+    function _closeBatch(Batch memory b) private {
+        _writeDriver(b);
+        _flushDriver(b);
+        if (b.wordDirty) _settledWords[b.wordIndex] = b.word;
+        if (b.treasuryGain != 0) treasuryBalance += b.treasuryGain;
+        uint256 count = b.mintCount;
+        if (count != 0) {
+            address[] memory to = b.mintTo;
+            uint256[] memory amounts = b.mintAmounts;
+            assembly ("memory-safe") {
+                mstore(to, count)
+                mstore(amounts, count)
+            }
+            shares.mintBatch(to, amounts);
+        }
+    }
+
+    function _writeDriver(Batch memory b) private {
+        if (b.driverDirty) {
+            _accounts[b.driver] = b.driverAccount;
+            b.driverDirty = false;
+        }
+    }
+
+    function _isSettledInBatch(Batch memory b, uint256 tripId) private returns (bool) {
+        uint256 wordIndex = tripId >> 8;
+        if (!b.wordLoaded || wordIndex != b.wordIndex) {
+            if (b.wordDirty) _settledWords[b.wordIndex] = b.word;
+            b.wordIndex = wordIndex;
+            b.word = _settledWords[wordIndex];
+            b.wordLoaded = true;
+            b.wordDirty = false;
+        }
+        return b.word & (1 << (tripId & 0xff)) != 0;
+    }
+
+    function _markSettled(Batch memory b, uint256 tripId) private pure {
+        b.word |= 1 << (tripId & 0xff);
+        b.wordDirty = true;
+    }
+
+    // ---------------------------------------------------------------- regions
+
+    /// @inheritdoc IRideLedgerGovernance
+    function addRegion(uint32 regionId, string calldata name, uint32 criticalMass, uint96 farePerKm)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        Region storage r = _regions[regionId];
+        if (r.exists) revert RegionExists(regionId);
+        if (regionId == 0) revert InvalidParameter("regionId");
+        r.exists = true;
+        r.criticalMass = criticalMass;
+        r.farePerKm = farePerKm;
+        emit RegionAdded(regionId, name, criticalMass, farePerKm);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function setRegionFare(uint32 regionId, uint96 farePerKm) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _existingRegion(regionId).farePerKm = farePerKm;
+        emit RegionFareSet(regionId, farePerKm);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function setCriticalMass(uint32 regionId, uint32 criticalMass) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _existingRegion(regionId).criticalMass = criticalMass;
+        emit CriticalMassSet(regionId, criticalMass);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function activateRegion(uint32 regionId) external {
+        Region storage r = _existingRegion(regionId);
+        if (r.operating) revert RegionAlreadyOperating(regionId);
+        if (r.members < r.criticalMass) revert CriticalMassNotReached(regionId, r.members, r.criticalMass);
+        r.operating = true;
+        emit RegionActivated(regionId, r.members);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function region(uint32 regionId) external view returns (Region memory) {
+        return _regions[regionId];
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function quoteFare(uint32 regionId, uint32 distanceMetres) external view returns (uint256) {
+        Region storage r = _regions[regionId];
+        if (!r.exists) revert UnknownRegion(regionId);
+        return SettlementMath.fare(distanceMetres, r.farePerKm);
+    }
+
+    function _existingRegion(uint32 regionId) private view returns (Region storage r) {
+        r = _regions[regionId];
+        if (!r.exists) revert UnknownRegion(regionId);
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    /// @inheritdoc IRideLedgerGovernance
+    function setFeeBps(uint16 newFeeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFeeBps(newFeeBps);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function setRewards(uint96 newBootstrapRewardPerKm, uint96 newOperatingRewardPerKm)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setRewards(newBootstrapRewardPerKm, newOperatingRewardPerKm);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function setHalvingInterval(uint256 newHalvingInterval) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setHalvingInterval(newHalvingInterval);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function setDailyRewardedMetres(uint32 newDailyRewardedMetres) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDailyRewardedMetres(newDailyRewardedMetres);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function currentRewardPerKm(bool operating) external view returns (uint256) {
+        return Emission.rewardPerKm(
+            operating ? operatingRewardPerKm : bootstrapRewardPerKm, shares.totalSupply(), halvingInterval
+        );
+    }
+
+    function _setFeeBps(uint16 newFeeBps) private {
+        if (newFeeBps > SettlementMath.BPS) revert InvalidParameter("feeBps");
+        feeBps = newFeeBps;
+        emit FeeBpsSet(newFeeBps);
+    }
+
+    function _setRewards(uint96 newBootstrapRewardPerKm, uint96 newOperatingRewardPerKm) private {
+        bootstrapRewardPerKm = newBootstrapRewardPerKm;
+        operatingRewardPerKm = newOperatingRewardPerKm;
+        emit RewardsSet(newBootstrapRewardPerKm, newOperatingRewardPerKm);
+    }
+
+    function _setHalvingInterval(uint256 newHalvingInterval) private {
+        if (newHalvingInterval == 0) revert InvalidParameter("halvingInterval");
+        halvingInterval = newHalvingInterval;
+        emit HalvingIntervalSet(newHalvingInterval);
+    }
+
+    function _setDailyRewardedMetres(uint32 newDailyRewardedMetres) private {
+        dailyRewardedMetres = newDailyRewardedMetres;
+        emit DailyRewardedMetresSet(newDailyRewardedMetres);
+    }
+
+    // ---------------------------------------------------------------- treasury
+
+    /// @inheritdoc IRideLedgerGovernance
+    function spendTreasury(address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        _debitTreasury(amount);
+        fareToken.safeTransfer(to, amount);
+        emit TreasurySpent(to, amount);
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function distributeSurplus(uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        _debitTreasury(amount);
+        fareToken.forceApprove(address(shares), amount);
+        shares.distribute(amount);
+        emit SurplusSentToShareholders(amount);
+    }
+
+    function _debitTreasury(uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        uint256 available = treasuryBalance;
+        if (available < amount) revert TreasuryInsufficient(available, amount);
+        treasuryBalance = available - amount;
+    }
+
+    // ---------------------------------------------------------------- emergency
+
+    /// @inheritdoc IRideLedgerGovernance
+    function pause() external {
+        _checkGuardianOrAdmin();
+        _pause();
+    }
+
+    /// @inheritdoc IRideLedgerGovernance
+    function unpause() external {
+        _checkGuardianOrAdmin();
+        _unpause();
+    }
+
+    function _checkGuardianOrAdmin() private view {
+        if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
+        }
+    }
+}

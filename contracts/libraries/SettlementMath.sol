@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title SettlementMath
+/// @notice Fares, fees, per-metre rewards and trip plausibility.
+library SettlementMath {
+    uint256 internal constant METRES_PER_KM = 1000;
+    uint256 internal constant BPS = 10_000;
+    /// @dev 200 km/h = 500/9 m/s: a trip is too fast when distance * 9 > duration * 500.
+    uint256 internal constant MAX_SPEED_NUMERATOR = 500;
+    uint256 internal constant MAX_SPEED_DENOMINATOR = 9;
+
+    /// @notice Fare for `distanceMetres` at `farePerKm` (rounded down).
+    function fare(uint256 distanceMetres, uint256 farePerKm) internal pure returns (uint256) {
+        return distanceMetres * farePerKm / METRES_PER_KM;
+    }
+
+    /// @notice The treasury's part of `amount` at `feeBps` (rounded down: rounding favours the driver).
+    function fee(uint256 amount, uint256 feeBps) internal pure returns (uint256) {
+        return amount * feeBps / BPS;
+    }
+
+    /// @notice Shares earned for `metres` at `rewardPerKm`.
+    function reward(uint256 metres, uint256 rewardPerKm) internal pure returns (uint256) {
+        return metres * rewardPerKm / METRES_PER_KM;
+    }
+
+    /// @notice Whether a trip is physically plausible: some distance, a positive duration that has ended by `nowTs`,
+    /// and an average speed of at most 200 km/h.
+    function isPlausible(uint256 distanceMetres, uint256 startTime, uint256 endTime, uint256 nowTs)
+        internal
+        pure
+        returns (bool)
+    {
+        if (distanceMetres == 0 || endTime <= startTime || endTime > nowTs) return false;
+        return distanceMetres * MAX_SPEED_DENOMINATOR <= (endTime - startTime) * MAX_SPEED_NUMERATOR;
+    }
+}
