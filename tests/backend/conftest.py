@@ -33,16 +33,21 @@ class Deployment:
     settler_key: str
 
 
-@pytest.fixture(scope="module")
-def deployment(accounts, tmp_path_factory) -> Deployment:
-    """The contracts, deployed by `scripts/deploy.py` with a fresh settler key."""
+def deploy_for_tests(accounts, tmp_path_factory, **deploy_options) -> Deployment:
+    """Deploys with `scripts/deploy.py` and a fresh settler key; `deploy_options` go to `deploy()`."""
     from scripts.deploy import deploy
 
     settler = accounts.add()
     accounts[0].transfer(settler, "100 ether")
     manifest_path = tmp_path_factory.mktemp("deploy") / "manifest.json"
-    deploy(accounts[0], settler, manifest_path=manifest_path, quiet=True)
+    deploy(accounts[0], settler, manifest_path=manifest_path, **deploy_options)
     return Deployment(manifest_path, os.environ["COOPRIDE_TEST_RPC_URL"], settler.private_key)
+
+
+@pytest.fixture(scope="module")
+def deployment(accounts, tmp_path_factory) -> Deployment:
+    """The contracts with the default parameters. Override in a test module for other parameters."""
+    return deploy_for_tests(accounts, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,30 @@
+"""API tests: every test starts from the chain state its module's fixtures left; a booked-ride helper."""
+
+from __future__ import annotations
+
+import pytest
+from api_helpers import LYON_FROM, LYON_TO, RIDE_FROM, RIDE_TO, offer_body, request_body
+
+
+@pytest.fixture(autouse=True)
+def isolation(fn_isolation):
+    """Every test starts from the chain state the module's fixtures left."""
+
+
+@pytest.fixture
+def booked_ride(member, operating_region):
+    """A driver's offer and a rider's request in the operating region, matched and accepted."""
+
+    def book(region_id: int = operating_region, origin=LYON_FROM, destination=LYON_TO, ride_from=RIDE_FROM,
+             ride_to=RIDE_TO):
+        driver, rider = member(region_id), member(region_id)
+        offer = driver.post("/offers", json=offer_body(origin, destination))
+        assert offer.status_code == 201, offer.text
+        request = rider.post("/rides/requests", json=request_body(ride_from, ride_to))
+        assert request.status_code == 201, request.text
+        assert request.json()["status"] == "matched", request.json()
+        accepted = rider.post(f"/rides/requests/{request.json()['id']}/accept")
+        assert accepted.status_code == 200, accepted.text
+        return driver, rider, accepted.json()
+
+    return book
