@@ -174,7 +174,16 @@ def main() -> None:
     Console().print(_table(runs))
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(
-        json.dumps({"machine": platform.processor() or platform.machine(), "python": platform.python_version(), "runs": runs}, indent=2)
+        json.dumps(
+            {
+                "machine": platform.processor() or platform.machine(),
+                "python": platform.python_version(),
+                # Other processes on the machine inflate the timings; this records how busy it was.
+                "load_average_1min": round(os.getloadavg()[0], 2),
+                "runs": runs,
+            },
+            indent=2,
+        )
         + "\n"
     )
     print(f"wrote {arguments.output}")
