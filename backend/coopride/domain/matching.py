@@ -201,9 +201,16 @@ def find_candidates(
 
     # Exact corridor checks; keep one sample per (request, offer): the one nearest the pickup's
     # projection on the route.
-    pickup_gap, pickup_along = _distance_to_segments(pickup_xy[request_index], start_xy[offer_index], end_xy[offer_index])
-    nearest_rank = np.rint(pickup_along / np.maximum(route_length[offer_index], 1e-9) * intervals[offer_index])
-    keep = (pickup_gap <= pickup_radius_m) & (sample_rank[sample_index] == nearest_rank)
+    safe_length = np.maximum(route_length[offer_index], 1e-9)
+    pickup_along = np.clip(
+        np.einsum("ij,ij->i", pickup_xy[request_index] - start_xy[offer_index], (end_xy - start_xy)[offer_index]) / safe_length,
+        0.0,
+        route_length[offer_index],
+    )
+    keep = sample_rank[sample_index] == np.rint(pickup_along / safe_length * intervals[offer_index])
+    request_index, offer_index = request_index[keep], offer_index[keep]
+    pickup_gap, _ = _distance_to_segments(pickup_xy[request_index], start_xy[offer_index], end_xy[offer_index])
+    keep = pickup_gap <= pickup_radius_m
     request_index, offer_index = request_index[keep], offer_index[keep]
     dropoff_gap, _ = _distance_to_segments(dropoff_xy[request_index], start_xy[offer_index], end_xy[offer_index])
     keep = dropoff_gap <= dropoff_radius_m
