@@ -35,14 +35,15 @@ TAGS = [
 
 
 def create_app(settings: Settings | None = None, chain: ChainClient | None = None,
-               region_map: RegionMap | None = None) -> FastAPI:
+               region_map: RegionMap | None = None, lifespan=None) -> FastAPI:
+    """`lifespan` runs beside the app, e.g. `coopride.settlement.worker.embedded_worker`."""
     settings = settings or get_settings()
     if chain is None:
         chain = ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
     engine = make_engine(settings.database_url)
     init_db(engine)
 
-    app = FastAPI(title="CoopRide", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS)
+    app = FastAPI(title="CoopRide", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS, lifespan=lifespan)
     app.state.settings = settings
     app.state.chain = chain
     app.state.engine = engine
