@@ -82,7 +82,7 @@ class Manifest:
                 rpc_url=data.get("rpcUrl"),
                 contracts=contracts,
                 domains=domains,
-                roles={role: to_checksum_address(a) for role, a in data.get("roles", {}).items() if a},
+                roles={role: _role_value(v) for role, v in data.get("roles", {}).items() if v},
                 parameters=dict(data.get("parameters", {})),
                 regions=[
                     RegionConfig(int(r["id"]), str(r.get("name", "")), int(r.get("criticalMass", 0)), int(r.get("farePerKm", 0)))
@@ -92,6 +92,11 @@ class Manifest:
             )
         except (KeyError, TypeError) as exc:
             raise ManifestError(f"malformed manifest{where}: missing or bad field {exc}") from exc
+
+
+def _role_value(value: str) -> str:
+    """Addresses in checksum form; role ids (bytes32) and anything else as written."""
+    return to_checksum_address(value) if isinstance(value, str) and len(value) == 42 else value
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> Manifest:

@@ -124,6 +124,10 @@ class SettlementWorker:
         self.hooks = hooks or SettlementHooks()
         self._run_lock = threading.Lock()
 
+    def _session(self) -> Session:
+        # Objects stay readable after commit: a batch is passed on after it is stored.
+        return Session(self.engine, expire_on_commit=False)
+
     # ---------------------------------------------------------------- passes
     def run_once(self, *, force: bool = False) -> SettlementReport:
         """Finishes unfinished batches, then sends every batch that is due (all queued trips if `force`)."""
@@ -158,7 +162,7 @@ class SettlementWorker:
     # --------------------------------------------------------- choosing trips
     def _due_trips(self, force: bool) -> list[Trip]:
         now = self.clock()
-        with Session(self.engine) as session:
+        with self._session() as session:
             rows = session.exec(
                 select(Trip, SettlementRetry)
                 .join(SettlementRetry, SettlementRetry.trip_id == Trip.id, isouter=True)
@@ -222,7 +226,7 @@ class SettlementWorker:
 
     def _persist(self, batch: SettlementBatch) -> bool:
         """Stores the batch and claims its trips in one transaction; False if any trip left the queue meanwhile."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             claimed = session.execute(
                 update(Trip)
                 .where(Trip.id.in_(batch.trip_ids), Trip.status == TRIP_QUEUED)
@@ -241,7 +245,7 @@ class SettlementWorker:
             self.chain.broadcast(_signed_of(batch))
         except NonceConsumed:
             return  # the next pass reconciles it
-        with Session(self.engine) as session:
+        with self._session() as session:
             stored = session.get(SettlementBatch, batch.id)
             stored.broadcast_count += 1
             session.add(stored)
@@ -258,7 +262,7 @@ class SettlementWorker:
 
     # -------------------------------------------------------------- recovery
     def _finish_unfinished(self, report: SettlementReport) -> None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             unfinished = session.exec(
                 select(SettlementBatch).where(SettlementBatch.status == BATCH_SUBMITTED).order_by(SettlementBatch.nonce)
             ).all()
@@ -277,7 +281,7 @@ class SettlementWorker:
                 self._confirm(batch, report)
 
     def _supersede(self, batch: SettlementBatch, report: SettlementReport) -> None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             stored = session.get(SettlementBatch, batch.id)
             if stored.status != BATCH_SUBMITTED:
                 return
@@ -296,7 +300,7 @@ class SettlementWorker:
     def _record_mined(self, batch_id: str, receipt, report: SettlementReport) -> None:
         """Records every trip's outcome from a mined receipt, all in one database transaction."""
         now = self.clock()
-        with Session(self.engine) as session:
+        with self._session() as session:
             batch = session.get(SettlementBatch, batch_id)
             if batch.status != BATCH_SUBMITTED:
                 return  # another pass recorded it already

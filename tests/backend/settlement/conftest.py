@@ -1,5 +1,6 @@
-"""Settlement fixtures: contracts deployed once per module on the run's anvil, a fresh SQLite per test,
-members with known keys, an operating region, and helpers that queue co-signed trips.
+"""Settlement fixtures on top of tests/backend/conftest.py (deployment, manifest, chain_client,
+operating_region, bootstrap_region): a fresh SQLite per test, members with known keys, and helpers
+that queue co-signed trips.
 
 Every test runs inside brownie's `fn_isolation` snapshot, so chain state (balances, the settled
 bitmap, the settler's nonce) starts the same for each test while the deployment is paid for once.
@@ -7,33 +8,16 @@ bitmap, the settler's nonce) starts the same for each test while the deployment 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
-from eth_account import Account
 from sqlmodel import Session, select
 
-from coopride.chain.client import ChainClient
 from coopride.chain.eip712 import ZERO_ADDRESS, TripReceipt, receipt_typed_data, sign_typed_data
-from coopride.chain.manifest import load_manifest
 from coopride.db import init_db, make_engine
 from coopride.domain.traces import Fix, trace_hash
 from coopride.models import TRIP_QUEUED, Trip
 from coopride.settlement.worker import SettlementWorker
 
-FARE_PER_KM = 500_000  # 0.50 tEUR per km (6 decimals)
 TRIP_METRES = 4_000
-
-
-@dataclass(frozen=True)
-class Deployment:
-    manifest_path: Path
-    rpc_url: str
-    settler_key: str
-    operating_region: int
-    bootstrap_region: int
 
 
 @pytest.fixture(autouse=True)
@@ -41,56 +25,21 @@ def isolation(fn_isolation):
     pass
 
 
-def _member(accounts, ledger_owner) -> Account:
+def _member(accounts, funder):
     local = accounts.add()
-    ledger_owner.transfer(local, "1 ether")
+    funder.transfer(local, "1 ether")
     return local
 
 
 @pytest.fixture(scope="module")
-def deployment(accounts, tmp_path_factory) -> Deployment:
-    from scripts.deploy import deploy
-
-    settler = accounts.add()
-    accounts[0].transfer(settler, "100 ether")
-    manifest_path = tmp_path_factory.mktemp("deploy") / "manifest.json"
-    deploy(accounts[0], settler, manifest_path=manifest_path, quiet=True)
-    manifest = json.loads(manifest_path.read_text())
-    region = manifest["regions"][0]
-    return Deployment(
-        manifest_path=manifest_path,
-        rpc_url=__import__("os").environ["COOPRIDE_TEST_RPC_URL"],
-        settler_key=settler.private_key,
-        operating_region=int(region["id"]),
-        bootstrap_region=int(manifest["regions"][1]["id"]),
-    )
-
-
-@pytest.fixture(scope="module")
-def manifest(deployment):
-    return load_manifest(deployment.manifest_path)
-
-
-@pytest.fixture(scope="module")
-def chain_client(deployment, manifest) -> ChainClient:
-    return ChainClient(deployment.rpc_url, manifest, deployment.settler_key, receipt_timeout=5)
-
-
-@pytest.fixture(scope="module")
-def members(accounts, deployment, manifest):
-    """Two drivers and two riders, members of the operating region, which is switched to Operating."""
+def members(accounts, manifest, operating_region):
+    """Two drivers and two riders (keys known), members of the operating region."""
     from brownie import Contract
 
     membership = Contract.from_abi("Membership", manifest.address("Membership"), manifest.contract("Membership").abi)
-    ledger = Contract.from_abi("RideLedger", manifest.address("RideLedger"), manifest.contract("RideLedger").abi)
     people = [_member(accounts, accounts[0]) for _ in range(4)]
-    region = deployment.operating_region
-    critical_mass = ledger.region(region)[1]
     for person in people:
-        membership.join(region, {"from": person})
-    for _ in range(max(0, critical_mass - len(people))):
-        membership.join(region, {"from": _member(accounts, accounts[0])})
-    ledger.activateRegion(region, {"from": accounts[0]})
+        membership.join(operating_region, {"from": person})
     return {"drivers": people[:2], "riders": people[2:]}
 
 
@@ -128,8 +77,15 @@ def make_worker(engine, chain_client):
     return build
 
 
+@pytest.fixture(scope="module")
+def paid_trip(chain_client, operating_region) -> tuple[int, int]:
+    """(fare, fee) of a default-length trip in the operating region, from the chain's own parameters."""
+    fare = TRIP_METRES * chain_client.region(operating_region).fare_per_km // 1000
+    return fare, fare * chain_client.parameters().fee_bps // 10_000
+
+
 @pytest.fixture
-def queue_trip(engine, manifest, chain):
+def queue_trip(engine, manifest, chain, chain_client):
     """Stores a trip signed by its driver (and rider), status "queued"; returns its id."""
     domain = manifest.domains["receipt"]
 
@@ -139,7 +95,7 @@ def queue_trip(engine, manifest, chain):
         start = end - 600
         fixes = [Fix(start, 45.76, 4.83), Fix(end, 45.76 + metres / 111_000, 4.83)]
         if fare is None:
-            fare = metres * FARE_PER_KM // 1000 if rider is not None else 0
+            fare = metres * chain_client.region(region_id).fare_per_km // 1000 if rider is not None else 0
         with Session(engine) as session:
             trip = Trip(driver=driver.address, rider=rider.address if rider else None, region_id=region_id,
                         distance_metres=metres, fare=fare, start_time=start, end_time=end,
@@ -170,3 +126,4 @@ def trips_in_db(engine):
             return {t.id: t for t in session.exec(query).all()}
 
     return load
+

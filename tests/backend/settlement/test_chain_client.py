@@ -47,36 +47,36 @@ class TestErrorDecoding:
 
 
 class TestReadsAndRelays:
-    def test_reads_parameters_and_regions(self, chain_client, deployment):
+    def test_reads_parameters_and_regions(self, operating_region, chain_client, deployment):
         assert chain_client.parameters().fee_bps == chain_client.manifest.parameters.get("feeBps", 1500)
-        region = chain_client.region(deployment.operating_region)
+        region = chain_client.region(operating_region)
         assert region.exists
         assert not chain_client.region(4_000_000_000).exists
 
-    def test_relayed_join_makes_a_member_who_holds_no_ether(self, chain_client, manifest, deployment):
+    def test_relayed_join_makes_a_member_who_holds_no_ether(self, bootstrap_region, chain_client, manifest, deployment):
         from eth_account import Account
 
         newcomer = Account.create()
         deadline = chain_client.latest_timestamp() + 600
-        typed = join_typed_data(manifest.domains["membership"], newcomer.address, deployment.bootstrap_region,
+        typed = join_typed_data(manifest.domains["membership"], newcomer.address, bootstrap_region,
                                 chain_client.membership_nonce(newcomer.address), deadline)
-        outcome = chain_client.relay_join(newcomer.address, deployment.bootstrap_region, deadline,
+        outcome = chain_client.relay_join(newcomer.address, bootstrap_region, deadline,
                                           sign_typed_data(newcomer.key, typed))
 
         assert outcome.gas_used > 0
         assert chain_client.is_member(newcomer.address)
         assert chain_client.w3.eth.get_balance(newcomer.address) == 0
 
-    def test_a_refused_relay_raises_the_decoded_custom_error(self, chain_client, manifest, deployment):
+    def test_a_refused_relay_raises_the_decoded_custom_error(self, bootstrap_region, chain_client, manifest, deployment):
         from eth_account import Account
 
         newcomer, forger = Account.create(), Account.create()
         deadline = chain_client.latest_timestamp() + 600
-        typed = join_typed_data(manifest.domains["membership"], newcomer.address, deployment.bootstrap_region, 0, deadline)
+        typed = join_typed_data(manifest.domains["membership"], newcomer.address, bootstrap_region, 0, deadline)
         nonce_before = chain_client.pending_nonce()
 
         with pytest.raises(ChainRevert) as refused:
-            chain_client.relay_join(newcomer.address, deployment.bootstrap_region, deadline, sign_typed_data(forger.key, typed))
+            chain_client.relay_join(newcomer.address, bootstrap_region, deadline, sign_typed_data(forger.key, typed))
 
         assert refused.value.error_name not in ("Reverted", "UnknownError", "Rejected")
         assert not chain_client.is_member(newcomer.address)

@@ -21,8 +21,6 @@ from coopride.settlement.models import BATCH_CONFIRMED, BATCH_SUBMITTED, BATCH_S
 from coopride.settlement.reconcile import audit
 from coopride.settlement.worker import SettlementHooks
 
-from .conftest import FARE_PER_KM, TRIP_METRES
-
 
 class WorkerDied(Exception):
     """Stands in for the process dying at a hook."""
@@ -33,15 +31,15 @@ def die(_batch):
 
 
 @pytest.fixture
-def funded_trips(members, deployment, queue_trip, fund_rider):
+def funded_trips(operating_region, members, queue_trip, fund_rider):
     """Three paid trips by two drivers for one funded rider; returns their ids."""
     rider = members["riders"][0]
     fund_rider(rider, 10_000_000)
-    return [queue_trip(members["drivers"][i % 2], rider, region_id=deployment.operating_region) for i in range(3)]
+    return [queue_trip(members["drivers"][i % 2], rider, region_id=operating_region) for i in range(3)]
 
 
 @pytest.fixture
-def assert_settled_exactly_once(members, chain_client, engine, trips_in_db):
+def assert_settled_exactly_once(members, chain_client, engine, trips_in_db, paid_trip):
     """Checks trips, events and balances against what settling each trip once must give."""
     drivers, rider = members["drivers"], members["riders"][0]
     before = {
@@ -54,8 +52,7 @@ def assert_settled_exactly_once(members, chain_client, engine, trips_in_db):
     def check(trip_ids: list[int]) -> None:
         trips = trips_in_db(*trip_ids)
         assert {t.status for t in trips.values()} == {TRIP_SETTLED}
-        fare = TRIP_METRES * FARE_PER_KM // 1000
-        fee = fare * chain_client.parameters().fee_bps // 10_000
+        fare, fee = paid_trip
         for trip in trips.values():
             events = chain_client.ledger.events.TripSettled.get_logs(from_block=0, argument_filters={"tripId": trip.id})
             assert len(events) == 1, f"trip {trip.id} settled {len(events)} times"

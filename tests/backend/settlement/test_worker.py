@@ -9,38 +9,36 @@ from sqlmodel import Session, select
 from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SETTLED
 from coopride.settlement.models import BATCH_CONFIRMED, SettlementBatch
 
-from .conftest import FARE_PER_KM, TRIP_METRES
-
 
 def settled_events(chain_client, trip_id: int) -> list:
     return chain_client.ledger.events.TripSettled.get_logs(from_block=0, argument_filters={"tripId": trip_id})
 
 
 class TestBatching:
-    def test_young_trips_wait_until_the_batch_is_full(self, members, deployment, queue_trip, make_worker, trips_in_db, fund_rider):
+    def test_young_trips_wait_until_the_batch_is_full(self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider):
         driver, rider = members["drivers"][0], members["riders"][0]
         fund_rider(rider, 10_000_000)
         worker = make_worker(batch_size=3, max_age_seconds=3600)
-        first = [queue_trip(driver, rider, region_id=deployment.operating_region) for _ in range(2)]
+        first = [queue_trip(driver, rider, region_id=operating_region) for _ in range(2)]
 
         assert worker.run_once().batches_sent == []
         assert {t.status for t in trips_in_db(*first).values()} == {TRIP_QUEUED}
 
-        third = queue_trip(driver, rider, region_id=deployment.operating_region)
+        third = queue_trip(driver, rider, region_id=operating_region)
         report = worker.run_once()
         assert len(report.batches_sent) == 1
         assert sorted(report.settled) == first + [third]
 
-    def test_a_partial_batch_goes_once_its_oldest_trip_is_old_enough(self, members, deployment, queue_trip, make_worker):
+    def test_a_partial_batch_goes_once_its_oldest_trip_is_old_enough(self, bootstrap_region, members, queue_trip, make_worker):
         driver = members["drivers"][0]
-        trip_id = queue_trip(driver, region_id=deployment.bootstrap_region)
+        trip_id = queue_trip(driver, region_id=bootstrap_region)
 
         assert make_worker(max_age_seconds=30).run_once().batches_sent == []
         report = make_worker(max_age_seconds=30, clock=lambda: time.time() + 31).run_once()
         assert report.settled == [trip_id]
 
-    def test_a_long_queue_is_split_into_batches_of_batch_size(self, members, deployment, queue_trip, make_worker, engine):
-        ids = [queue_trip(members["drivers"][i % 2], region_id=deployment.bootstrap_region) for i in range(5)]
+    def test_a_long_queue_is_split_into_batches_of_batch_size(self, bootstrap_region, members, queue_trip, make_worker, engine):
+        ids = [queue_trip(members["drivers"][i % 2], region_id=bootstrap_region) for i in range(5)]
 
         report = make_worker(batch_size=2).run_once()
 
@@ -50,10 +48,10 @@ class TestBatching:
             sizes = sorted(len(b.trip_ids) for b in session.exec(select(SettlementBatch)).all())
         assert sizes == [1, 2, 2]
 
-    def test_receipts_are_sent_ordered_by_driver(self, members, deployment, queue_trip, make_worker, chain_client, engine):
+    def test_receipts_are_sent_ordered_by_driver(self, bootstrap_region, members, queue_trip, make_worker, chain_client, engine):
         drivers = members["drivers"]
         for i in range(4):
-            queue_trip(drivers[i % 2], region_id=deployment.bootstrap_region)
+            queue_trip(drivers[i % 2], region_id=bootstrap_region)
 
         make_worker().run_once()
 
@@ -61,25 +59,24 @@ class TestBatching:
             batch = session.exec(select(SettlementBatch)).one()
         tx = chain_client.w3.eth.get_transaction(batch.tx_hash)
         _, arguments = chain_client.ledger.decode_function_input(tx["input"])
-        sent_drivers = [signed[0][1].lower() for signed in arguments["receipts"]]
+        sent_drivers = [signed["receipt"]["driver"].lower() for signed in arguments["receipts"]]
         assert sent_drivers == sorted(sent_drivers)
 
 
 class TestRecordedOutcomes:
     def test_settled_trips_record_the_events_and_move_every_balance(
-        self, members, deployment, queue_trip, make_worker, trips_in_db, fund_rider, chain_client
+        self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider, chain_client, paid_trip
     ):
         driver, rider = members["drivers"][0], members["riders"][0]
         fund_rider(rider, 10_000_000)
         before = _balances(chain_client, driver, rider)
-        ids = [queue_trip(driver, rider, region_id=deployment.operating_region) for _ in range(2)]
+        ids = [queue_trip(driver, rider, region_id=operating_region) for _ in range(2)]
 
         report = make_worker().run_once()
 
         assert sorted(report.settled) == ids
         trips = trips_in_db(*ids)
-        fare = TRIP_METRES * FARE_PER_KM // 1000
-        fee = fare * chain_client.parameters().fee_bps // 10_000
+        fare, fee = paid_trip
         for trip in trips.values():
             assert trip.status == TRIP_SETTLED
             assert (trip.fare_paid, trip.fee_paid) == (fare, fee)
@@ -96,12 +93,12 @@ class TestRecordedOutcomes:
         assert after["shares"] == before["shares"] + minted
 
     def test_a_bad_rider_signature_is_a_final_rejection_that_moves_nothing(
-        self, members, deployment, queue_trip, make_worker, trips_in_db, fund_rider, chain_client
+        self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider, chain_client
     ):
         driver, rider, impostor = members["drivers"][0], members["riders"][0], members["riders"][1]
         fund_rider(rider, 10_000_000)
         before = _balances(chain_client, driver, rider)
-        trip_id = queue_trip(driver, rider, region_id=deployment.operating_region, rider_key=impostor.private_key)
+        trip_id = queue_trip(driver, rider, region_id=operating_region, rider_key=impostor.private_key)
 
         report = make_worker().run_once()
 
@@ -113,10 +110,10 @@ class TestRecordedOutcomes:
         assert make_worker().run_once().batches_sent == []
 
     def test_an_underfunded_rider_is_retried_after_a_top_up(
-        self, members, deployment, queue_trip, make_worker, trips_in_db, fund_rider, chain_client
+        self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider, chain_client
     ):
         driver, rider = members["drivers"][0], members["riders"][1]
-        trip_id = queue_trip(driver, rider, region_id=deployment.operating_region)
+        trip_id = queue_trip(driver, rider, region_id=operating_region)
 
         first = make_worker(retry_delay_seconds=60).run_once()
         assert first.retry_later == {trip_id: "RiderUnderfunded"}
@@ -133,19 +130,20 @@ class TestRecordedOutcomes:
         assert chain_client.escrow_of(rider.address) == 10_000_000 - trip.fare_paid
 
     def test_an_underfunded_rider_is_rejected_for_good_after_the_last_attempt(
-        self, members, deployment, queue_trip, make_worker, trips_in_db
+        self, operating_region, members, queue_trip, make_worker, trips_in_db
     ):
-        trip_id = queue_trip(members["drivers"][0], members["riders"][1], region_id=deployment.operating_region)
+        trip_id = queue_trip(members["drivers"][0], members["riders"][1], region_id=operating_region)
 
-        make_worker(retry_delay_seconds=0, max_attempts=2).run_once()
-        report = make_worker(retry_delay_seconds=0, max_attempts=2).run_once()
+        first = make_worker(retry_delay_seconds=60, max_attempts=2).run_once()
+        assert first.retry_later == {trip_id: "RiderUnderfunded"}
+        report = make_worker(retry_delay_seconds=60, max_attempts=2, clock=lambda: time.time() + 61).run_once()
 
         assert report.rejected == {trip_id: "RiderUnderfunded after 2 attempts"}
         assert trips_in_db(trip_id)[trip_id].status == TRIP_REJECTED
 
-    def test_batches_are_marked_confirmed_with_their_counts(self, members, deployment, queue_trip, make_worker, engine):
-        queue_trip(members["drivers"][0], region_id=deployment.bootstrap_region)
-        queue_trip(members["drivers"][0], members["riders"][1], region_id=deployment.operating_region)
+    def test_batches_are_marked_confirmed_with_their_counts(self, operating_region, bootstrap_region, members, queue_trip, make_worker, engine):
+        queue_trip(members["drivers"][0], region_id=bootstrap_region)
+        queue_trip(members["drivers"][0], members["riders"][1], region_id=operating_region)
 
         make_worker().run_once()
 
