@@ -33,21 +33,17 @@ class Deployment:
     settler_key: str
 
 
-def deploy_for_tests(accounts, tmp_path_factory, **deploy_options) -> Deployment:
-    """Deploys with `scripts/deploy.py` and a fresh settler key; `deploy_options` go to `deploy()`."""
+@pytest.fixture(scope="module")
+def deployment(request, accounts, tmp_path_factory) -> Deployment:
+    """The contracts, deployed by `scripts/deploy.py` with a fresh settler key. A test module may set
+    `DEPLOY_PARAMS = {...}` to deploy with other parameters."""
     from scripts.deploy import deploy
 
     settler = accounts.add()
     accounts[0].transfer(settler, "100 ether")
     manifest_path = tmp_path_factory.mktemp("deploy") / "manifest.json"
-    deploy(accounts[0], settler, manifest_path=manifest_path, **deploy_options)
+    deploy(accounts[0], settler, params=getattr(request.module, "DEPLOY_PARAMS", None), manifest_path=manifest_path)
     return Deployment(manifest_path, os.environ["COOPRIDE_TEST_RPC_URL"], settler.private_key)
-
-
-@pytest.fixture(scope="module")
-def deployment(accounts, tmp_path_factory) -> Deployment:
-    """The contracts with the default parameters. Override in a test module for other parameters."""
-    return deploy_for_tests(accounts, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,111 @@
+"""Stateful property test: whatever riders and drivers do (offer, request, accept, pick up, cancel, in
+any order, by any of them), no offer is ever oversold and nobody rides with themselves. Runs the
+booking module on a real SQLite."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlmodel import Session, select
+
+from coopride.api import booking
+from coopride.api.errors import Refused
+from coopride.db import init_db, make_engine
+from coopride.models import REQUEST_HOLDS_SEAT, RideRequest, TripOffer
+
+PEOPLE = [f"0x{i:040x}" for i in range(1, 5)]
+NOW = int(time.time())
+
+
+@st.composite
+def jitter(draw):
+    return draw(st.floats(-0.002, 0.002))
+
+
+class Bookings(RuleBasedStateMachine):
+    @initialize()
+    def database(self):
+        self.directory = tempfile.TemporaryDirectory()
+        self.engine = make_engine(f"sqlite:///{Path(self.directory.name) / 'bookings.db'}")
+        init_db(self.engine)
+
+    def teardown(self):
+        self.engine.dispose()
+        self.directory.cleanup()
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    @rule(driver=st.sampled_from(PEOPLE), seats=st.integers(1, 3), dlat=jitter())
+    def offer(self, driver, seats, dlat):
+        with self._session() as session:
+            session.add(TripOffer(driver=driver, region_id=1, origin_lat=45.7640 + dlat, origin_lon=4.8300,
+                                  destination_lat=45.7550, destination_lon=4.8550, depart_earliest=NOW,
+                                  depart_latest=NOW + 1800, seats=seats, max_detour_m=3_000))
+            session.flush()
+            booking.run_matching(session, 1)
+            session.commit()
+
+    @rule(rider=st.sampled_from(PEOPLE), dlat=jitter(), dlon=jitter())
+    def request(self, rider, dlat, dlon):
+        with self._session() as session:
+            session.add(RideRequest(rider=rider, region_id=1, origin_lat=45.7635 + dlat, origin_lon=4.8320 + dlon,
+                                    destination_lat=45.7555, destination_lon=4.8530, earliest=NOW, latest=NOW + 3600,
+                                    estimated_metres=2_000, fare_per_km=500_000, quoted_fare=1_000_000))
+            session.flush()
+            booking.run_matching(session, 1)
+            session.commit()
+
+    def _some_request(self, index) -> RideRequest | None:
+        with self._session() as session:
+            requests = session.exec(select(RideRequest).order_by(RideRequest.id)).all()
+        return requests[index % len(requests)] if requests else None
+
+    @rule(index=st.integers(0, 50), caller=st.sampled_from(PEOPLE))
+    def accept(self, index, caller):
+        self._act(index, lambda session, request: booking.accept(session, request.id, caller))
+
+    @rule(index=st.integers(0, 50))
+    def pick_up(self, index):
+        def act(session, request):
+            if request.offer_id is not None:
+                booking.pick_up(session, request.id, session.get(TripOffer, request.offer_id).driver)
+        self._act(index, act)
+
+    @rule(index=st.integers(0, 50), caller=st.sampled_from(PEOPLE))
+    def cancel(self, index, caller):
+        self._act(index, lambda session, request: booking.cancel(session, request.id, caller))
+
+    def _act(self, index, action):
+        request = self._some_request(index)
+        if request is None:
+            return
+        with self._session() as session:
+            try:
+                action(session, session.get(RideRequest, request.id))
+                session.commit()
+            except Refused:
+                session.rollback()
+
+    @invariant()
+    def no_offer_is_oversold(self):
+        with self._session() as session:
+            for offer in session.exec(select(TripOffer)).all():
+                assert booking.seats_taken(session, offer.id) <= offer.seats
+
+    @invariant()
+    def every_seat_holder_rides_with_someone_else(self):
+        with self._session() as session:
+            for request in session.exec(select(RideRequest)).all():
+                if request.status in REQUEST_HOLDS_SEAT:
+                    assert request.offer_id is not None
+                    assert session.get(TripOffer, request.offer_id).driver != request.rider
+
+
+Bookings.TestCase.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)
+TestBookings = Bookings.TestCase
