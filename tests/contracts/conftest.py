@@ -72,11 +72,9 @@ def isolation(fn_isolation):
 
 
 def keyed_account(label: str):
-    """A brownie LocalAccount with a deterministic private key (`.private_key`), funded with ether."""
-    account = accounts.add(keccak(text=f"coopride-test-{label}"))
-    if account.balance() < 10**18:
-        accounts[0].transfer(account, 10 * 10**18)
-    return account
+    """A brownie LocalAccount with a deterministic private key (`.private_key`). It needs no ether: the test
+    chain has a zero base fee and brownie's development gas price is zero."""
+    return accounts.add(keccak(text=f"coopride-test-{label}"))
 
 
 @dataclass
@@ -100,7 +98,7 @@ class Coop:
     members: list = field(default_factory=list)
 
     def fund(self, account, amount: int = MEMBER_FUNDS):
-        self.fare_token.mint(account, amount, {"from": account})
+        self.fare_token.mint(account, amount, {"from": self.deployer})
 
     def join(self, account, region_id: int = REGION_LYON):
         return self.membership.join(region_id, {"from": account})
