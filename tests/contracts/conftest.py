@@ -219,7 +219,7 @@ class Receipts:
         end_time: int | None = None,
         trace: bytes = b"trace",
     ) -> TripReceipt:
-        end = end_time if end_time is not None else chain.time() - 10
+        end = end_time if end_time is not None else chain[-1].timestamp - 1
         if fare is None:
             operating = self.coop.ledger.region(region_id)[3]
             fare = self.coop.ledger.quoteFare(region_id, distance) if (operating and rider) else 0
