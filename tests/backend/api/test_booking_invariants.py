@@ -10,7 +10,8 @@ from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from coopride.api import booking
@@ -22,26 +23,27 @@ PEOPLE = [f"0x{i:040x}" for i in range(1, 5)]
 NOW = int(time.time())
 
 
-@st.composite
-def jitter(draw):
-    return draw(st.floats(-0.002, 0.002))
+JITTER = st.floats(-0.002, 0.002)  # degrees: a few hundred metres around the shared route
+
+
+_DIRECTORY = tempfile.TemporaryDirectory()
+ENGINE = make_engine(f"sqlite:///{Path(_DIRECTORY.name) / 'bookings.db'}")
+init_db(ENGINE)  # once: migrating per example would dominate the run time
 
 
 class Bookings(RuleBasedStateMachine):
     @initialize()
-    def database(self):
-        self.directory = tempfile.TemporaryDirectory()
-        self.engine = make_engine(f"sqlite:///{Path(self.directory.name) / 'bookings.db'}")
-        init_db(self.engine)
-
-    def teardown(self):
-        self.engine.dispose()
-        self.directory.cleanup()
+    def empty_database(self):
+        self.engine = ENGINE
+        with self._session() as session:
+            session.execute(delete(RideRequest))
+            session.execute(delete(TripOffer))
+            session.commit()
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    @rule(driver=st.sampled_from(PEOPLE), seats=st.integers(1, 3), dlat=jitter())
+    @rule(driver=st.sampled_from(PEOPLE), seats=st.integers(1, 3), dlat=JITTER)
     def offer(self, driver, seats, dlat):
         with self._session() as session:
             session.add(TripOffer(driver=driver, region_id=1, origin_lat=45.7640 + dlat, origin_lon=4.8300,
@@ -51,7 +53,7 @@ class Bookings(RuleBasedStateMachine):
             booking.run_matching(session, 1)
             session.commit()
 
-    @rule(rider=st.sampled_from(PEOPLE), dlat=jitter(), dlon=jitter())
+    @rule(rider=st.sampled_from(PEOPLE), dlat=JITTER, dlon=JITTER)
     def request(self, rider, dlat, dlon):
         with self._session() as session:
             session.add(RideRequest(rider=rider, region_id=1, origin_lat=45.7635 + dlat, origin_lon=4.8320 + dlon,
@@ -107,5 +109,5 @@ class Bookings(RuleBasedStateMachine):
                     assert session.get(TripOffer, request.offer_id).driver != request.rider
 
 
-Bookings.TestCase.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)
+Bookings.TestCase.settings = settings(max_examples=100, stateful_step_count=20, deadline=None)
 TestBookings = Bookings.TestCase
