@@ -22,6 +22,9 @@ contract CoopGovernor is
     GovernorVotesQuorumFraction,
     GovernorTimelockControl
 {
+    /// @notice `account` had no vote at the proposal's snapshot (not a member then).
+    error NoVotingPower(address account);
+
     /// @param membership The Membership (ERC721Votes) that counts votes.
     /// @param timelock The Timelock that executes proposals.
     /// @param votingDelay_ Seconds between a proposal and the start of voting.
@@ -66,6 +69,16 @@ contract CoopGovernor is
     /// @inheritdoc Governor
     function proposalThreshold() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.proposalThreshold();
+    }
+
+    /// @dev One member, one vote: a ballot without voting power is refused instead of recorded with weight 0.
+    function _countVote(uint256 proposalId, address account, uint8 support, uint256 totalWeight, bytes memory params)
+        internal
+        override(Governor, GovernorCountingSimple)
+        returns (uint256)
+    {
+        if (totalWeight == 0) revert NoVotingPower(account);
+        return super._countVote(proposalId, account, support, totalWeight, params);
     }
 
     function _queueOperations(

@@ -277,17 +277,17 @@ contract RideLedger is
         reason = _checkTripAndSignatures(signed, b.domainSeparator);
         if (reason != RejectReason.None) return (reason, 0, 0, 0);
 
-        Region memory region = _regions[receipt.regionId];
-        if (!region.exists) return (RejectReason.UnknownRegion, 0, 0, 0);
+        (uint256 farePerKm, bool operating, bool exists) = _loadRegion(receipt.regionId);
+        if (!exists) return (RejectReason.UnknownRegion, 0, 0, 0);
 
         _useDriver(b, receipt.driver);
         if (!b.driverAccount.member) return (RejectReason.NotMember, 0, 0, 0);
 
         address rider = receipt.rider;
-        if (!region.operating) {
+        if (!operating) {
             if (receipt.fare != 0) return (RejectReason.RegionNotOperating, 0, 0, 0);
         } else if (rider != address(0)) {
-            fare = SettlementMath.fare(receipt.distanceMetres, region.farePerKm);
+            fare = SettlementMath.fare(receipt.distanceMetres, farePerKm);
             if (fare > receipt.fare) return (RejectReason.FareExceedsSigned, 0, 0, 0);
         }
         if (rider != address(0)) {
@@ -303,8 +303,8 @@ contract RideLedger is
             b.driverAccount.earnings = (b.driverAccount.earnings + (fare - fee)).toUint96();
         }
         // Bootstrap rewards every verified km; operating rewards shared km only.
-        if (!region.operating || rider != address(0)) {
-            reward = _reward(b, receipt.distanceMetres, region.operating);
+        if (!operating || rider != address(0)) {
+            reward = _reward(b, receipt.distanceMetres, operating);
         }
     }
 
@@ -337,16 +337,71 @@ contract RideLedger is
     /// @dev The cached driver is this receipt's driver and driver == rider is invalid, so the rider's slot is
     /// never the cached one: writing it straight to storage cannot be lost in the driver's later flush.
     function _debitRider(address rider, uint256 fare) private returns (RejectReason) {
-        Account storage riderAccount = _accounts[rider];
-        uint256 escrow = riderAccount.escrow;
-        if (!riderAccount.member) return RejectReason.NotMember;
-        if (escrow < fare) return RejectReason.RiderUnderfunded;
+        uint256 slot = _accountSlot(rider);
+        uint256 packed;
+        assembly ("memory-safe") {
+            packed := sload(slot)
+        }
+        if (packed >> MEMBER_SHIFT == 0) return RejectReason.NotMember;
+        if (uint96(packed) < fare) return RejectReason.RiderUnderfunded;
         if (fare != 0) {
-            unchecked {
-                riderAccount.escrow = uint96(escrow - fare);
+            // escrow is the low 96 bits and fare <= escrow: subtracting from the word touches nothing else.
+            assembly ("memory-safe") {
+                sstore(slot, sub(packed, fare))
             }
         }
         return RejectReason.None;
+    }
+
+    /// @dev Bit offsets of the packed `Account` and `Region` words (Solidity packs struct members from the low bits).
+    uint256 private constant EARNINGS_SHIFT = 96;
+    uint256 private constant REWARD_DAY_SHIFT = 192;
+    uint256 private constant REWARDED_METRES_SHIFT = 216;
+    uint256 private constant MEMBER_SHIFT = 248;
+    uint256 private constant REGION_OPERATING_SHIFT = 160;
+    uint256 private constant REGION_EXISTS_SHIFT = 168;
+
+    function _accountSlot(address account) private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            mstore(0x00, account)
+            mstore(0x20, _accounts.slot)
+            slot := keccak256(0x00, 0x40)
+        }
+    }
+
+    function _loadAccount(address account) private view returns (Account memory a) {
+        uint256 slot = _accountSlot(account);
+        uint256 packed;
+        assembly ("memory-safe") {
+            packed := sload(slot)
+        }
+        a.escrow = uint96(packed);
+        a.earnings = uint96(packed >> EARNINGS_SHIFT);
+        a.rewardDay = uint24(packed >> REWARD_DAY_SHIFT);
+        a.rewardedMetresToday = uint32(packed >> REWARDED_METRES_SHIFT);
+        a.member = packed >> MEMBER_SHIFT != 0;
+    }
+
+    function _storeAccount(address account, Account memory a) private {
+        uint256 slot = _accountSlot(account);
+        uint256 packed = uint256(a.escrow) | uint256(a.earnings) << EARNINGS_SHIFT
+            | uint256(a.rewardDay) << REWARD_DAY_SHIFT | uint256(a.rewardedMetresToday) << REWARDED_METRES_SHIFT
+            | (a.member ? 1 << MEMBER_SHIFT : 0);
+        assembly ("memory-safe") {
+            sstore(slot, packed)
+        }
+    }
+
+    function _loadRegion(uint32 regionId) private view returns (uint256 farePerKm, bool operating, bool exists) {
+        uint256 packed;
+        assembly ("memory-safe") {
+            mstore(0x00, regionId)
+            mstore(0x20, _regions.slot)
+            packed := sload(keccak256(0x00, 0x40))
+        }
+        farePerKm = uint96(packed);
+        operating = uint8(packed >> REGION_OPERATING_SHIFT) != 0;
+        exists = uint8(packed >> REGION_EXISTS_SHIFT) != 0;
     }
 
     /// @dev Daily cap, halving and the hard cap, in that order; the trip settles whatever the reward.
@@ -373,7 +428,7 @@ contract RideLedger is
         _writeDriver(b);
         _flushDriver(b);
         b.driver = driver;
-        b.driverAccount = _accounts[driver];
+        b.driverAccount = _loadAccount(driver);
     }
 
     /// @dev Queues the cached driver's shares for the batch's single `mintBatch` call.
@@ -405,7 +460,7 @@ contract RideLedger is
 
     function _writeDriver(Batch memory b) private {
         if (b.driverDirty) {
-            _accounts[b.driver] = b.driverAccount;
+            _storeAccount(b.driver, b.driverAccount);
             b.driverDirty = false;
         }
     }
