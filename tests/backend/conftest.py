@@ -4,13 +4,14 @@ database, the FastAPI app and its TestClient, and wallets that sign in through t
 Brownie's `module_isolation` resets the chain at every module's start and end, so the deployment
 is module-scoped (paid once per test module); use `fn_isolation` in a test package's conftest to
 start every test from the same chain state. Stable fixture names: `deployment`, `manifest`,
-`chain_client`, `operating_region`, `bootstrap_region`, `settings`, `app`, `client`, `wallet`,
+`chain_client`, `operating_region`, `bootstrap_region`, `migrated_database`, `settings`, `app`, `client`, `wallet`,
 `member`, `mint_fare_tokens`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from coopride.chain.client import ChainClient
 from coopride.chain.eip712 import sign_typed_data
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings
+from coopride.db import init_db, make_engine
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,25 @@ def mint_fare_tokens(manifest, accounts):
     return mint
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """A SQLite file at the newest migration, made once; tests start from a copy (faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "coopride.db"
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path, deployment) -> Settings:
+def settings(tmp_path, deployment, migrated_database) -> Settings:
+    """Settings for this run's chain and a fresh database (a copy of the migrated template)."""
+    database = tmp_path / "coopride.db"
+    shutil.copyfile(migrated_database, database)
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'coopride.db'}",
+        database_url=f"sqlite:///{database}",
         rpc_url=deployment.rpc_url,
         manifest_path=deployment.manifest_path,
         settler_key=deployment.settler_key,
