@@ -9,15 +9,12 @@ bitmap, the settler's nonce) starts the same for each test while the deployment 
 from __future__ import annotations
 
 import pytest
+from settlement_helpers import TRIP_METRES, store_signed_trip
 from sqlmodel import Session, select
 
-from coopride.chain.eip712 import ZERO_ADDRESS, TripReceipt, receipt_typed_data, sign_typed_data
 from coopride.db import init_db, make_engine
-from coopride.domain.traces import Fix, trace_hash
-from coopride.models import TRIP_QUEUED, Trip
+from coopride.models import Trip
 from coopride.settlement.worker import SettlementWorker
-
-TRIP_METRES = 4_000
 
 
 @pytest.fixture(autouse=True)
@@ -85,33 +82,11 @@ def paid_trip(chain_client, operating_region) -> tuple[int, int]:
 
 
 @pytest.fixture
-def queue_trip(engine, manifest, chain, chain_client):
-    """Stores a trip signed by its driver (and rider), status "queued"; returns its id."""
-    domain = manifest.domains["receipt"]
+def queue_trip(engine, chain_client):
+    """`queue_trip(driver, rider=None, *, region_id, ...)`: a co-signed trip in this test's database."""
 
-    def queue(driver, rider=None, *, region_id: int, metres: int = TRIP_METRES, fare: int | None = None,
-              rider_key: str | None = None) -> int:
-        end = chain.time() - 60
-        start = end - 600
-        fixes = [Fix(start, 45.76, 4.83), Fix(end, 45.76 + metres / 111_000, 4.83)]
-        if fare is None:
-            fare = metres * chain_client.region(region_id).fare_per_km // 1000 if rider is not None else 0
-        with Session(engine) as session:
-            trip = Trip(driver=driver.address, rider=rider.address if rider else None, region_id=region_id,
-                        distance_metres=metres, fare=fare, start_time=start, end_time=end,
-                        trace_hash="0x" + trace_hash(fixes).hex(), trace=[[f.t, f.lat, f.lon] for f in fixes])
-            session.add(trip)
-            session.flush()
-            receipt = TripReceipt(trip.id, driver.address, rider.address if rider else ZERO_ADDRESS, region_id, metres,
-                                  fare, start, end, trace_hash(fixes))
-            typed = receipt_typed_data(domain, receipt)
-            trip.driver_signature = "0x" + sign_typed_data(driver.private_key, typed).hex()
-            if rider is not None:
-                trip.rider_signature = "0x" + sign_typed_data(rider_key or rider.private_key, typed).hex()
-            trip.status = TRIP_QUEUED
-            session.add(trip)
-            session.commit()
-            return trip.id
+    def queue(*args, **kwargs) -> int:
+        return store_signed_trip(engine, chain_client, *args, **kwargs)
 
     return queue
 
