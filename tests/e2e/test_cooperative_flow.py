@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import LYON_FROM, LYON_TO, RIDE_FROM, RIDE_TO, trace, wait_for_trip
+from e2e_helpers import LYON_FROM, LYON_TO, RIDE_FROM, RIDE_TO, trace, wait_for_trip
 
 # The backend relays proposals for members, so the Governor must accept a proposer without votes.
 DEPLOY_PARAMS = {"proposalThreshold": 0}
