@@ -1,4 +1,5 @@
-"""The app factory: `create_app(settings=None, chain=None)`; `uvicorn coopride.api.main:app --factory`-ready."""
+"""The app factory: `create_app(settings=None, chain=None, ...)`; serve with
+`uvicorn coopride.api.main:create_app --factory`."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from coopride.api.deps import hash_token
@@ -55,6 +55,7 @@ def sign_in_message(settings: Settings, address: str, chain_id: int, nonce: str,
 
 def issue_nonce(session: Session, settings: Settings, address: str, chain_id: int) -> SignInNonce:
     issued_at = utcnow().replace(microsecond=0)
+    session.execute(delete(SignInNonce).where(SignInNonce.expires_at < issued_at))
     expires_at = issued_at + timedelta(seconds=settings.nonce_ttl_seconds)
     nonce = secrets.token_hex(16)
     challenge = SignInNonce(
@@ -100,6 +101,7 @@ def log_in(session: Session, settings: Settings, message: str, signature: bytes)
     )
     if spent.rowcount != 1:
         raise SignInError("this nonce was already used: ask POST /auth/nonce for a new one")
+    session.execute(delete(MemberSession).where(MemberSession.expires_at < now))
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.session_ttl_seconds)
     session.add(MemberSession(token_hash=hash_token(token), address=signer, created_at=now, expires_at=expires_at))

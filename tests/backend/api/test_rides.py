@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from api_helpers import (
-    LYON_FROM,
     LYON_TO,
     NOWHERE,
     RIDE_FROM,

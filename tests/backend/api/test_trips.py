@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from api_helpers import LYON_FROM, LYON_TO, RIDE_FROM, RIDE_TO, VILLEURBANNE_FROM, VILLEURBANNE_TO, trace
+from api_helpers import LYON_FROM, LYON_TO, NOWHERE, RIDE_FROM, RIDE_TO, VILLEURBANNE_FROM, VILLEURBANNE_TO, trace
 from sqlmodel import Session
 
 from coopride.domain.pricing import quote_fare
@@ -199,6 +199,13 @@ def test_traces_in_the_future_or_with_bad_fixes_are_refused(member, bootstrap_re
     assert _log(driver, fixes).status_code == 422
     assert _log(driver, fixes[:1]).status_code == 422
     assert driver.post("/trips", json={"fixes": "not a list"}).status_code == 422
+
+
+def test_solo_movement_outside_every_region_is_refused(member, bootstrap_region):
+    nearby = {"lat": NOWHERE["lat"] + 0.01, "lon": NOWHERE["lon"]}
+    response = _log(member(bootstrap_region), trace(NOWHERE, nearby))
+    assert response.status_code == 422
+    assert "lies outside every CoopRide region" in response.json()["detail"]
 
 
 def test_non_members_cannot_log_trips(wallet):
