@@ -7,16 +7,7 @@ import pytest
 
 from coopride.api.main import create_app
 from coopride.settlement.worker import embedded_worker
-from tests.backend.conftest import (  # noqa: F401  (fixtures, re-used as they are)
-    chain_client,
-    client,
-    deployment,
-    manifest,
-    member,
-    mint_fare_tokens,
-    settings,
-    wallet,
-)
+from tests.backend.conftest import *  # noqa: F403  (every shared backend fixture, as it is)
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ bitmap, the settler's nonce) starts the same for each test while the deployment 
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from settlement_helpers import TRIP_METRES, store_signed_trip
 from sqlmodel import Session, select
 
-from coopride.db import init_db, make_engine
+from coopride.db import make_engine
 from coopride.models import Trip
 from coopride.settlement.worker import SettlementWorker
 
@@ -56,9 +58,11 @@ def fund_rider(manifest):
 
 
 @pytest.fixture
-def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'coopride.db'}")
-    init_db(engine)
+def engine(tmp_path, migrated_database):
+    """A fresh database for this test: a copy of the migrated template."""
+    database = tmp_path / "coopride.db"
+    shutil.copyfile(migrated_database, database)
+    engine = make_engine(f"sqlite:///{database}")
     yield engine
     engine.dispose()
 

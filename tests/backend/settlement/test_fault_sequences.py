@@ -5,6 +5,7 @@ at every step, and once the faults stop one clean pass settles everything the da
 from __future__ import annotations
 
 import itertools
+import shutil
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from web3 import Web3
 
 from coopride.chain.client import ChainClient
-from coopride.db import init_db, make_engine
+from coopride.db import make_engine
 from coopride.models import TRIP_QUEUED, TRIP_SETTLED, Trip
 from coopride.settlement.models import BATCH_SUBMITTED, SettlementBatch
 from coopride.settlement.reconcile import audit
@@ -41,7 +42,8 @@ def _die(_batch):
 # Each example takes its own chain snapshot and database, so brownie's wrapper around `given` is not needed.
 @pytest.mark.filterwarnings("ignore:Directly importing `hypothesis.given`")
 def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
-    members, operating_region, bootstrap_region, fund_rider, chain_client: ChainClient, web3, tmp_path, deployment
+    members, operating_region, bootstrap_region, fund_rider, chain_client: ChainClient, web3, tmp_path, deployment,
+    migrated_database,
 ):
     drivers, rider = members["drivers"], members["riders"][0]
     fund_rider(rider, 10**12)
@@ -69,8 +71,9 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
     class ExampleUnderFaults:
         def __init__(self, number: int):
             self.snapshot = web3.provider.make_request("evm_snapshot", [])["result"]
-            self.engine = make_engine(f"sqlite:///{tmp_path / f'example-{number}.db'}")
-            init_db(self.engine)
+            database = tmp_path / f"example-{number}.db"
+            shutil.copyfile(migrated_database, database)
+            self.engine = make_engine(f"sqlite:///{database}")
             self.escrow_before = chain_client.escrow_of(rider.address)
             self.treasury_before = chain_client.treasury_balance()
             self.first_block = chain_client.block_number()
