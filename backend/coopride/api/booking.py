@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select
 
 from coopride.api.errors import Conflict, Forbidden, Invalid, NotFound
 from coopride.chain.client import ChainClient
+from coopride.domain import matching
 from coopride.domain.geo import GreatCircleDistance, LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
@@ -104,38 +105,53 @@ def post_request(session: Session, chain: ChainClient, region_map: RegionMap, ri
 
 
 def run_matching(session: Session, region_id: int) -> list[RideRequest]:
-    """Matches the region's open requests to its open offers with free seats; returns the newly matched."""
-    from coopride.domain import matching
+    """Matches the region's open requests to its open offers with free seats; returns the newly matched.
 
+    The matcher does not know who drives: a request it pairs with its own rider's offer is matched
+    again afterwards against the other offers' remaining seats.
+    """
     requests = session.exec(select(RideRequest).where(RideRequest.region_id == region_id,
                                                       RideRequest.status == REQUEST_OPEN)).all()
     offers = session.exec(select(TripOffer).where(TripOffer.region_id == region_id, TripOffer.status == OFFER_OPEN)).all()
     free = {offer.id: offer.seats - seats_taken(session, offer.id) for offer in offers}
+    by_request = {r.id: r for r in requests}
+    by_offer = {o.id: o for o in offers}
+    matched, own_car = [], []
+    for assignment in _match(requests, offers, free):
+        request = by_request[assignment.request_id]
+        if by_offer[assignment.offer_id].driver == request.rider:
+            own_car.append(request)
+        else:
+            matched.append(_assign(session, request, assignment, free))
+    for request in own_car:
+        others = [offer for offer in offers if offer.driver != request.rider]
+        for assignment in _match([request], others, free):
+            matched.append(_assign(session, request, assignment, free))
+    session.flush()
+    return matched
+
+
+def _match(requests: list[RideRequest], offers: list[TripOffer], free: dict[int, int]):
     offers = [offer for offer in offers if free[offer.id] > 0]
     if not requests or not offers:
         return []
-    assignments = matching.match(
+    return matching.match(
         [matching.Request(r.id, LatLon(r.origin_lat, r.origin_lon), LatLon(r.destination_lat, r.destination_lon),
                           r.earliest, r.latest) for r in requests],
         [matching.Offer(o.id, LatLon(o.origin_lat, o.origin_lon), LatLon(o.destination_lat, o.destination_lon),
                         o.depart_earliest, o.depart_latest, free[o.id], o.max_detour_m) for o in offers],
     )
-    by_request = {r.id: r for r in requests}
-    drivers = {o.id: o.driver for o in offers}
-    matched = []
-    for assignment in assignments:
-        request = by_request[assignment.request_id]
-        if drivers[assignment.offer_id] == request.rider:
-            continue  # nobody rides in their own car as a paying rider
-        request.status = REQUEST_MATCHED
-        request.offer_id = assignment.offer_id
-        request.shared_metres = round(assignment.shared_metres)
-        request.detour_metres = round(assignment.detour_metres)
-        request.pickup_time = int(assignment.pickup_time)
-        session.add(request)
-        matched.append(request)
-    session.flush()
-    return matched
+
+
+def _assign(session: Session, request: RideRequest, assignment, free: dict[int, int]) -> RideRequest:
+    request.status = REQUEST_MATCHED
+    request.offer_id = assignment.offer_id
+    request.shared_metres = round(assignment.shared_metres)
+    request.detour_metres = round(assignment.detour_metres)
+    request.pickup_time = int(assignment.pickup_time)
+    free[assignment.offer_id] -= 1
+    session.add(request)
+    return request
 
 
 def get_request(session: Session, request_id: int) -> RideRequest:

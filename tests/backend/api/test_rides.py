@@ -59,10 +59,13 @@ def test_posting_an_offer_matches_waiting_requests_up_to_its_seats(member, opera
     assert statuses == ["matched", "matched", "open"]
 
 
-def test_a_driver_is_never_matched_to_their_own_request(member, operating_region):
+def test_a_driver_is_never_matched_to_their_own_offer_but_to_another(member, operating_region):
     driver = member(operating_region)
     driver.post("/offers", json=offer_body())
-    assert driver.post("/rides/requests", json=request_body()).json()["status"] == "open"
+    request = driver.post("/rides/requests", json=request_body()).json()
+    assert request["status"] == "open"
+    other_offer = member(operating_region).post("/offers", json=offer_body(seats=1)).json()
+    assert driver.get(f"/rides/requests/{request['id']}").json()["offer_id"] == other_offer["id"]
 
 
 def test_the_operator_endpoint_runs_matching_on_demand(member, operating_region):
