@@ -442,6 +442,8 @@ class ChainClient:
                 return signed.tx_hash
             if "nonce too low" in text:
                 raise NonceConsumed(signed.nonce) from exc
+            if "underpriced" in text:  # another transaction with this nonce waits in the pool
+                raise NonceInUse(signed.nonce) from exc
             raise
 
     def receipt_of(self, tx_hash: str):
@@ -543,6 +545,14 @@ class NonceConsumed(ChainError):
     def __init__(self, nonce: int):
         self.nonce = nonce
         super().__init__(f"nonce {nonce} is already used")
+
+
+class NonceInUse(ChainError):
+    """Another pending transaction holds this nonce; it may yet be mined, or dropped."""
+
+    def __init__(self, nonce: int):
+        self.nonce = nonce
+        super().__init__(f"nonce {nonce} is held by another pending transaction")
 
 
 def _proposal_args(targets, values, calldatas) -> tuple[list[str], list[int], list[bytes]]:

@@ -33,6 +33,10 @@ def requeue(trip: Trip) -> None:
 def reconcile_trips(session: Session, chain: ChainClient, trips: list[Trip]) -> tuple[list[int], list[int]]:
     """Settles from the chain's logs every trip the chain says is settled; requeues the others.
 
+    A trip whose log cannot be found is requeued even if the bitmap says settled (a node whose log index
+    lags): sending it again costs a rejected receipt, never a second settlement, and the next pass looks
+    for the log again.
+
     Returns (ids recorded as settled, ids put back in the queue). The caller commits.
     """
     settlements = chain.find_settlements(t.id for t in trips)
@@ -42,10 +46,6 @@ def reconcile_trips(session: Session, chain: ChainClient, trips: list[Trip]) -> 
         if found is not None:
             record_settled(trip, found)
             settled.append(trip.id)
-        elif chain.is_settled(trip.id):
-            # The bitmap says settled but no log was found: the node's log index is behind. Leave the
-            # trip where it is; the next pass finds the log. Requeueing it would only earn AlreadySettled.
-            continue
         else:
             requeue(trip)
             requeued.append(trip.id)

@@ -37,6 +37,7 @@ from coopride.chain.client import (
     ChainClient,
     ChainRevert,
     NonceConsumed,
+    NonceInUse,
     RejectReason,
     SignedTx,
     TripRejection,
@@ -203,7 +204,9 @@ class SettlementWorker:
                 return False
             if self.hooks.after_persist:
                 self.hooks.after_persist(batch)
-            self._broadcast(batch)
+            if not self._broadcast(batch):
+                report.unfinished_batches.append(batch.id)  # the next pass reconciles it
+                return False
         report.batches_sent.append(batch.id)
         if self.hooks.after_broadcast:
             self.hooks.after_broadcast(batch)
@@ -239,17 +242,19 @@ class SettlementWorker:
             session.commit()
         return True
 
-    def _broadcast(self, batch: SettlementBatch) -> None:
-        """Sends the stored bytes. If the node is down the batch stays "submitted"; the next pass retries."""
+    def _broadcast(self, batch: SettlementBatch) -> bool:
+        """Sends the stored bytes; False if another transaction holds or used the nonce. If the node is down
+        this raises and the batch stays "submitted": the next pass tries again."""
         try:
             self.chain.broadcast(_signed_of(batch))
-        except NonceConsumed:
-            return  # the next pass reconciles it
+        except (NonceConsumed, NonceInUse):
+            return False
         with self._session() as session:
             stored = session.get(SettlementBatch, batch.id)
             stored.broadcast_count += 1
             session.add(stored)
             session.commit()
+        return True
 
     def _confirm(self, batch: SettlementBatch, report: SettlementReport) -> bool:
         try:
@@ -277,8 +282,11 @@ class SettlementWorker:
                 self._supersede(batch, report)
             else:
                 with self.chain.exclusive_nonce():
-                    self._broadcast(batch)
-                self._confirm(batch, report)
+                    sent = self._broadcast(batch)
+                if sent:
+                    self._confirm(batch, report)
+                else:
+                    report.unfinished_batches.append(batch.id)
 
     def _supersede(self, batch: SettlementBatch, report: SettlementReport) -> None:
         with self._session() as session:

@@ -232,6 +232,29 @@ class TestChainFaults:
         assert_settled_exactly_once(funded_trips)
 
 
+    def test_a_nonce_held_by_another_pending_transaction_is_waited_out_then_reconciled(
+        self, funded_trips, engine, chain_client, make_worker, deployment, web3, assert_settled_exactly_once
+    ):
+        with pytest.raises(WorkerDied):
+            make_worker(hooks=SettlementHooks(after_persist=die)).run_once()
+        stored = _only_batch(engine)
+        web3.provider.make_request("evm_setAutomine", [False])
+        try:
+            _send_plain_transfer(chain_client, deployment.settler_key, stored.nonce, wait=False)
+            report = make_worker().run_once()
+            assert report.unfinished_batches == [stored.id] and report.settled == []
+            assert _only_batch(engine).status == BATCH_SUBMITTED
+            assert not chain_client.is_pending(stored.tx_hash)  # the other transaction kept the nonce
+        finally:
+            web3.provider.make_request("evm_setAutomine", [True])
+        web3.provider.make_request("evm_mine", [])
+
+        report = make_worker().run_once()
+
+        assert sorted(report.requeued) == funded_trips and sorted(report.settled) == funded_trips
+        assert_settled_exactly_once(funded_trips)
+
+
 class TestResending:
     def test_receipts_sent_again_are_recorded_as_settled_by_the_earlier_transaction(
         self, funded_trips, engine, chain_client, make_worker, trips_in_db, assert_settled_exactly_once
@@ -252,9 +275,11 @@ class TestResending:
         assert_settled_exactly_once(funded_trips)
 
 
-def _send_plain_transfer(chain_client, key: str, nonce: int) -> None:
+def _send_plain_transfer(chain_client, key: str, nonce: int, wait: bool = True) -> None:
     account = Account.from_key(key)
     tx = {"to": account.address, "value": 1, "gas": 21_000, "nonce": nonce, "chainId": chain_client.chain_id,
           "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 10**9}
     signed = account.sign_transaction(tx)
-    chain_client.w3.eth.wait_for_transaction_receipt(chain_client.w3.eth.send_raw_transaction(signed.raw_transaction))
+    tx_hash = chain_client.w3.eth.send_raw_transaction(signed.raw_transaction)
+    if wait:
+        chain_client.w3.eth.wait_for_transaction_receipt(tx_hash)
