@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic import Field as ApiField
 from sqlalchemy import JSON, BigInteger, Column, Integer
 from sqlmodel import Field, SQLModel
+
+from coopride.domain.geo import validate_latlon
 
 # Trip.status values. "void": trace rejected, or solo movement in an operating region (earns nothing,
 # never settled). The settlement worker moves "queued" -> "submitted" -> "settled" | "rejected".
@@ -206,8 +208,6 @@ class LatLonIn(BaseModel):
 
     @model_validator(mode="after")
     def _on_the_globe(self) -> "LatLonIn":
-        from coopride.domain.geo import validate_latlon
-
         validate_latlon(self.lat, self.lon)
         return self
 
@@ -313,8 +313,6 @@ class FixIn(BaseModel):
 
     @model_validator(mode="after")
     def _on_the_globe(self) -> "FixIn":
-        from coopride.domain.geo import validate_latlon
-
         validate_latlon(self.lat, self.lon)
         return self
 
@@ -370,20 +368,23 @@ class TripPublic(BaseModel):
         return cls(**data, driver_signed=trip.driver_signature is not None, rider_signed=trip.rider_signature is not None)
 
 
-class SignatureIn(BaseModel):
-    signature: str = ApiField(description="65-byte wallet signature, 0x hex", examples=["0x" + "11" * 65])
+def _hex_signature(value: str) -> str:
+    body = value[2:] if value.startswith(("0x", "0X")) else value
+    try:
+        raw = bytes.fromhex(body)
+    except ValueError:
+        raise ValueError("signature is not hex") from None
+    if len(raw) != 65:
+        raise ValueError(f"a signature has 65 bytes, got {len(raw)}")
+    return "0x" + raw.hex()
 
-    @field_validator("signature")
-    @classmethod
-    def _hex_65_bytes(cls, value: str) -> str:
-        body = value[2:] if value.startswith(("0x", "0X")) else value
-        try:
-            raw = bytes.fromhex(body)
-        except ValueError:
-            raise ValueError("signature is not hex") from None
-        if len(raw) != 65:
-            raise ValueError(f"a signature has 65 bytes, got {len(raw)}")
-        return "0x" + raw.hex()
+
+HexSignature = Annotated[str, AfterValidator(_hex_signature),
+                         ApiField(description="65-byte wallet signature, 0x hex", examples=["0x" + "11" * 65])]
+
+
+class SignatureIn(BaseModel):
+    signature: HexSignature
 
 
 def _checksum(value: str) -> str:
@@ -395,7 +396,6 @@ def _checksum(value: str) -> str:
 
 
 Address = Annotated[str, AfterValidator(_checksum), ApiField(examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"])]
-HexSignature = Annotated[str, AfterValidator(lambda v: SignatureIn._hex_65_bytes(v))]
 TokenAmount = Annotated[int, ApiField(gt=0, lt=2**256, description="fare-token units (6 decimals on the test token)")]
 
 
