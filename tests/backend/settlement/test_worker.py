@@ -63,6 +63,18 @@ class TestBatching:
         assert sent_drivers == sorted(sent_drivers)
 
 
+    def test_gas_per_trip_falls_as_batches_grow(self, bootstrap_region, members, queue_trip, make_worker):
+        driver = members["drivers"][0]
+        gas_per_trip = {}
+        for size in (1, 20):
+            for _ in range(size):
+                queue_trip(driver, region_id=bootstrap_region)
+            report = make_worker(batch_size=size).run_once()
+            assert len(report.settled) == size
+            gas_per_trip[size] = report.gas_used / size
+        assert gas_per_trip[20] < 0.6 * gas_per_trip[1], gas_per_trip
+
+
 class TestRecordedOutcomes:
     def test_settled_trips_record_the_events_and_move_every_balance(
         self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider, chain_client, paid_trip
