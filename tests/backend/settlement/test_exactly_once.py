@@ -4,7 +4,6 @@ settled exactly once, the database agrees with the chain, and no balance moves t
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,10 +15,11 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 from web3 import Web3
 
+from coopride.chain.client import ChainClient
 from coopride.models import TRIP_QUEUED, TRIP_SETTLED, TRIP_SUBMITTED, Trip
 from coopride.settlement.models import BATCH_CONFIRMED, BATCH_SUBMITTED, BATCH_SUPERSEDED, SettlementBatch
 from coopride.settlement.reconcile import audit
-from coopride.settlement.worker import SettlementHooks
+from coopride.settlement.worker import SettlementHooks, SettlementWorker
 
 
 class WorkerDied(Exception):
@@ -144,10 +144,7 @@ class TestChainFaults:
     def test_node_down_before_sending_leaves_the_queue_untouched(
         self, funded_trips, engine, chain_client, trips_in_db, make_worker, deployment
     ):
-        from coopride.chain.client import ChainClient
-
         unreachable = ChainClient("http://127.0.0.1:9", chain_client.manifest, deployment.settler_key, request_timeout=1)
-        from coopride.settlement.worker import SettlementWorker
 
         report = SettlementWorker(engine, unreachable, max_age_seconds=0).run_once()
 
