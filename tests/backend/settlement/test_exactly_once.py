@@ -17,7 +17,13 @@ from web3 import Web3
 
 from coopride.chain.client import ChainClient
 from coopride.models import TRIP_QUEUED, TRIP_SETTLED, TRIP_SUBMITTED, Trip
-from coopride.settlement.models import BATCH_CONFIRMED, BATCH_SUBMITTED, BATCH_SUPERSEDED, SettlementBatch
+from coopride.settlement.models import (
+    BATCH_CONFIRMED,
+    BATCH_REVERTED,
+    BATCH_SUBMITTED,
+    BATCH_SUPERSEDED,
+    SettlementBatch,
+)
 from coopride.settlement.reconcile import audit
 from coopride.settlement.worker import SettlementHooks, SettlementWorker
 
@@ -252,6 +258,37 @@ class TestChainFaults:
         assert_settled_exactly_once(funded_trips)
 
 
+class TestPausedLedger:
+    def test_a_paused_ledger_is_reported_and_the_queue_is_left_untouched(
+        self, funded_trips, engine, chain_client, make_worker, trips_in_db, web3
+    ):
+        _as_timelock(chain_client, web3, "pause")
+
+        report = make_worker().run_once()
+
+        assert report.errors == ["settle would revert: EnforcedPause()"]
+        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TRIP_QUEUED}
+        with Session(engine) as session:
+            assert session.exec(select(SettlementBatch)).all() == []
+
+    def test_a_batch_that_reverts_whole_goes_back_to_the_queue_and_settles_after_unpause(
+        self, funded_trips, engine, chain_client, make_worker, web3, assert_settled_exactly_once
+    ):
+        with pytest.raises(WorkerDied):
+            make_worker(hooks=SettlementHooks(after_persist=die)).run_once()
+        _as_timelock(chain_client, web3, "pause")  # paused after the batch was signed, before it went out
+
+        reverted = make_worker().run_once()
+        assert sorted(reverted.requeued) == funded_trips and reverted.settled == []
+        assert _only_batch(engine).status == BATCH_REVERTED
+
+        _as_timelock(chain_client, web3, "unpause")
+        report = make_worker().run_once()
+
+        assert sorted(report.settled) == funded_trips
+        assert_settled_exactly_once(funded_trips)
+
+
 class TestResending:
     def test_receipts_sent_again_are_recorded_as_settled_by_the_earlier_transaction(
         self, funded_trips, engine, chain_client, make_worker, trips_in_db, assert_settled_exactly_once
@@ -280,3 +317,17 @@ def _send_plain_transfer(chain_client, key: str, nonce: int, wait: bool = True) 
     tx_hash = chain_client.w3.eth.send_raw_transaction(signed.raw_transaction)
     if wait:
         chain_client.w3.eth.wait_for_transaction_receipt(tx_hash)
+
+
+def _as_timelock(chain_client, web3, function: str) -> None:
+    """Calls a governance-only ledger function as the Timelock would after a vote (impersonated on anvil)."""
+    timelock = chain_client.manifest.address("TimelockController")
+    web3.provider.make_request("anvil_impersonateAccount", [timelock])
+    web3.provider.make_request("anvil_setBalance", [timelock, hex(10**18)])
+    try:
+        tx_hash = chain_client.w3.eth.send_transaction(
+            {"from": timelock, "to": chain_client.ledger.address, "data": chain_client.ledger.encode_abi(function)}
+        )
+        assert chain_client.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+    finally:
+        web3.provider.make_request("anvil_stopImpersonatingAccount", [timelock])
