@@ -24,7 +24,6 @@ from rich.table import Table  # noqa: E402
 
 from coopride.domain.geo import GreatCircleDistance, LatLon, Projection  # noqa: E402
 from coopride.domain.matching import (  # noqa: E402
-    MAX_OPTIMAL_CELLS,
     Offer,
     Request,
     find_candidates,
@@ -119,12 +118,8 @@ def run(request_count: int, offer_count: int, *, repeats: int = 3) -> dict:
         best_seconds = min(best_seconds, seconds)
     candidates = find_candidates(requests, offers, distance)
     greedy, greedy_seconds = _timed(match_first_come, requests, offers, distance)
-    seats_in_play = int(candidates.seats[np.unique(candidates.offer_index)].sum())
-    requests_in_play = len(np.unique(candidates.request_index))
-    optimal_km = optimal_seconds = None
-    if requests_in_play * seats_in_play <= MAX_OPTIMAL_CELLS:
-        optimal, optimal_seconds = _timed(match_optimal, requests, offers, distance)
-        optimal_km = total_shared_metres(optimal) / 1000
+    optimal, optimal_seconds = _timed(match_optimal, requests, offers, distance)
+    optimal_km = total_shared_metres(optimal) / 1000
     shared_km = total_shared_metres(assignments) / 1000
     return {
         "requests": request_count,
@@ -171,7 +166,7 @@ def main() -> None:
     arguments = parser.parse_args()
     sizes = [tuple(int(part) for part in size.split("x")) for size in arguments.sizes.split(",")]
     runs = [run(n, m) for n, m in sizes]
-    Console().print(_table(runs))
+    Console(width=140).print(_table(runs))
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(
         json.dumps(

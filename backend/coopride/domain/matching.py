@@ -27,6 +27,8 @@ from typing import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 from scipy.spatial import cKDTree
 
 from .geo import AVERAGE_CITY_SPEED_MPS, DistanceModel, GreatCircleDistance, LatLon, Projection, validate_latlon
@@ -385,8 +387,8 @@ def match_optimal(
 ) -> list[Assignment]:
     """Reference optimum: linear_sum_assignment on the requests x seats matrix (one column per seat).
 
-    Among optimal solutions it prefers the smallest total detour. Raises ValueError when the dense
-    matrix would exceed `max_cells`.
+    Among optimal solutions it prefers the smallest total detour. Above `max_cells` cells the dense
+    matrix gives way to the same problem on a sparse graph (`_optimal_sparse`).
     """
     candidates = find_candidates(
         requests, offers, distance, pickup_radius_m=pickup_radius_m, dropoff_radius_m=dropoff_radius_m
@@ -398,11 +400,12 @@ def match_optimal(
     offers_used, offer_of_edge = np.unique(candidates.offer_index, return_inverse=True)
     seat_counts = np.minimum(candidates.seats[offers_used], len(rows))
     first_column = np.concatenate([[0], np.cumsum(seat_counts)[:-1]])
-    if len(rows) * int(seat_counts.sum()) > max_cells:
-        raise ValueError(f"{len(rows)} requests x {int(seat_counts.sum())} seats exceeds max_cells={max_cells}")
     # Weight in metres dominates; the detour (scaled below one metre in total) breaks ties.
     tie_break = 1e-3 / max(1, len(rows)) / max(1.0, float(candidates.detour_metres.max()))
     score = candidates.shared_metres[candidates.request_index] - tie_break * candidates.detour_metres
+    if len(rows) * int(seat_counts.sum()) > max_cells:
+        chosen = _optimal_sparse(row_of_edge, offer_of_edge, first_column, seat_counts, score, len(rows))
+        return _assignments(requests, offers, candidates, chosen)
     profit = np.zeros((len(rows), int(seat_counts.sum())))
     edge_of_cell = np.full(profit.shape, -1, dtype=np.int32)
     for seat in range(int(seat_counts.max())):
@@ -413,6 +416,33 @@ def match_optimal(
     assigned_rows, assigned_columns = linear_sum_assignment(profit, maximize=True)
     chosen = edge_of_cell[assigned_rows, assigned_columns]
     return _assignments(requests, offers, candidates, chosen[chosen >= 0].tolist())
+
+
+def _optimal_sparse(row_of_edge, offer_of_edge, first_column, seat_counts, score, row_count) -> list[int]:
+    """The same optimum on a sparse graph, for sizes whose dense matrix would not fit.
+
+    scipy's `min_weight_full_bipartite_matching` needs every row matched, so each request also gets a
+    private "stays unmatched" column. Costs are `ceiling - score` on real seats and `ceiling` on the
+    private column: a minimum-cost full matching is then a maximum-score partial one.
+    """
+    seat_columns = int(seat_counts.sum())
+    rows, columns, edges = [], [], []
+    for seat in range(int(seat_counts.max())):
+        has_seat = np.flatnonzero(seat < seat_counts[offer_of_edge])
+        rows.append(row_of_edge[has_seat])
+        columns.append(first_column[offer_of_edge[has_seat]] + seat)
+        edges.append(has_seat)
+    rows.append(np.arange(row_count))
+    columns.append(seat_columns + np.arange(row_count))
+    edges.append(np.full(row_count, -1))
+    row, column, edge = (np.concatenate(parts) for parts in (rows, columns, edges))
+    ceiling = float(score.max()) + 1.0
+    cost = np.where(edge >= 0, ceiling - score[np.maximum(edge, 0)], ceiling)
+    graph = csr_matrix((cost, (row, column)), shape=(row_count, seat_columns + row_count))
+    matched_rows, matched_columns = min_weight_full_bipartite_matching(graph)
+    # Map each (row, column) choice back to its edge; private columns mean "unmatched".
+    edge_at = {(int(r), int(c)): int(e) for r, c, e in zip(row, column, edge) if e >= 0}
+    return [edge_at[(int(r), int(c))] for r, c in zip(matched_rows, matched_columns) if c < seat_columns]
 
 
 def total_shared_metres(assignments: Sequence[Assignment]) -> float:

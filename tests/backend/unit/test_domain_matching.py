@@ -188,10 +188,6 @@ class TestValidation:
         with pytest.raises(ValueError, match="radius"):
             match([request("r", (0, 0), (1, 0))], [offer("o", (0, 0), (1, 0))], pickup_radius_m=0)
 
-    def test_the_optimum_refuses_a_matrix_beyond_its_size_limit(self):
-        requests, offers = instance(1, 30, 10)
-        with pytest.raises(ValueError, match="exceeds max_cells"):
-            match_optimal(requests, offers, max_cells=1)
 
 
 seeds = st.integers(0, 2**32 - 1)
@@ -221,6 +217,14 @@ class TestMatchingProperties:
         best = total_shared_metres(match(requests, offers))
         assert best == pytest.approx(total_shared_metres(match_optimal(requests, offers)), abs=1e-6)
         assert best >= total_shared_metres(match_first_come(requests, offers)) - 1e-6
+
+    @given(seeds, st.integers(1, 40), st.integers(1, 10))
+    def test_the_sparse_optimum_equals_the_dense_one(self, seed, request_count, offer_count):
+        requests, offers = instance(seed, request_count, offer_count)
+        dense = total_shared_metres(match_optimal(requests, offers))
+        sparse_assignments = match_optimal(requests, offers, max_cells=0)
+        assert_feasible(sparse_assignments, requests, offers)
+        assert total_shared_metres(sparse_assignments) == pytest.approx(dense, abs=1e-6)
 
     def test_the_random_instances_do_make_riders_compete(self):
         # Guards the properties above against vacuous instances.
