@@ -1,0 +1,299 @@
+"""`coopride`: the operator's command line.
+
+    coopride run                  the cooperative, running: chain + contracts + API + settlement worker
+    coopride demo                 a seeded day in a small cooperative, checked against the chain
+    coopride status               chain, regions (phase, members vs critical mass), settlement queue
+    coopride settle [--once]      the settlement worker as its own process
+    coopride proposals            governance proposals, their state and tallies
+    coopride statement ADDRESS    one member's statement, with the chain's balances
+
+Every command but `run` and `demo` talks to a running `coopride run` (or your own chain and database:
+COOPRIDE_RPC_URL, DATABASE_URL, COOPRIDE_MANIFEST, COOPRIDE_SETTLER_KEY; see docs/demo.md).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from coopride.runner import (
+    DEFAULT_ANVIL_PORT,
+    DEFAULT_HOST,
+    DEFAULT_STATE_DIR,
+    Stack,
+    StackConfig,
+    StackError,
+    default_database_url,
+    default_manifest_path,
+    run_until_stopped,
+)
+
+app = typer.Typer(
+    name="coopride",
+    help="CoopRide, the ride-sharing cooperative owned by its members: run it, watch it, settle its trips.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+
+StateDir = Annotated[Optional[Path], typer.Option(
+    "--state-dir", envvar="COOPRIDE_STATE_DIR",
+    help="Where `coopride run` keeps its SQLite database, manifest and logs [default: .coopride/].")]
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=1)
+
+
+# ------------------------------------------------------------------------ run
+@app.command()
+def run(
+    anvil_port: Annotated[Optional[int], typer.Option(help="Port of the local chain [env COOPRIDE_ANVIL_PORT; default 8545].")] = None,
+    api_port: Annotated[Optional[int], typer.Option(help="Port of the API [env COOPRIDE_API_PORT; default 8000].")] = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Run the cooperative: a local chain (anvil), the contracts, the API and its settlement worker.
+
+    Starts anvil (unless COOPRIDE_RPC_URL names your own node), deploys the contracts with
+    scripts/deploy.py (unless the manifest's contracts already exist on that chain), then serves the
+    API with its settlement worker on SQLite (or DATABASE_URL). Ctrl-C stops everything it started.
+    """
+    config = StackConfig.from_env(anvil_port=anvil_port, api_port=api_port, state_dir=state_dir)
+    stack = Stack(config, log=lambda text: console.print(f"[dim]{text}[/]"))
+
+    def ready(info) -> None:
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_row("API docs", f"[bold cyan]{info.docs_url}[/]")
+        table.add_row("health", f"{info.api_url}/health")
+        table.add_row("chain", f"{info.rpc_url} (chain id {info.chain_id}{', anvil' if config.embedded_chain else ''})")
+        table.add_row("manifest", str(info.manifest_path) + (" (reused)" if info.reused_deployment else " (fresh deployment)"))
+        table.add_row("settler", info.settler)
+        table.add_row("database", info.database_url)
+        table.add_row("logs", str(info.log_dir))
+        console.print("[bold green]CoopRide is running.[/] Press Ctrl-C to stop everything.")
+        console.print(table)
+
+    try:
+        code = run_until_stopped(stack, ready)
+    except StackError as exc:
+        _fail(str(exc))
+    if code == 0:
+        console.print("[green]stopped cleanly.[/]")
+    raise typer.Exit(code=code)
+
+
+# ----------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of every random choice: the same seed gives the same day.")] = 7,
+    members: Annotated[int, typer.Option(min=4, max=200, help="Members of the cooperative.")] = 12,
+    trips: Annotated[int, typer.Option(min=6, max=2000, help="Trips driven over the day (solo and shared).")] = 60,
+    out: Annotated[Path, typer.Option(help="Where the report (JSON, Markdown) and charts (PNG) go.")] = Path("demo-output"),
+) -> None:
+    """Simulate a day in a small cooperative (Lyon 3e) against the real contracts, over the real API.
+
+    Members join without ether, drivers earn shares in the bootstrap phase, the region reaches critical
+    mass, riders pay fares, members vote a fare change and share the treasury's surplus. Every figure
+    in the report is checked against the chain; a mismatch fails the command.
+    """
+    from coopride.demo.simulation import DemoMismatch, DemoOptions, run_demo
+
+    try:
+        run_demo(DemoOptions(seed=seed, members=members, trips=trips, out=out), console=console)
+    except (StackError, DemoMismatch, ValueError) as exc:
+        _fail(str(exc))
+
+
+# ---------------------------------------------------------- reading commands
+def operator_settings(state_dir: Path | None = None):
+    """Settings of a running `coopride run`: its chain, manifest and database (environment overrides win)."""
+    from web3 import Web3
+
+    from coopride.config import Settings
+
+    state_dir = Path(state_dir or os.environ.get("COOPRIDE_STATE_DIR") or DEFAULT_STATE_DIR)
+    env = dict(os.environ)
+    if not env.get("COOPRIDE_RPC_URL"):
+        port = env.get("COOPRIDE_ANVIL_PORT") or DEFAULT_ANVIL_PORT
+        env["COOPRIDE_RPC_URL"] = f"http://{env.get('COOPRIDE_HOST') or DEFAULT_HOST}:{port}"
+    rpc_url = env["COOPRIDE_RPC_URL"]
+    try:
+        chain_id = int(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 3})).eth.chain_id)
+    except Exception:
+        _fail(f"no chain answers at {rpc_url}: start one with `coopride run` (or set COOPRIDE_RPC_URL)")
+    env.setdefault("COOPRIDE_MANIFEST", str(default_manifest_path(state_dir, chain_id)))
+    env.setdefault("DATABASE_URL", default_database_url(state_dir, chain_id))
+    return Settings.from_env(env)
+
+
+def _chain_and_engine(settings):
+    from coopride.chain.client import ChainClient
+    from coopride.chain.manifest import ManifestError, load_manifest
+    from coopride.db import init_db, make_engine
+
+    try:
+        manifest = load_manifest(settings.manifest_path)
+    except ManifestError as exc:
+        _fail(str(exc))
+    chain = ChainClient(settings.rpc_url, manifest, settings.settler_key)
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    return chain, engine
+
+
+@app.command()
+def status(state_dir: StateDir = None) -> None:
+    """Show the chain, every region (phase, members against critical mass, fare) and the settlement queue."""
+    from sqlmodel import Session, select
+
+    from coopride.models import Trip
+    from coopride.settlement.models import BATCH_SUBMITTED, SettlementBatch
+
+    settings = operator_settings(state_dir)
+    chain, engine = _chain_and_engine(settings)
+    parameters = chain.parameters()
+    console.print(f"[bold]chain[/] {settings.rpc_url}  id {chain.chain_id}  block {chain.block_number()}  "
+                  f"manifest {settings.manifest_path}")
+    console.print(f"[bold]ledger[/] fee {parameters.fee_bps / 100:g} %  treasury {_tokens(chain.treasury_balance())} tEUR  "
+                  f"shares issued {_shares(chain.total_shares())}  settler {chain.settler}")
+
+    regions = Table(title="Regions", title_justify="left")
+    for column in ("id", "name", "phase", "members / critical mass", "fare per km"):
+        regions.add_column(column)
+    for region in chain.manifest.regions:
+        state = chain.region(region.id)
+        phase = "[green]operating[/]" if state.operating else "[yellow]bootstrap[/]"
+        ready = " (ready to switch)" if not state.operating and state.members >= state.critical_mass else ""
+        regions.add_row(str(region.id), region.name, phase, f"{state.members} / {state.critical_mass}{ready}",
+                        f"{_tokens(state.fare_per_km)} tEUR")
+    console.print(regions)
+
+    with Session(engine) as session:
+        counts = Counter(session.exec(select(Trip.status)).all())
+        open_batches = session.exec(select(SettlementBatch).where(SettlementBatch.status == BATCH_SUBMITTED)).all()
+    queue = Table(title="Settlement queue", title_justify="left")
+    for column in ("awaiting signatures", "queued", "submitted", "settled", "rejected", "void", "batches in flight"):
+        queue.add_column(column, justify="right")
+    queue.add_row(*(str(counts.get(s, 0)) for s in ("awaiting_signatures", "queued", "submitted", "settled", "rejected", "void")),
+                  str(len(open_batches)))
+    console.print(queue)
+    engine.dispose()
+
+
+@app.command()
+def settle(
+    once: Annotated[bool, typer.Option("--once", help="Settle every queued trip now, then exit.")] = False,
+    poll_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes when running on.")] = 1.0,
+    state_dir: StateDir = None,
+) -> None:
+    """Run the settlement worker as its own process: post co-signed trips to the chain in batches.
+
+    Without --once it runs until Ctrl-C. It is safe beside the API's embedded worker: a batch is stored
+    before it is sent and every trip settles exactly once.
+    """
+    from coopride.settlement.worker import worker_from_settings
+
+    settings = operator_settings(state_dir)
+    chain, engine = _chain_and_engine(settings)
+    worker = worker_from_settings(settings, engine=engine, chain=chain)
+    if once:
+        report = worker.run_once(force=True)
+        console.print(f"batches sent {len(report.batches_sent)}, settled {len(report.settled)}, "
+                      f"rejected {len(report.rejected)}, retry later {len(report.retry_later)}, gas {report.gas_used}")
+        for trip_id, reason in sorted(report.rejected.items()):
+            console.print(f"  trip {trip_id} rejected: {reason}")
+        for error in report.errors:
+            console.print(f"[red]  {error}[/]")
+        engine.dispose()
+        raise typer.Exit(code=1 if report.errors or report.unfinished_batches else 0)
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"settling from {settings.database_url} to {settings.rpc_url}; Ctrl-C stops")
+    worker.run_forever(stop, poll_interval)
+    engine.dispose()
+
+
+@app.command()
+def proposals(state_dir: StateDir = None) -> None:
+    """List governance proposals with their state and tallies, as the Governor reports them."""
+    settings = operator_settings(state_dir)
+    chain, engine = _chain_and_engine(settings)
+    table = Table(title="Proposals", title_justify="left")
+    for column in ("id", "state", "for", "against", "abstain", "voting ends", "description"):
+        table.add_column(column)
+    for info in chain.proposals():
+        pid = str(info.proposal_id)
+        table.add_row(f"{pid[:8]}…{pid[-4:]}", info.state.name.capitalize(), str(info.votes_for),
+                      str(info.votes_against), str(info.votes_abstain), _when(info.vote_end),
+                      info.description.splitlines()[0][:60])
+    console.print(table if table.row_count else "no proposals yet")
+    engine.dispose()
+
+
+@app.command()
+def statement(address: Annotated[str, typer.Argument(help="The member's address (0x…).")], state_dir: StateDir = None) -> None:
+    """Show a member's statement: km driven and shared, shares, fares, votes, and the chain's balances."""
+    from eth_utils import is_address, to_checksum_address
+    from sqlmodel import Session
+
+    from coopride.statements import member_statement
+
+    if not is_address(address):
+        _fail(f"{address!r} is not an address")
+    settings = operator_settings(state_dir)
+    chain, engine = _chain_and_engine(settings)
+    with Session(engine) as session:
+        found = member_statement(session, chain, to_checksum_address(address), full=True)
+    engine.dispose()
+    d, r, c = found.driving, found.riding, found.chain
+    table = Table(show_header=False, title=f"Statement of {found.address}", title_justify="left")
+    rows = [
+        ("member", "yes" if c.is_member else "no"),
+        ("km driven / shared / settled", f"{d.metres_driven / 1000:.2f} / {d.metres_shared / 1000:.2f} / {d.metres_settled / 1000:.2f}"),
+        ("shares earned (trips)", _shares(int(d.shares_earned))),
+        ("fares received (after fee)", f"{_tokens(d.fares_received)} tEUR"),
+        ("fee paid to the treasury", f"{_tokens(d.fees_paid_to_treasury)} tEUR"),
+        ("km ridden", f"{r.metres_ridden / 1000:.2f}"),
+        ("fares paid", f"{_tokens(r.fares_paid)} tEUR"),
+        ("chain: shares", _shares(int(c.shares))),
+        ("chain: escrow / earnings", f"{_tokens(c.escrow)} / {_tokens(c.earnings)} tEUR"),
+        ("chain: surplus to claim", f"{_tokens(c.claimable_surplus)} tEUR"),
+        ("trips pending / settled", f"{len(found.pending_trip_ids)} / {len(found.settled_trip_ids)}"),
+        ("votes", ", ".join(f"{v.proposal_id[:8]}…: {('against', 'for', 'abstain')[v.support]}" for v in found.votes) or "none"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    console.print(f"[dim]{found.how_to_check}[/]")
+
+
+def _tokens(units: int, decimals: int = 6) -> str:
+    return f"{Decimal(units) / 10**decimals:,.2f}"
+
+
+def _shares(units: int) -> str:
+    return f"{Decimal(units) / 10**18:,.3f}"
+
+
+def _when(timestamp: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

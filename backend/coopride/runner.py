@@ -1,0 +1,441 @@
+"""`coopride run`: the cooperative, running. Starts a chain (or uses yours), deploys, serves the API.
+
+The pieces, in order:
+1. the chain: anvil (chain id 31337, base fee 0 for Brownie's dev accounts) unless `COOPRIDE_RPC_URL`
+   names a node of your own;
+2. the contracts: `scripts/deploy.py` in a subprocess (Brownie stays out of the API process), unless
+   the manifest's contracts already exist on that chain, in which case they and the database are reused;
+3. the API: uvicorn serving `service_app` (the app plus its embedded settlement worker) in a subprocess.
+
+Every child runs in its own process group and dies with this process (PR_SET_PDEATHSIG), so Ctrl-C,
+SIGTERM or a crash of this process leaves nothing behind. `Stack` is reused by `coopride demo`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+from eth_account import Account
+from web3 import Web3
+
+from coopride.config import ANVIL_DEV_SETTLER_KEY, REPO_ROOT
+
+ANVIL_CHAIN_ID = 31337
+DEFAULT_ANVIL_PORT = 8545
+DEFAULT_API_PORT = 8000
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_STATE_DIR = REPO_ROOT / ".coopride"
+# Anvil's well-known development account #0: deploys on the local chain, and mints test fare tokens.
+ANVIL_DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+START_TIMEOUT_SECONDS = 30.0
+DEPLOY_TIMEOUT_SECONDS = 300.0
+STOP_TIMEOUT_SECONDS = 20.0
+
+
+class StackError(RuntimeError):
+    """Something the operator must fix: a port in use, a missing key, a failed deployment."""
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def anvil_binary() -> str:
+    """The real anvil executable: the npm package's `bin.mjs` is a Node shim that spawns it."""
+    for candidate in sorted((REPO_ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil")):
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("anvil")
+    if found is None:
+        raise StackError("anvil not found: run `make setup` (it installs anvil under node_modules/)")
+    return found
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: its own process group, and SIGTERM when the parent dies."""
+    os.setsid()
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: the process group and stop() still clean up
+        pass
+
+
+@dataclass
+class StackConfig:
+    """Where and how to run. Defaults: an embedded anvil on 8545, the API on 8000, SQLite under .coopride/."""
+
+    state_dir: Path = DEFAULT_STATE_DIR
+    host: str = DEFAULT_HOST
+    anvil_port: int = DEFAULT_ANVIL_PORT
+    api_port: int = DEFAULT_API_PORT
+    rpc_url: str | None = None  # a node of your own: no anvil is started
+    deployer_key: str | None = None  # required with rpc_url when the contracts must be deployed
+    settler_key: str | None = None  # default on anvil: dev account #1
+    database_url: str | None = None  # default: SQLite in state_dir, one file per chain
+    manifest_path: Path | None = None  # default: state_dir/deployments/<chain id>/manifest.json
+    deploy_params: dict = field(default_factory=dict)
+    deploy_regions: list[dict] | None = None
+    api_env: dict[str, str] = field(default_factory=dict)  # extra COOPRIDE_* settings for the API process
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "StackConfig":
+        env = os.environ if environ is None else environ
+        config = cls(
+            state_dir=Path(env.get("COOPRIDE_STATE_DIR") or DEFAULT_STATE_DIR),
+            host=env.get("COOPRIDE_HOST") or DEFAULT_HOST,
+            anvil_port=int(env.get("COOPRIDE_ANVIL_PORT") or DEFAULT_ANVIL_PORT),
+            api_port=int(env.get("COOPRIDE_API_PORT") or DEFAULT_API_PORT),
+            rpc_url=env.get("COOPRIDE_RPC_URL") or None,
+            deployer_key=env.get("COOPRIDE_DEPLOYER_KEY") or None,
+            settler_key=env.get("COOPRIDE_SETTLER_KEY") or None,
+            database_url=env.get("DATABASE_URL") or None,
+            manifest_path=Path(env["COOPRIDE_MANIFEST"]) if env.get("COOPRIDE_MANIFEST") else None,
+        )
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(config, name, value)
+        return config
+
+    @property
+    def embedded_chain(self) -> bool:
+        return self.rpc_url is None
+
+
+def default_manifest_path(state_dir: Path, chain_id: int) -> Path:
+    return Path(state_dir) / "deployments" / str(chain_id) / "manifest.json"
+
+
+def default_database_url(state_dir: Path, chain_id: int) -> str:
+    return f"sqlite:///{Path(state_dir).resolve() / f'coopride-{chain_id}.db'}"
+
+
+@dataclass
+class StackInfo:
+    """What a running stack serves; printed by `coopride run`."""
+
+    rpc_url: str
+    chain_id: int
+    api_url: str
+    manifest_path: Path
+    database_url: str
+    settler: str
+    settler_key: str
+    deployer_key: str | None
+    reused_deployment: bool
+    log_dir: Path
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.api_url}/docs"
+
+
+class Stack:
+    """Chain + deployment + API. Use as a context manager, or `start()` / `stop()`."""
+
+    def __init__(self, config: StackConfig, log=print):
+        self.config = config
+        self.log = log
+        self.anvil: subprocess.Popen | None = None
+        self.api: subprocess.Popen | None = None
+        self.info: StackInfo | None = None
+        self._log_files: list = []
+
+    # ----------------------------------------------------------------- life
+    def __enter__(self) -> StackInfo:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    def start(self) -> StackInfo:
+        config = self.config
+        log_dir = Path(config.state_dir) / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        if port_in_use(config.host, config.api_port):
+            raise StackError(f"port {config.api_port} is in use (another `coopride run`?): "
+                             "set COOPRIDE_API_PORT or --api-port")
+
+        if config.embedded_chain:
+            rpc_url = self._start_anvil(log_dir)
+            deployer_key = config.deployer_key or ANVIL_DEV_DEPLOYER_KEY
+            settler_key = config.settler_key or ANVIL_DEV_SETTLER_KEY
+        else:
+            rpc_url = config.rpc_url
+            deployer_key = config.deployer_key
+            if not config.settler_key:
+                raise StackError("COOPRIDE_RPC_URL needs COOPRIDE_SETTLER_KEY: a funded key that posts settlements and relays")
+            settler_key = config.settler_key
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+        chain_id = _chain_id(w3, rpc_url)
+        manifest_path = Path(config.manifest_path or default_manifest_path(config.state_dir, chain_id))
+        settler = Account.from_key(settler_key).address
+
+        reused = deployment_exists(w3, manifest_path, chain_id)
+        if reused:
+            self.log(f"reusing the deployment in {manifest_path} (its contracts exist on chain {chain_id})")
+        else:
+            if deployer_key is None:
+                raise StackError(f"no deployment on chain {chain_id} at {manifest_path}: set COOPRIDE_DEPLOYER_KEY "
+                                 "(a funded key) to deploy the contracts")
+            self.log(f"deploying the contracts on chain {chain_id} (scripts/deploy.py) ...")
+            deploy_contracts(rpc_url, manifest_path, deployer_key=None if config.embedded_chain else deployer_key,
+                             settler=settler, params=config.deploy_params, regions=config.deploy_regions,
+                             log_path=log_dir / "deploy.log")
+
+        database_url = config.database_url or default_database_url(config.state_dir, chain_id)
+        if not reused and config.database_url is None:
+            _remove_sqlite(database_url)  # it described a deployment that no longer exists
+
+        api_url = f"http://{config.host}:{config.api_port}"
+        self.info = StackInfo(rpc_url=rpc_url, chain_id=chain_id, api_url=api_url, manifest_path=manifest_path,
+                              database_url=database_url, settler=settler, settler_key=settler_key,
+                              deployer_key=deployer_key, reused_deployment=reused, log_dir=log_dir)
+        self._start_api(log_dir)
+        return self.info
+
+    def stop(self) -> None:
+        """Stops the API first (its worker finishes the batch in hand), then the chain."""
+        _stop_process(self.api, signal.SIGINT)
+        _stop_process(self.anvil, signal.SIGTERM)
+        self.api = self.anvil = None
+        for handle in self._log_files:
+            handle.close()
+        self._log_files.clear()
+
+    def failed_child(self) -> str | None:
+        """The name of a child that exited on its own, if any."""
+        for name, process in (("the API", self.api), ("anvil", self.anvil)):
+            if process is not None and process.poll() is not None:
+                return f"{name} exited with code {process.returncode}"
+        return None
+
+    def children(self) -> list[int]:
+        return [p.pid for p in (self.api, self.anvil) if p is not None]
+
+    # ------------------------------------------------------------- children
+    def _spawn(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+        handle = open(log_path, "ab")
+        self._log_files.append(handle)
+        return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=REPO_ROOT, preexec_fn=_die_with_parent)
+
+    def _start_anvil(self, log_dir: Path) -> str:
+        config = self.config
+        if port_in_use(config.host, config.anvil_port):
+            raise StackError(f"port {config.anvil_port} is in use (another chain or `coopride run`?): "
+                             "set COOPRIDE_ANVIL_PORT or --anvil-port, or COOPRIDE_RPC_URL to use that node")
+        self.anvil = self._spawn(
+            [anvil_binary(), "--host", config.host, "--port", str(config.anvil_port), "--chain-id", str(ANVIL_CHAIN_ID),
+             "--block-base-fee-per-gas", "0", "--accounts", "10", "--gas-limit", "30000000"],
+            log_dir / "anvil.log",
+        )
+        rpc_url = f"http://{config.host}:{config.anvil_port}"
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 2}))
+        _wait_until(lambda: _answers(w3), f"anvil on {rpc_url}", self.anvil, log_dir / "anvil.log")
+        return rpc_url
+
+    def _start_api(self, log_dir: Path) -> None:
+        info, config = self.info, self.config
+        env = {
+            **os.environ,
+            "DATABASE_URL": info.database_url,
+            "COOPRIDE_RPC_URL": info.rpc_url,
+            "COOPRIDE_MANIFEST": str(info.manifest_path),
+            "COOPRIDE_SETTLER_KEY": info.settler_key,
+            **config.api_env,
+        }
+        self.api = self._spawn(
+            [sys.executable, "-m", "uvicorn", "coopride.runner:service_app", "--factory", "--host", config.host,
+             "--port", str(config.api_port), "--log-level", "warning"],
+            log_dir / "api.log", env=env,
+        )
+        _wait_until(lambda: _healthy(info.api_url), f"the API on {info.api_url}", self.api, log_dir / "api.log")
+
+
+def service_app():
+    """The uvicorn factory for `coopride run`: the API with its settlement worker in a thread beside it."""
+    import logging
+
+    from coopride.api.main import create_app
+    from coopride.settlement.worker import embedded_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(lifespan=embedded_worker)
+
+
+# ------------------------------------------------------------------ deployment
+def deployment_exists(w3: Web3, manifest_path: Path, chain_id: int) -> bool:
+    """True when the manifest is for this chain and every contract in it has code there."""
+    try:
+        manifest = json.loads(Path(manifest_path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    if int(manifest.get("chainId", -1)) != chain_id:
+        return False
+    contracts = manifest.get("contracts") or {}
+    return bool(contracts) and all(len(w3.eth.get_code(Web3.to_checksum_address(c["address"]))) > 0
+                                   for c in contracts.values())
+
+
+def deploy_contracts(rpc_url: str, manifest_path: Path, *, settler: str, deployer_key: str | None = None,
+                     params: dict | None = None, regions: list[dict] | None = None, log_path: Path | None = None) -> dict:
+    """Runs scripts/deploy.py in a subprocess (Brownie never enters the caller) and returns the manifest.
+
+    `deployer_key=None` deploys from the node's unlocked account #0 (anvil); otherwise from that key.
+    """
+    request = {"rpc_url": rpc_url, "manifest_path": str(manifest_path), "settler": settler,
+               "deployer_key": deployer_key, "params": params or {}, "regions": regions}
+    env = {**os.environ, "SOLCX_BINARY_PATH": os.environ.get("SOLCX_BINARY_PATH") or str(REPO_ROOT / ".venv" / "solcx")}
+    done = subprocess.run([sys.executable, "-m", "coopride.runner", "deploy"], input=json.dumps(request), text=True,
+                          capture_output=True, cwd=REPO_ROOT, env=env, timeout=DEPLOY_TIMEOUT_SECONDS)
+    if log_path is not None:
+        Path(log_path).write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise StackError(f"the deployment failed (exit {done.returncode}):\n{tail}")
+    return json.loads(Path(manifest_path).read_text())
+
+
+def _deploy_main() -> None:
+    """`python -m coopride.runner deploy` with a JSON request on stdin: the Brownie side of `deploy_contracts`."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    request = json.loads(sys.stdin.read())
+    sys.path.insert(0, str(REPO_ROOT))
+    from brownie import accounts
+
+    from scripts.deploy import connect_brownie, deploy
+
+    local = request["deployer_key"] is None
+    connect_brownie(request["rpc_url"], local=local)
+    deployer = accounts[0] if local else accounts.add(request["deployer_key"])
+    result = deploy(deployer, request["settler"], params=request["params"] or None, regions=request["regions"],
+                    manifest_path=request["manifest_path"])
+    print(f"deployed on chain {result['manifest']['chainId']}: {result['manifest_path']}")
+
+
+# -------------------------------------------------------------------- helpers
+def _chain_id(w3: Web3, rpc_url: str) -> int:
+    try:
+        return int(w3.eth.chain_id)
+    except Exception as exc:  # any transport error: say which node did not answer
+        raise StackError(f"the chain node at {rpc_url} does not answer: {exc}") from None
+
+
+def _answers(w3: Web3) -> bool:
+    try:
+        w3.eth.block_number
+        return True
+    except Exception:
+        return False
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_until(ready, what: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not ready():
+        if process.poll() is not None:
+            raise StackError(f"{what} exited with code {process.returncode} while starting:\n{_tail(log_path)}")
+        if time.monotonic() > deadline:
+            raise StackError(f"{what} did not come up within {START_TIMEOUT_SECONDS:.0f} s:\n{_tail(log_path)}")
+        time.sleep(0.1)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").strip().splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def _stop_process(process: subprocess.Popen | None, first_signal: int) -> None:
+    """Signals the child's whole process group, then insists (SIGKILL) if it does not stop in time."""
+    if process is None or process.poll() is not None:
+        return
+    for sig, wait in ((first_signal, STOP_TIMEOUT_SECONDS), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _remove_sqlite(database_url: str) -> None:
+    if not database_url.startswith("sqlite:///"):
+        return
+    path = Path(database_url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def run_until_stopped(stack: Stack, on_ready) -> int:
+    """Starts `stack`, calls `on_ready(info)`, then waits for SIGINT/SIGTERM (exit 0) or a dead child (exit 1)."""
+    stopping = {"signal": None}
+
+    def request_stop(signum, _frame):
+        stopping["signal"] = signum
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with stack as info:
+            on_ready(info)
+            while stopping["signal"] is None:
+                failure = stack.failed_child()
+                if failure:
+                    stack.log(f"stopping: {failure} (logs in {info.log_dir})")
+                    return 1
+                time.sleep(0.2)
+            stack.log(f"stopping ({signal.Signals(stopping['signal']).name}) ...")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def parse_host_port(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    return parsed.hostname or DEFAULT_HOST, parsed.port or 80
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["deploy"]:
+        _deploy_main()
+    else:
+        sys.exit("usage: python -m coopride.runner deploy < request.json")
