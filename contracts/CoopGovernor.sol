@@ -10,10 +10,11 @@ import {GovernorVotesQuorumFraction} from
 import {GovernorTimelockControl} from "@openzeppelin/contracts/governance/extensions/GovernorTimelockControl.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @title CoopGovernor
 /// @notice One member, one vote: proposals are voted with Membership votes (timestamp clock) and executed by the
-/// Timelock. Members vote without gas through `castVoteBySig`, relayed by the backend.
+/// Timelock. Members propose and vote without gas through `proposeBySig` and `castVoteBySig`, relayed by the backend.
 contract CoopGovernor is
     Governor,
     GovernorSettings,
@@ -22,8 +23,16 @@ contract CoopGovernor is
     GovernorVotesQuorumFraction,
     GovernorTimelockControl
 {
+    /// @notice EIP-712 type of a member's signed request to create a proposal.
+    bytes32 public constant PROPOSAL_TYPEHASH =
+        keccak256("Proposal(address proposer,bytes32 proposalHash,uint256 nonce,uint256 deadline)");
+
     /// @notice `account` had no vote at the proposal's snapshot (not a member then).
     error NoVotingPower(address account);
+    /// @notice A signed proposal was relayed after its `deadline` (unix seconds).
+    error ProposalSignatureExpired(uint256 deadline);
+    /// @notice The signature is not `proposer`'s over this proposal, nonce and deadline.
+    error InvalidProposalSignature(address proposer);
 
     /// @param membership The Membership (ERC721Votes) that counts votes.
     /// @param timelock The Timelock that executes proposals.
@@ -45,6 +54,47 @@ contract CoopGovernor is
         GovernorVotesQuorumFraction(quorumPercent)
         GovernorTimelockControl(timelock)
     {}
+
+    /// @notice Anyone relays `proposer`'s signed EIP-712 `Proposal`, so proposing costs the member no gas. The
+    /// proposal is recorded with `proposer` as its proposer, under the same rules as `propose`: the proposer needs
+    /// `proposalThreshold()` votes at `clock() - 1`, and a description ending in `#proposer=0x...` must name them.
+    /// @dev The signature covers `hashProposal(targets, values, calldatas, keccak256(bytes(description)))`, so the
+    /// relayer can change no action nor the description. It consumes the proposer's nonce (shared with ballots).
+    /// @param targets Contracts called by the proposal.
+    /// @param values Native currency sent with each call.
+    /// @param calldatas Encoded calls.
+    /// @param description The proposal's description (its hash is part of the proposal id).
+    /// @param proposer The member who signed.
+    /// @param deadline Last timestamp at which the signature is valid.
+    /// @param signature The proposer's signature (65 bytes, or an ERC-1271 contract signature).
+    /// @return proposalId The id of the created proposal.
+    function proposeBySig(
+        address[] memory targets,
+        uint256[] memory values,
+        bytes[] memory calldatas,
+        string memory description,
+        address proposer,
+        uint256 deadline,
+        bytes memory signature
+    ) public returns (uint256 proposalId) {
+        if (block.timestamp > deadline) revert ProposalSignatureExpired(deadline);
+        proposalId = hashProposal(targets, values, calldatas, keccak256(bytes(description)));
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(PROPOSAL_TYPEHASH, proposer, proposalId, _useNonce(proposer), deadline)));
+        if (!SignatureChecker.isValidSignatureNow(proposer, digest, signature)) revert InvalidProposalSignature(proposer);
+        _checkProposer(proposer, description);
+        return _propose(targets, values, calldatas, description, proposer);
+    }
+
+    /// @dev The checks `Governor.propose` makes on its caller, applied to a signed proposal's proposer.
+    function _checkProposer(address proposer, string memory description) private view {
+        if (!_isValidDescriptionForProposer(proposer, description)) revert GovernorRestrictedProposer(proposer);
+        uint256 threshold = proposalThreshold();
+        if (threshold > 0) {
+            uint256 votes = getVotes(proposer, clock() - 1);
+            if (votes < threshold) revert GovernorInsufficientProposerVotes(proposer, votes, threshold);
+        }
+    }
 
     /// @inheritdoc Governor
     function state(uint256 proposalId)

@@ -57,6 +57,13 @@ BALLOT_FIELDS = [
     {"name": "nonce", "type": "uint256"},
 ]
 
+PROPOSAL_FIELDS = [
+    {"name": "proposer", "type": "address"},
+    {"name": "proposalHash", "type": "bytes32"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
 
 @dataclass(frozen=True)
 class Domain:
@@ -127,6 +134,18 @@ def permit_typed_data(domain: Domain, owner: str, spender: str, value: int, nonc
 def ballot_typed_data(domain: Domain, proposal_id: int, support: int, voter: str, nonce: int) -> dict:
     message = {"proposalId": proposal_id, "support": support, "voter": to_checksum_address(voter), "nonce": nonce}
     return _typed(domain, "Ballot", BALLOT_FIELDS, message)
+
+
+def proposal_typed_data(domain: Domain, proposer: str, proposal_hash: int | bytes, nonce: int, deadline: int) -> dict:
+    """`CoopGovernor.proposeBySig`'s `Proposal`; `proposal_hash` is the Governor's `hashProposal(...)` (the
+    proposal id), as an integer or 32 bytes."""
+    if isinstance(proposal_hash, int):
+        proposal_hash = proposal_hash.to_bytes(32, "big")
+    if len(proposal_hash) != 32:
+        raise ValueError(f"a proposal hash has 32 bytes, got {len(proposal_hash)}")
+    message = {"proposer": to_checksum_address(proposer), "proposalHash": bytes(proposal_hash), "nonce": nonce,
+               "deadline": deadline}
+    return _typed(domain, "Proposal", PROPOSAL_FIELDS, message)
 
 
 def sign_typed_data(private_key: str | bytes, typed_data: dict) -> bytes:
