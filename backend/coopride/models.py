@@ -163,6 +163,8 @@ RELAY_JOIN = "join"
 RELAY_DEPOSIT = "deposit"
 RELAY_BALLOT = "ballot"
 RELAY_PROPOSE = "propose"
+RELAY_QUEUE = "queue"
+RELAY_EXECUTE = "execute"
 RELAY_CLAIM = "claim"
 RELAY_ACTIVATE = "activate_region"
 
@@ -187,7 +189,7 @@ class Proposal(SQLModel, table=True):
     """A parameter-change proposal the backend relayed; the chain holds its state and tallies."""
 
     proposal_id: str = Field(primary_key=True)  # decimal string (uint256)
-    proposer: str = Field(index=True, max_length=42)  # the member who asked
+    proposer: str = Field(index=True, max_length=42)  # the member who signed it (the Governor's proposer too)
     kind: str = Field(max_length=32)
     parameters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     description: str
@@ -504,19 +506,41 @@ ProposalCreate = Annotated[
 ]
 
 
+class ProposalDraft(BaseModel):
+    """What the Governor will receive for a requested change, and the EIP-712 `Proposal` to sign for it."""
+
+    proposal_id: str = ApiField(description="decimal uint256: the Governor's hashProposal, signed as proposalHash")
+    targets: list[str]
+    values: list[str]
+    calldatas: list[str]
+    description: str = ApiField(description="the description sent on chain")
+    deadline: int = ApiField(description="unix seconds; post the signature before it")
+    typed_data: dict[str, Any] = ApiField(description="sign with eth_signTypedData_v4")
+
+
+class ProposalSubmit(BaseModel):
+    """A change, with the member's signature over the draft `POST /governance/proposals/typed-data` returned."""
+
+    change: ProposalCreate
+    deadline: int = ApiField(ge=0, lt=2**256, description="the deadline in the signed typed data")
+    signature: HexSignature
+
+
 class ProposalPublic(BaseModel):
     proposal_id: str = ApiField(description="decimal uint256")
     state: str = ApiField(description="Pending, Active, Canceled, Defeated, Succeeded, Queued, Expired, Executed")
+    proposer: str = ApiField(description="the proposer the Governor recorded")
     description: str
     votes_for: int
     votes_against: int
     votes_abstain: int
     vote_start: int = ApiField(description="unix seconds")
     vote_end: int = ApiField(description="unix seconds")
+    eta: int | None = ApiField(description="unix seconds from which a queued proposal may be executed")
     targets: list[str]
     values: list[str]
     calldatas: list[str]
-    requested_by: str | None = ApiField(description="the member who asked the backend to propose it, if any")
+    requested_by: str | None = ApiField(description="the member who proposed it through this backend, if any")
     kind: str | None
     parameters: dict[str, Any] | None
     tx_hash: str | None

@@ -10,9 +10,6 @@ import time
 
 from e2e_helpers import LYON_FROM, LYON_TO, RIDE_FROM, RIDE_TO, trace, wait_for_trip
 
-# The backend relays proposals for members, so the Governor must accept a proposer without votes.
-DEPLOY_PARAMS = {"proposalThreshold": 0}
-
 DEPOSIT = 5_000_000  # 5 tEUR
 
 
@@ -108,10 +105,13 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     assert stats["fees_to_treasury"] == ride["fee_paid"] == chain_client.treasury_balance() == stats["treasury_balance"]
 
     # Governance: a member proposes a lower fee; members vote with relayed ballots; the Timelock applies it.
-    proposed = rider.post("/governance/proposals", json={"kind": "fee", "fee_bps": 1_200,
-                                                         "description": "Lower the cooperative fee to 12 %"})
+    fee_change = {"kind": "fee", "fee_bps": 1_200, "description": "Lower the cooperative fee to 12 %"}
+    draft = rider.post("/governance/proposals/typed-data", json=fee_change).json()
+    proposed = rider.post("/governance/proposals", json={"change": fee_change, "deadline": draft["deadline"],
+                                                         "signature": rider.sign_typed(draft["typed_data"])})
     assert proposed.status_code == 201, proposed.text
     proposal_id = proposed.json()["proposal_id"]
+    assert proposed.json()["proposer"] == rider.address == chain_client.proposal(int(proposal_id)).proposer
     chain.sleep(2)
     chain.mine()
     for voter, support in ((driver, 1), (rider, 1), (others[0], 0)):
@@ -129,11 +129,10 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     chain.sleep(manifest.parameters["votingPeriod"] + 1)
     chain.mine()
     assert driver.get(f"/governance/proposals/{proposal_id}").json()["state"] == "Succeeded"
-    info = chain_client.proposal(int(proposal_id))
-    chain_client.queue(info.targets, info.values, info.calldatas, info.description)
+    assert driver.post(f"/governance/proposals/{proposal_id}/queue").status_code == 201
     chain.sleep(manifest.parameters["timelockDelay"] + 1)
     chain.mine()
-    chain_client.execute(info.targets, info.values, info.calldatas, info.description)
+    assert others[0].post(f"/governance/proposals/{proposal_id}/execute").status_code == 201
     assert chain_client.parameters().fee_bps == 1_200
     assert driver.get(f"/governance/proposals/{proposal_id}").json()["state"] == "Executed"
 

@@ -174,6 +174,7 @@ class ProposalInfo:
     votes_against: int
     votes_for: int
     votes_abstain: int
+    eta: int  # unix seconds from which a queued proposal may be executed; 0 until queued
 
 
 class ErrorDecoder:
@@ -357,11 +358,22 @@ class ChainClient:
         return self.transact(self.ledger.functions.activateRegion(region_id))
 
     # ------------------------------------------------------------- governance
-    def propose(self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str], description: str
-                ) -> tuple[int, TxOutcome]:
+    def hash_proposal(self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str],
+                      description: str) -> int:
+        """The Governor's id for this proposal (what a member signs in `Proposal.proposalHash`)."""
+        return self._call(self.governor.functions.hashProposal(*_proposal_args(targets, values, calldatas),
+                                                               keccak(text=description)))
+
+    def proposal_exists(self, proposal_id: int) -> bool:
+        return self._call(self.governor.functions.proposalSnapshot(proposal_id)) != 0
+
+    def relay_proposal(self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str],
+                       description: str, proposer: str, deadline: int, signature: bytes) -> tuple[int, TxOutcome]:
+        """Relays a member's signed `Proposal` (`CoopGovernor.proposeBySig`); the member is the recorded proposer."""
         targets_, values_, calldatas_ = _proposal_args(targets, values, calldatas)
-        proposal_id = self._call(self.governor.functions.hashProposal(targets_, values_, calldatas_, keccak(text=description)))
-        outcome = self.transact(self.governor.functions.propose(targets_, values_, calldatas_, description))
+        proposal_id = self.hash_proposal(targets_, values_, calldatas_, description)
+        outcome = self.transact(self.governor.functions.proposeBySig(
+            targets_, values_, calldatas_, description, to_checksum_address(proposer), deadline, bytes(signature)))
         return proposal_id, outcome
 
     def queue(self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str], description: str) -> TxOutcome:
@@ -398,6 +410,7 @@ class ChainClient:
             votes_against=int(against),
             votes_for=int(for_),
             votes_abstain=int(abstain),
+            eta=int(self._call(self.governor.functions.proposalEta(proposal_id))),
         )
 
     # ------------------------------------------------- transactions, nonces

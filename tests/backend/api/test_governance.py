@@ -1,26 +1,47 @@
-"""Parameter-change proposals relayed for members, and gas-free signed ballots."""
+"""Governance through the API on the default deployment (proposalThreshold 1: only members propose): members
+propose by signing an EIP-712 `Proposal` that the backend relays to `proposeBySig`, vote with signed ballots,
+and any member triggers queue and execute; the settler key pays every transaction."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 
-# The backend's relayer proposes on members' behalf, so it needs a threshold it can meet: 0 votes.
-DEPLOY_PARAMS = {"proposalThreshold": 0}
+FEE_CHANGE = {"kind": "fee", "fee_bps": 1200, "description": "Lower the cooperative fee to 12 %"}
+FOR, AGAINST = 1, 0
 
 
-@pytest.fixture
-def voters(member, bootstrap_region):
-    return member(bootstrap_region), member(bootstrap_region)
-
-
-def _open_voting(chain):
-    chain.sleep(2)
+def _advance(chain, seconds: int) -> None:
+    chain.sleep(seconds)
     chain.mine()
 
 
-def _propose(me, **change):
-    change.setdefault("description", "Lower the cooperative fee to 12 %")
-    return me.post("/governance/proposals", json=change)
+@pytest.fixture
+def voters(member, bootstrap_region, chain):
+    """Two members whose votes count (they joined before the latest block)."""
+    joined = member(bootstrap_region), member(bootstrap_region)
+    _advance(chain, 2)
+    return joined
+
+
+def _draft(me, change):
+    return me.post("/governance/proposals/typed-data", json=change)
+
+
+def _propose(me, change=FEE_CHANGE, signer=None, signed_change=None):
+    """Fetches the draft for `signed_change` (default: `change`), has `signer` (default: me) sign it, posts `change`."""
+    draft = _draft(me, signed_change or change)
+    assert draft.status_code == 200, draft.text
+    typed = draft.json()["typed_data"]
+    return me.post("/governance/proposals", json={"change": change, "deadline": typed["message"]["deadline"],
+                                                  "signature": (signer or me).sign_typed(typed)})
+
+
+def _proposal_id(me, change=FEE_CHANGE) -> str:
+    response = _propose(me, change)
+    assert response.status_code == 201, response.text
+    return response.json()["proposal_id"]
 
 
 def _vote(me, proposal_id, support, signer=None):
@@ -30,18 +51,42 @@ def _vote(me, proposal_id, support, signer=None):
     return me.post("/governance/ballots", json={"proposal_id": proposal_id, "support": support, "signature": signature})
 
 
-def test_a_member_proposes_a_fee_change_and_the_chain_records_it(voters, chain_client):
+def test_the_deployment_under_test_lets_only_members_propose(chain_client, manifest):
+    assert manifest.parameters["proposalThreshold"] == 1
+    assert chain_client.governor.functions.proposalThreshold().call() == 1
+    assert not chain_client.is_member(chain_client.settler)
+
+
+def test_the_draft_is_the_governors_proposal_and_the_typed_data_to_sign(voters, chain_client, manifest):
     proposer, _ = voters
-    response = _propose(proposer, kind="fee", fee_bps=1200)
+    response = _draft(proposer, FEE_CHANGE)
+    assert response.status_code == 200, response.text
+    draft = response.json()
+    calldata = chain_client.ledger.encode_abi("setFeeBps", args=[1200])
+    assert (draft["targets"], draft["values"], draft["calldatas"]) == ([chain_client.ledger.address], ["0"], [calldata])
+    assert draft["description"] == f"{FEE_CHANGE['description']}\n\n#proposer={proposer.address}"
+    assert int(draft["proposal_id"]) == chain_client.hash_proposal(draft["targets"], [0], [calldata], draft["description"])
+    typed = draft["typed_data"]
+    assert typed["primaryType"] == "Proposal" and typed["domain"] == asdict(manifest.domains["governor"])
+    assert typed["message"] == {"proposer": proposer.address, "proposalHash": f"0x{int(draft['proposal_id']):064x}",
+                                "nonce": chain_client.governor_nonce(proposer.address), "deadline": draft["deadline"]}
+    assert chain_client.proposals() == []
+
+
+def test_a_members_signed_proposal_is_recorded_on_chain_with_the_member_as_proposer(voters, chain_client):
+    proposer, _ = voters
+    response = _propose(proposer)
     assert response.status_code == 201, response.text
     proposal = response.json()
-    assert proposal["requested_by"] == proposer.address and proposal["kind"] == "fee"
-    assert proposal["parameters"] == {"fee_bps": 1200} and proposal["state"] == "Pending"
-    assert proposal["targets"] == [chain_client.ledger.address]
-    assert proposal["calldatas"] == [chain_client.ledger.encode_abi("setFeeBps", args=[1200])]
-    assert proposer.address in proposal["description"]
-    listed = proposer.get("/governance/proposals").json()
-    assert [p["proposal_id"] for p in listed] == [proposal["proposal_id"]]
+    assert proposal["proposer"] == proposer.address == proposal["requested_by"]
+    assert proposal["kind"] == "fee" and proposal["parameters"] == {"fee_bps": 1200} and proposal["state"] == "Pending"
+    on_chain = chain_client.proposal(int(proposal["proposal_id"]))
+    assert on_chain.proposer == proposer.address
+    assert chain_client.w3.eth.get_balance(proposer.address) == 0
+    assert [p["proposal_id"] for p in proposer.get("/governance/proposals").json()] == [proposal["proposal_id"]]
+    relayed = proposer.get(f"/members/{proposer.address}/statement").json()["transactions"]
+    assert [(t["kind"], t["proposal_id"], t["tx_hash"]) for t in relayed if t["kind"] == "propose"] == [
+        ("propose", proposal["proposal_id"], proposal["tx_hash"])]
 
 
 @pytest.mark.parametrize(
@@ -54,73 +99,165 @@ def test_a_member_proposes_a_fee_change_and_the_chain_records_it(voters, chain_c
     ],
 )
 def test_every_parameter_kind_becomes_its_ledger_call(voters, chain_client, change, function, args):
-    response = _propose(voters[0], **change, description=f"change {change['kind']}")
+    response = _propose(voters[0], {**change, "description": f"change {change['kind']}"})
     assert response.status_code == 201, response.text
     assert response.json()["calldatas"] == [chain_client.ledger.encode_abi(function, args=args)]
 
 
+def test_a_proposal_signed_by_another_wallet_is_refused_and_nothing_is_proposed(voters, chain_client, wallet):
+    response = _propose(voters[0], signer=wallet())
+    assert response.status_code == 403 and "not" in response.json()["detail"]
+    assert chain_client.proposals() == []
+
+
+def test_a_signature_over_another_change_is_refused(voters, chain_client):
+    response = _propose(voters[0], change={**FEE_CHANGE, "fee_bps": 0}, signed_change=FEE_CHANGE)
+    assert response.status_code == 403
+    assert chain_client.proposals() == []
+
+
+def test_another_members_signed_draft_cannot_be_posted_as_ones_own(voters, chain_client):
+    author, other = voters
+    draft = _draft(author, FEE_CHANGE).json()["typed_data"]
+    response = other.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": draft["message"]["deadline"],
+                                                         "signature": author.sign_typed(draft)})
+    assert response.status_code == 403
+    assert chain_client.proposals() == []
+
+
+def test_a_proposal_past_its_deadline_is_refused(voters, chain, chain_client):
+    proposer, _ = voters
+    typed = _draft(proposer, FEE_CHANGE).json()["typed_data"]
+    _advance(chain, typed["message"]["deadline"] - chain.time() + 1)
+    response = proposer.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": typed["message"]["deadline"],
+                                                            "signature": proposer.sign_typed(typed)})
+    assert response.status_code == 422 and "deadline has passed" in response.json()["detail"]
+    assert chain_client.proposals() == []
+
+
+def test_proposing_the_same_change_twice_is_a_conflict_until_reworded(voters, chain_client):
+    proposer, _ = voters
+    _proposal_id(proposer)
+    assert _draft(proposer, FEE_CHANGE).status_code == 409
+    again = proposer.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": 2**40,
+                                                         "signature": "0x" + "11" * 65})
+    assert again.status_code == 409 and "already exists" in again.json()["detail"]
+    assert _propose(proposer, {**FEE_CHANGE, "description": "Lower the fee to 12 %, second try"}).status_code == 201
+    assert len(chain_client.proposals()) == 2
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"kind": "fee", "fee_bps": 20_000}, "less than or equal to 10000"),
+        ({"kind": "dissolve"}, "does not match any of the expected tags"),
+        ({"kind": "region_fare", "region_id": 77, "fare_per_km": 1}, "unknown region 77"),
+        ({"kind": "fee", "fee_bps": "cheap"}, "valid integer"),
+    ],
+)
+def test_bad_changes_are_refused_with_a_reason(voters, chain_client, change, reason):
+    change = {"description": "a change", **change}
+    draft = _draft(voters[0], change)
+    submitted = voters[0].post("/governance/proposals", json={"change": change, "deadline": 2**40,
+                                                              "signature": "0x" + "11" * 65})
+    for response in (draft, submitted):
+        assert response.status_code == 422 and reason in response.text
+    assert chain_client.proposals() == []
+
+
 def test_signed_ballots_are_counted_on_chain_at_no_cost_to_the_voter(voters, chain, chain_client):
     proposer, voter = voters
-    proposal_id = _propose(proposer, kind="fee", fee_bps=1200).json()["proposal_id"]
-    _open_voting(chain)
-    assert _vote(voter, proposal_id, 1).status_code == 201
-    assert _vote(proposer, proposal_id, 0).status_code == 201
+    proposal_id = _proposal_id(proposer)
+    _advance(chain, 2)
+    assert _vote(voter, proposal_id, FOR).status_code == 201
+    assert _vote(proposer, proposal_id, AGAINST).status_code == 201
     tallied = voter.get(f"/governance/proposals/{proposal_id}").json()
     assert tallied["state"] == "Active" and (tallied["votes_for"], tallied["votes_against"]) == (1, 1)
     assert chain_client.w3.eth.get_balance(voter.address) == 0
     votes = voter.get(f"/members/{voter.address}/statement").json()["votes"]
-    assert [(v["proposal_id"], v["support"]) for v in votes] == [(proposal_id, 1)]
+    assert [(v["proposal_id"], v["support"]) for v in votes] == [(proposal_id, FOR)]
 
 
 def test_voting_twice_is_refused_by_the_chain(voters, chain):
     proposer, voter = voters
-    proposal_id = _propose(proposer, kind="fee", fee_bps=1200).json()["proposal_id"]
-    _open_voting(chain)
-    assert _vote(voter, proposal_id, 1).status_code == 201
-    again = _vote(voter, proposal_id, 1)
+    proposal_id = _proposal_id(proposer)
+    _advance(chain, 2)
+    assert _vote(voter, proposal_id, FOR).status_code == 201
+    again = _vote(voter, proposal_id, FOR)
     assert again.status_code == 409
     assert again.json()["chain_error"] == "GovernorAlreadyCastVote"
 
 
 def test_a_ballot_signed_by_someone_else_is_refused(voters, chain, wallet):
     proposer, voter = voters
-    proposal_id = _propose(proposer, kind="fee", fee_bps=1200).json()["proposal_id"]
-    _open_voting(chain)
-    response = _vote(voter, proposal_id, 1, signer=wallet())
+    proposal_id = _proposal_id(proposer)
+    _advance(chain, 2)
+    response = _vote(voter, proposal_id, FOR, signer=wallet())
     assert response.status_code == 403
     assert voter.get(f"/governance/proposals/{proposal_id}").json()["votes_for"] == 0
 
 
 def test_ballots_before_voting_opens_are_a_conflict(voters):
     proposer, voter = voters
-    proposal_id = _propose(proposer, kind="fee", fee_bps=1200).json()["proposal_id"]
-    response = _vote(voter, proposal_id, 1)
+    proposal_id = _proposal_id(proposer)
+    response = _vote(voter, proposal_id, FOR)
     assert response.status_code == 409 and "Pending" in response.json()["detail"]
 
 
+def test_a_passed_proposal_is_queued_then_executed_through_the_api(voters, chain, chain_client, manifest):
+    proposer, voter = voters
+    proposal_id = _proposal_id(proposer)
+    _advance(chain, 2)
+    for me in voters:
+        assert _vote(me, proposal_id, FOR).status_code == 201
+    assert voter.post(f"/governance/proposals/{proposal_id}/queue").status_code == 409  # still Active
+    _advance(chain, manifest.parameters["votingPeriod"] + 1)
+
+    queued = voter.post(f"/governance/proposals/{proposal_id}/queue")
+    assert queued.status_code == 201, queued.text
+    assert queued.json()["kind"] == "queue" and queued.json()["proposal_id"] == proposal_id
+    state = voter.get(f"/governance/proposals/{proposal_id}").json()
+    assert state["state"] == "Queued" and state["eta"] >= chain_client.latest_timestamp()
+    early = voter.post(f"/governance/proposals/{proposal_id}/execute")
+    assert early.status_code == 409 and "may be executed from" in early.json()["detail"]
+    assert voter.post(f"/governance/proposals/{proposal_id}/queue").status_code == 409  # already queued
+
+    _advance(chain, manifest.parameters["timelockDelay"] + 1)
+    executed = proposer.post(f"/governance/proposals/{proposal_id}/execute")
+    assert executed.status_code == 201, executed.text
+    assert chain_client.parameters().fee_bps == 1200
+    assert proposer.get(f"/governance/proposals/{proposal_id}").json()["state"] == "Executed"
+    assert proposer.post(f"/governance/proposals/{proposal_id}/execute").status_code == 409
+    assert all(chain_client.w3.eth.get_balance(me.address) == 0 for me in voters)
+
+
+def test_a_defeated_proposal_is_never_queued(voters, chain, chain_client, manifest):
+    proposer, voter = voters
+    proposal_id = _proposal_id(proposer)
+    _advance(chain, 2)
+    for me in voters:
+        assert _vote(me, proposal_id, AGAINST).status_code == 201
+    _advance(chain, manifest.parameters["votingPeriod"] + 1)
+    response = voter.post(f"/governance/proposals/{proposal_id}/queue")
+    assert response.status_code == 409 and "Defeated" in response.json()["detail"]
+    assert chain_client.parameters().fee_bps == 1500
+
+
 def test_unknown_proposals_are_not_found(voters):
-    assert voters[0].get("/governance/proposals/12345").status_code == 404
-    assert voters[0].get("/governance/proposals/12345/ballot", params={"support": 1}).status_code == 404
-    assert voters[0].get("/governance/proposals/not-a-number").status_code == 422
+    me = voters[0]
+    assert me.get("/governance/proposals/12345").status_code == 404
+    assert me.get("/governance/proposals/12345/ballot", params={"support": 1}).status_code == 404
+    assert me.post("/governance/proposals/12345/queue").status_code == 404
+    assert me.post("/governance/proposals/12345/execute").status_code == 404
+    assert me.get("/governance/proposals/not-a-number").status_code == 422
 
 
-@pytest.mark.parametrize(
-    "change, status, reason",
-    [
-        ({"kind": "fee", "fee_bps": 20_000}, 422, "less than or equal to 10000"),
-        ({"kind": "dissolve"}, 422, "does not match any of the expected tags"),
-        ({"kind": "region_fare", "region_id": 77, "fare_per_km": 1}, 422, "unknown region 77"),
-        ({"kind": "fee", "fee_bps": "cheap"}, 422, "valid integer"),
-    ],
-)
-def test_bad_proposals_are_refused_with_a_reason(voters, chain_client, change, status, reason):
-    response = _propose(voters[0], **change)
-    assert response.status_code == status and reason in response.text
-    assert chain_client.proposals() == []
-
-
-def test_only_members_propose_and_vote(wallet):
+def test_only_members_propose_vote_queue_and_execute(wallet):
     outsider = wallet()
-    assert _propose(outsider, kind="fee", fee_bps=1200).status_code == 403
+    assert _draft(outsider, FEE_CHANGE).status_code == 403
+    assert outsider.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": 2**40,
+                                                        "signature": "0x" + "11" * 65}).status_code == 403
     assert outsider.post("/governance/ballots", json={"proposal_id": "1", "support": 1,
                                                       "signature": "0x" + "11" * 65}).status_code == 403
+    assert outsider.post("/governance/proposals/1/queue").status_code == 403
+    assert outsider.post("/governance/proposals/1/execute").status_code == 403

@@ -5,16 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 
 from coopride.api import proposals
-from coopride.api.deps import ChainDep, CurrentMember, SessionDep
+from coopride.api.deps import ChainDep, CurrentMember, SessionDep, SettingsDep
 from coopride.api.signatures import require_signer
-from coopride.chain.client import ChainRevert, ProposalState
+from coopride.chain.client import ChainRevert, ProposalInfo, ProposalState
 from coopride.chain.eip712 import ballot_typed_data
 from coopride.models import (
     RELAY_BALLOT,
     BallotRequest,
     Proposal,
     ProposalCreate,
+    ProposalDraft,
     ProposalPublic,
+    ProposalSubmit,
     RelayedTransaction,
     RelayedTransactionPublic,
     TypedDataResponse,
@@ -26,12 +28,15 @@ ProposalId = Annotated[str, Path(pattern=r"^[0-9]{1,78}$", description="decimal 
 Support = Annotated[int, Query(ge=0, le=2, description="0 against, 1 for, 2 abstain")]
 
 
-def _proposal(chain: ChainDep, session: SessionDep, proposal_id: str) -> ProposalPublic:
+def _proposal_info(chain: ChainDep, proposal_id: str) -> ProposalInfo:
     try:
-        info = chain.proposal(int(proposal_id))
+        return chain.proposal(int(proposal_id))
     except ChainRevert:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no proposal {proposal_id}") from None
-    return proposals.public(info, session.get(Proposal, proposal_id))
+
+
+def _proposal(chain: ChainDep, session: SessionDep, proposal_id: str) -> ProposalPublic:
+    return proposals.public(_proposal_info(chain, proposal_id), session.get(Proposal, proposal_id))
 
 
 @router.get("/proposals", summary="Every proposal, with its state and tallies from the chain",
@@ -40,13 +45,24 @@ def list_proposals(session: SessionDep, chain: ChainDep) -> list[ProposalPublic]
     return proposals.all_proposals(session, chain)
 
 
-@router.post("/proposals", summary="Propose a parameter change (relayed; you pay no gas)",
+@router.post("/proposals/typed-data", summary="The proposal the Governor will receive for a change, and the "
+             "EIP-712 Proposal to sign for it", response_model=ProposalDraft)
+def proposal_data(change: Annotated[ProposalCreate, Body()], member: CurrentMember, chain: ChainDep,
+                  settings: SettingsDep) -> ProposalDraft:
+    """Kinds: `region_fare`, `fee`, `rewards`, `critical_mass`. Nothing is sent or stored: sign `typed_data` and
+    post it with the same change to `POST /governance/proposals` before `deadline`."""
+    deadline = chain.latest_timestamp() + settings.signature_deadline_seconds
+    return proposals.draft(proposals.prepare(chain, member, change, deadline))
+
+
+@router.post("/proposals", summary="Propose a parameter change with your signature (relayed; you pay no gas)",
              response_model=ProposalPublic, status_code=status.HTTP_201_CREATED)
-def create_proposal(change: Annotated[ProposalCreate, Body()], member: CurrentMember, session: SessionDep,
-                    chain: ChainDep) -> ProposalPublic:
-    """Kinds: `region_fare`, `fee`, `rewards`, `critical_mass`. The Governor records the backend's
-    key as proposer; the description names you, and so does `requested_by`."""
-    proposal = proposals.propose(session, chain, member, change)
+def create_proposal(body: ProposalSubmit, member: CurrentMember, session: SessionDep, chain: ChainDep) -> ProposalPublic:
+    """The backend rebuilds the draft from `change`, checks that you signed exactly it, and relays
+    `CoopGovernor.proposeBySig`: the Governor records you as the proposer."""
+    prepared = proposals.prepare(chain, member, body.change, body.deadline)
+    signature = require_signer(prepared.typed_data, body.signature, member, "proposal")
+    proposal = proposals.relay(session, chain, member, body.change, prepared, signature)
     session.commit()
     return _proposal(chain, session, proposal.proposal_id)
 
@@ -78,5 +94,22 @@ def cast_ballot(body: BallotRequest, member: CurrentMember, session: SessionDep,
     row = RelayedTransaction(member=member, kind=RELAY_BALLOT, proposal_id=body.proposal_id, support=body.support,
                              tx_hash=outcome.tx_hash, block_number=outcome.block_number, gas_used=outcome.gas_used)
     session.add(row)
+    session.commit()
+    return row
+
+
+@router.post("/proposals/{proposal_id}/queue", summary="Queue a succeeded proposal in the Timelock (relayed)",
+             response_model=RelayedTransactionPublic, status_code=status.HTTP_201_CREATED)
+def queue_proposal(proposal_id: ProposalId, member: CurrentMember, session: SessionDep, chain: ChainDep) -> RelayedTransaction:
+    row = proposals.queue(session, chain, member, _proposal_info(chain, proposal_id))
+    session.commit()
+    return row
+
+
+@router.post("/proposals/{proposal_id}/execute", summary="Execute a queued proposal once the Timelock delay has "
+             "passed (relayed)", response_model=RelayedTransactionPublic, status_code=status.HTTP_201_CREATED)
+def execute_proposal(proposal_id: ProposalId, member: CurrentMember, session: SessionDep,
+                     chain: ChainDep) -> RelayedTransaction:
+    row = proposals.execute(session, chain, member, _proposal_info(chain, proposal_id))
     session.commit()
     return row
