@@ -1,0 +1,221 @@
+"""The demo's report: built from what the API said, written as JSON + Markdown, drawn as PNG charts."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from decimal import Decimal
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from coopride.chain.client import ChainClient  # noqa: E402
+from coopride.chain.manifest import Manifest  # noqa: E402
+from coopride.demo.figures import batch_figures, phase_figures, trips_from_api, vote_counts  # noqa: E402
+
+PHASE_TITLES = {"bootstrap": "Bootstrap", "operating": "Operating", "new_fare": "Operating, new fare"}
+CHARTS = ("km_and_shares_over_the_day.png", "shares_by_member.png", "gas_per_trip_by_batch.png")
+
+
+def build(log, chain: ChainClient, manifest: Manifest) -> dict:
+    """The report, from the API's answers (the settlement transactions' gas comes from their receipts)."""
+    all_trips = [t for phase in log.trips.values() for t in phase]
+    phases = {phase: {"title": PHASE_TITLES[phase], "fare_per_km": log.fare_per_km[phase],
+                      **phase_figures(trips_from_api(trips))}
+              for phase, trips in log.trips.items()}
+    batches = batch_figures(chain, {t["tx_hash"] for t in all_trips})
+    statements = {m: s for m, s in log.statements.items()}
+    member_shares = {address: int(s["driving"]["shares_earned"]) for address, s in statements.items()}
+    ranked = sorted(member_shares, key=lambda a: (-member_shares[a], a))
+    drivers = [m.address for m in log.members if m.role == "driver"]
+    median_driver = sorted(drivers, key=lambda a: member_shares[a])[len(drivers) // 2]
+    names = {m.address: m.name for m in log.members}
+    region_now = chain.region(1)
+    return {
+        "seed": log.seed,
+        "region": {"id": 1, "name": "Lyon 3e arrondissement", "critical_mass": log.critical_mass},
+        "members": {"total": len(log.members), "drivers": len(drivers), "riders": len(log.members) - len(drivers),
+                    "names": names},
+        "chain": {"chain_id": manifest.chain_id, "ledger": manifest.address("RideLedger"),
+                  "governor": manifest.address("CoopGovernor"), "share": manifest.address("CoopShare")},
+        "day_start": log.day_start,
+        "activation": log.activation,
+        "phases": phases,
+        "totals": phase_figures(trips_from_api(all_trips)),
+        "unmatched_requests": log.unmatched_requests,
+        "batches": batches,
+        "gas_per_settled_trip": sum(b["gas_used"] for b in batches) // max(len(all_trips), 1),
+        "proposals": {key: {"proposal_id": p["proposal_id"], "state": p["state"], "votes_for": p["votes_for"],
+                            "votes_against": p["votes_against"], "votes_abstain": p["votes_abstain"],
+                            "proposer": p["proposer"], "change": p["change"],
+                            "ballots": vote_counts(log.ballots[key])}
+                      for key, p in log.proposals.items()},
+        "distribution": {"treasury_before": log.treasury_before_distribution,
+                         "amount": int(log.proposals["surplus"]["change"]["amount"])
+                         if log.proposals["surplus"]["state"] == "Executed" else 0,
+                         "claims": dict(log.claims), "claimed_total": sum(log.claims.values())},
+        "treasury_balance": log.treasury_after,
+        "fare_per_km_now": region_now.fare_per_km,
+        "member_shares": member_shares,
+        "statements": {"top": statements[ranked[0]], "median": statements[median_driver]},
+        "money": {"minted": sum(log.deposits.values()), "deposited": sum(log.deposits.values())},
+        "timeline": [{"hour": round((t["end_time"] - log.day_start) / 3600, 4), "phase": phase,
+                      "km": t["distance_metres"] / 1000, "shared": t["rider"] is not None,
+                      "shares": int(t["shares_minted"])}
+                     for phase, trips in log.trips.items() for t in sorted(trips, key=lambda t: t["end_time"])],
+    }
+
+
+def write(report: dict, out: Path) -> list[Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "report.json"
+    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    md_path = out / "report.md"
+    md_path.write_text(markdown(report))
+    return [json_path, md_path, *charts(report, out)]
+
+
+def tokens(units: int) -> str:
+    return f"{Decimal(units) / 10**6:,.2f}"
+
+
+def shares(units: int) -> str:
+    return f"{Decimal(units) / 10**18:,.3f}"
+
+
+def _percent(rate) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f} %"
+
+
+def phase_rows(report: dict) -> list[list[str]]:
+    rows = []
+    for key, p in [*report["phases"].items(), ("total", {"title": "Whole day", **report["totals"], "fare_per_km": None})]:
+        rows.append([p["title"], str(p["trips"]), f"{p['km_solo']:.2f}", f"{p['km_shared']:.2f}", shares(p["shares_minted"]),
+                     "-" if p["fare_per_km"] is None else tokens(p["fare_per_km"]), tokens(p["fares_paid"]),
+                     tokens(p["fee_to_treasury"]), _percent(p["driver_take_rate"])])
+    return rows
+
+
+PHASE_HEADER = ["phase", "trips", "km solo", "km shared", "shares minted", "fare/km (tEUR)", "fares paid (tEUR)",
+                "fee to treasury (tEUR)", "driver take"]
+
+
+def _statement_line(which: str, report: dict) -> str:
+    s = report["statements"][which]
+    name = report["members"]["names"][s["address"]]
+    d = s["driving"]
+    return (f"{which} member {name} ({s['address']}): {d['metres_driven'] / 1000:.2f} km driven, "
+            f"{d['metres_shared'] / 1000:.2f} km shared, {shares(int(d['shares_earned']))} shares, "
+            f"{tokens(d['fares_received'])} tEUR fares received, {tokens(s['chain']['earnings'])} tEUR to withdraw, "
+            f"{len(s['votes'])} votes")
+
+
+def _proposal_line(key: str, report: dict) -> str:
+    p = report["proposals"][key]
+    return (f"{p['change']['description']}: **{p['state']}** ({p['votes_for']} for, {p['votes_against']} against, "
+            f"{p['votes_abstain']} abstain)")
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# A day in a small cooperative: Lyon 3e (seed {report['seed']})", "",
+             f"{report['members']['total']} members ({report['members']['drivers']} drivers, {report['members']['riders']} riders); "
+             f"critical mass {report['region']['critical_mass']} members. Chain {report['chain']['chain_id']}, "
+             f"RideLedger `{report['chain']['ledger']}`. Every figure below was recomputed from the chain's events, "
+             "calldata and views and found equal.", "",
+             "| " + " | ".join(PHASE_HEADER) + " |", "|" + "---|" * len(PHASE_HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in phase_rows(report)]
+    batches = report["batches"]
+    lines += ["", f"Settlement: {len(batches)} batches, **{report['gas_per_settled_trip']:,} gas per settled trip** "
+                  f"(batch sizes {', '.join(str(b['trips']) for b in batches)}). Unmatched ride requests: "
+                  f"{report['unmatched_requests']}.", "",
+              "## Governance", "",
+              f"- Fare change: {_proposal_line('fare_change', report)}; fare per km now {tokens(report['fare_per_km_now'])} tEUR.",
+              f"- Surplus: {_proposal_line('surplus', report)}; {tokens(report['distribution']['amount'])} tEUR of "
+              f"{tokens(report['distribution']['treasury_before'])} tEUR distributed, "
+              f"{tokens(report['distribution']['claimed_total'])} tEUR claimed by {len(report['distribution']['claims'])} members; "
+              f"treasury now {tokens(report['treasury_balance'])} tEUR.", "",
+              "## Statements", "", f"- {_statement_line('top', report)}", f"- {_statement_line('median', report)}", "",
+              "Charts: " + ", ".join(f"![{c}]({c})" for c in CHARTS), ""]
+    return "\n".join(lines)
+
+
+def charts(report: dict, out: Path) -> list[Path]:
+    paths = [out / name for name in CHARTS]
+    timeline = report["timeline"]
+
+    fig, km_axis = plt.subplots(figsize=(9, 4.5))
+    hours = [e["hour"] for e in timeline]
+    solo = _cumulative([e["km"] if not e["shared"] else 0 for e in timeline])
+    shared = _cumulative([e["km"] if e["shared"] else 0 for e in timeline])
+    km_axis.step(hours, solo, where="post", label="km solo")
+    km_axis.step(hours, shared, where="post", label="km shared")
+    km_axis.set_xlabel("hour of the day")
+    km_axis.set_ylabel("cumulative km")
+    shares_axis = km_axis.twinx()
+    shares_axis.step(hours, [s / 1e18 for s in _cumulative([e["shares"] for e in timeline])], where="post",
+                     color="tab:green", label="shares minted")
+    shares_axis.set_ylabel("cumulative shares")
+    handles = km_axis.get_legend_handles_labels()[0] + shares_axis.get_legend_handles_labels()[0]
+    km_axis.legend(handles, [h.get_label() for h in handles], loc="upper left")
+    km_axis.set_title("Kilometres and shares over the day")
+    fig.tight_layout()
+    fig.savefig(paths[0], dpi=110)
+    plt.close(fig)
+
+    fig, axis = plt.subplots(figsize=(9, 4.5))
+    ranked = sorted(report["member_shares"].items(), key=lambda item: -item[1])
+    names = report["members"]["names"]
+    axis.bar([names[a] for a, _ in ranked], [s / 1e18 for _, s in ranked], color="tab:blue")
+    axis.set_ylabel("shares")
+    axis.set_title("Shares across members (surplus is shared pro rata)")
+    axis.tick_params(axis="x", rotation=60)
+    fig.tight_layout()
+    fig.savefig(paths[1], dpi=110)
+    plt.close(fig)
+
+    fig, axis = plt.subplots(figsize=(9, 4.5))
+    batches = report["batches"]
+    axis.bar(range(1, len(batches) + 1), [b["gas_per_trip"] for b in batches], color="tab:orange")
+    for i, b in enumerate(batches, start=1):
+        axis.annotate(f"{b['trips']}", (i, b["gas_per_trip"]), ha="center", va="bottom", fontsize=8)
+    axis.set_xlabel("settlement batch (label: trips in it)")
+    axis.set_ylabel("gas per settled trip")
+    axis.set_title("Gas per trip by batch")
+    fig.tight_layout()
+    fig.savefig(paths[2], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def _cumulative(values: list) -> list:
+    total, out = 0, []
+    for value in values:
+        total += value
+        out.append(total)
+    return out
+
+
+def print_summary(report: dict, console: Console) -> None:
+    table = Table(title=f"A day in Lyon 3e (seed {report['seed']})", title_justify="left")
+    for column in PHASE_HEADER:
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for row in phase_rows(report):
+        table.add_row(*row)
+    console.print(table)
+    batches = report["batches"]
+    console.print(f"settlement: {len(batches)} batches, [bold]{report['gas_per_settled_trip']:,} gas per settled trip[/]; "
+                  f"median batch {statistics.median(b['trips'] for b in batches) if batches else 0} trips")
+    console.print(f"critical mass: {report['activation']['members']} of {report['activation']['critical_mass']} members, "
+                  "Lyon 3e switched to operating")
+    for key in ("fare_change", "surplus"):
+        console.print(f"proposal: {_proposal_line(key, report).replace('**', '')}")
+    console.print(f"surplus: {tokens(report['distribution']['amount'])} tEUR distributed, "
+                  f"{tokens(report['distribution']['claimed_total'])} tEUR claimed; treasury {tokens(report['treasury_balance'])} tEUR")
+    console.print(_statement_line("top", report))
+    console.print(_statement_line("median", report))
