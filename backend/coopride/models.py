@@ -500,8 +500,21 @@ class CriticalMassChange(BaseModel):
     description: Description
 
 
+class SurplusDistribution(BaseModel):
+    kind: Literal["distribute_surplus"]
+    amount: TokenAmount = ApiField(description="fare-token units moved from the treasury to shareholders, pro rata")
+    description: Description
+
+
+class TreasurySpend(BaseModel):
+    kind: Literal["spend_treasury"]
+    to: Address
+    amount: TokenAmount = ApiField(description="fare-token units paid from the treasury")
+    description: Description
+
+
 ProposalCreate = Annotated[
-    RegionFareChange | FeeChange | RewardsChange | CriticalMassChange,
+    RegionFareChange | FeeChange | RewardsChange | CriticalMassChange | SurplusDistribution | TreasurySpend,
     ApiField(discriminator="kind", examples=[{"kind": "fee", "fee_bps": 1200, "description": "Lower the fee to 12 %"}]),
 ]
 

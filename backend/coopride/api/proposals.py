@@ -24,6 +24,8 @@ from coopride.models import (
     RegionFareChange,
     RelayedTransaction,
     RewardsChange,
+    SurplusDistribution,
+    TreasurySpend,
 )
 
 
@@ -48,6 +50,10 @@ def ledger_call(change) -> tuple[str, list]:
             return "setRewards", [change.bootstrap_reward_per_km, change.operating_reward_per_km]
         case CriticalMassChange():
             return "setCriticalMass", [change.region_id, change.critical_mass]
+        case SurplusDistribution():
+            return "distributeSurplus", [change.amount]
+        case TreasurySpend():
+            return "spendTreasury", [change.to, change.amount]
     raise Invalid(f"unknown proposal kind {change.kind!r}")
 
 
@@ -61,6 +67,9 @@ def build(chain: ChainClient, member: str, change) -> OnChainProposal:
     region_id = getattr(change, "region_id", None)
     if region_id is not None and not chain.region(region_id).exists:
         raise Invalid(f"unknown region {region_id}")
+    amount = getattr(change, "amount", None)
+    if amount is not None and amount > (treasury := chain.treasury_balance()):
+        raise Invalid(f"the treasury holds {treasury} fare-token units, less than the {amount} proposed")
     function, args = ledger_call(change)
     calldata = chain.ledger.encode_abi(function, args=args)
     return OnChainProposal([chain.ledger.address], [0], [calldata], on_chain_description(change, member))

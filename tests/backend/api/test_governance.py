@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import pytest
+from eth_utils import to_checksum_address
 
 FEE_CHANGE = {"kind": "fee", "fee_bps": 1200, "description": "Lower the cooperative fee to 12 %"}
 FOR, AGAINST = 1, 0
@@ -23,6 +24,28 @@ def voters(member, bootstrap_region, chain):
     joined = member(bootstrap_region), member(bootstrap_region)
     _advance(chain, 2)
     return joined
+
+
+@pytest.fixture
+def treasury(accounts, manifest, mint_fare_tokens, bootstrap_region) -> int:
+    """Puts a joining fee in the treasury: the Timelock (impersonated on anvil) sets a fee, a newcomer pays it,
+    and the fee goes back to 0. Returns the treasury balance."""
+    from brownie import Contract
+
+    def contract(name):
+        return Contract.from_abi(name, manifest.address(name), manifest.contract(name).abi)
+
+    fee = 40 * 10**6
+    timelock = accounts.at(manifest.address("TimelockController"), force=True)
+    membership, fare_token = contract("Membership"), contract("FareToken")
+    membership.setJoiningFee(fee, {"from": timelock})
+    newcomer = accounts.add()
+    accounts[0].transfer(newcomer, "1 ether")
+    mint_fare_tokens(newcomer.address, fee)
+    fare_token.approve(manifest.address("RideLedger"), fee, {"from": newcomer})
+    membership.join(bootstrap_region, {"from": newcomer})
+    membership.setJoiningFee(0, {"from": timelock})
+    return contract("RideLedger").treasuryBalance()
 
 
 def _draft(me, change):
@@ -96,9 +119,12 @@ def test_a_members_signed_proposal_is_recorded_on_chain_with_the_member_as_propo
         ({"kind": "rewards", "bootstrap_reward_per_km": 2 * 10**18, "operating_reward_per_km": 10**18},
          "setRewards", [2 * 10**18, 10**18]),
         ({"kind": "critical_mass", "region_id": 2, "critical_mass": 3}, "setCriticalMass", [2, 3]),
+        ({"kind": "distribute_surplus", "amount": 30 * 10**6}, "distributeSurplus", [30 * 10**6]),
+        ({"kind": "spend_treasury", "to": "0x" + "ab" * 20, "amount": 10**6}, "spendTreasury",
+         [to_checksum_address("0x" + "ab" * 20), 10**6]),
     ],
 )
-def test_every_parameter_kind_becomes_its_ledger_call(voters, chain_client, change, function, args):
+def test_every_kind_of_change_becomes_its_ledger_call(voters, treasury, chain_client, change, function, args):
     response = _propose(voters[0], {**change, "description": f"change {change['kind']}"})
     assert response.status_code == 201, response.text
     assert response.json()["calldatas"] == [chain_client.ledger.encode_abi(function, args=args)]
@@ -153,6 +179,9 @@ def test_proposing_the_same_change_twice_is_a_conflict_until_reworded(voters, ch
         ({"kind": "dissolve"}, "does not match any of the expected tags"),
         ({"kind": "region_fare", "region_id": 77, "fare_per_km": 1}, "unknown region 77"),
         ({"kind": "fee", "fee_bps": "cheap"}, "valid integer"),
+        ({"kind": "distribute_surplus", "amount": 1}, "the treasury holds 0 fare-token units, less than the 1"),
+        ({"kind": "spend_treasury", "to": "0x1234", "amount": 1}, "not an Ethereum address"),
+        ({"kind": "spend_treasury", "to": "0x" + "ab" * 20, "amount": 0}, "greater than 0"),
     ],
 )
 def test_bad_changes_are_refused_with_a_reason(voters, chain_client, change, reason):
@@ -229,6 +258,21 @@ def test_a_passed_proposal_is_queued_then_executed_through_the_api(voters, chain
     assert proposer.get(f"/governance/proposals/{proposal_id}").json()["state"] == "Executed"
     assert proposer.post(f"/governance/proposals/{proposal_id}/execute").status_code == 409
     assert all(chain_client.w3.eth.get_balance(me.address) == 0 for me in voters)
+
+
+def test_a_voted_treasury_payment_reaches_its_recipient(voters, treasury, chain, chain_client, manifest):
+    recipient = "0x" + "cd" * 20
+    change = {"kind": "spend_treasury", "to": recipient, "amount": treasury, "description": "Pay the map licence"}
+    proposal_id = _proposal_id(voters[0], change)
+    _advance(chain, 2)
+    for me in voters:
+        assert _vote(me, proposal_id, FOR).status_code == 201
+    _advance(chain, manifest.parameters["votingPeriod"] + 1)
+    assert voters[1].post(f"/governance/proposals/{proposal_id}/queue").status_code == 201
+    _advance(chain, manifest.parameters["timelockDelay"] + 1)
+    assert voters[1].post(f"/governance/proposals/{proposal_id}/execute").status_code == 201
+    assert chain_client.fare_token_balance(recipient) == treasury
+    assert chain_client.treasury_balance() == 0
 
 
 def test_a_defeated_proposal_is_never_queued(voters, chain, chain_client, manifest):
