@@ -33,7 +33,7 @@ def build(log, chain: ChainClient, manifest: Manifest) -> dict:
     member_shares = {address: int(s["driving"]["shares_earned"]) for address, s in statements.items()}
     ranked = sorted(member_shares, key=lambda a: (-member_shares[a], a))
     drivers = [m.address for m in log.members if m.role == "driver"]
-    median_driver = sorted(drivers, key=lambda a: member_shares[a])[len(drivers) // 2]
+    median_driver = sorted(drivers, key=lambda a: (member_shares[a], a))[(len(drivers) - 1) // 2]
     names = {m.address: m.name for m in log.members}
     region_now = chain.region(1)
     return {
@@ -204,14 +204,14 @@ def _cumulative(values: list) -> list:
 def print_summary(report: dict, console: Console) -> None:
     table = Table(title=f"A day in Lyon 3e (seed {report['seed']})", title_justify="left")
     for column in PHASE_HEADER:
-        table.add_column(column, justify="left" if column == "phase" else "right")
+        table.add_column(column, justify="left" if column == "phase" else "right", no_wrap=column == "phase")
     for row in phase_rows(report):
         table.add_row(*row)
     console.print(table)
     batches = report["batches"]
     console.print(f"settlement: {len(batches)} batches, [bold]{report['gas_per_settled_trip']:,} gas per settled trip[/]; "
                   f"median batch {statistics.median(b['trips'] for b in batches) if batches else 0} trips")
-    console.print(f"critical mass: {report['activation']['members']} of {report['activation']['critical_mass']} members, "
+    console.print(f"critical mass: {report['activation']['members']} members (needed {report['activation']['critical_mass']}), "
                   "Lyon 3e switched to operating")
     for key in ("fare_change", "surplus"):
         console.print(f"proposal: {_proposal_line(key, report).replace('**', '')}")

@@ -94,8 +94,11 @@ class DayLog:
     treasury_after: int = 0
 
 
-def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
-    """Runs the day; writes the report and charts to `options.out`; returns the report (a dict)."""
+def run_demo(options: DemoOptions, console: Console | None = None, inspect=None) -> dict:
+    """Runs the day; writes the report and charts to `options.out`; returns the report (a dict).
+
+    `inspect(report, log, chain, manifest)`, if given, runs after the check while the chain is still up.
+    """
     options.validate()
     console = console or Console()
     rng = random.Random(options.seed)
@@ -124,6 +127,8 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict:
                 result = report.build(log, chain, manifest)
                 figures.check_against_chain(result, log, chain, manifest)
                 paths = report.write(result, options.out)
+                if inspect is not None:
+                    inspect(result, log, chain, manifest)
             finally:
                 api.close()
     report.print_summary(result, console)
