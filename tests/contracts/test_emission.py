@@ -2,7 +2,7 @@
 
 import pytest
 from brownie import chain
-from conftest import SHARE, outcomes
+from conftest import SHARE, Receipts, outcomes
 
 
 def test_daily_cap_clips_rewards_but_the_trip_settles(coop, receipts, members):
@@ -55,7 +55,6 @@ def capped(deploy_coop):
 
 
 def test_minting_stops_at_the_cap_but_trips_settle(capped):
-    from conftest import Receipts
 
     receipts = Receipts(capped)
     driver = capped.members[0]
