@@ -55,7 +55,6 @@ def capped(deploy_coop):
 
 
 def test_minting_stops_at_the_cap_but_trips_settle(capped):
-
     receipts = Receipts(capped)
     driver = capped.members[0]
     tx = receipts.settle([receipts.trip(driver, distance=10_000) for _ in range(2)] + [receipts.trip(driver)])
