@@ -67,10 +67,9 @@ def _wait_healthy(process: subprocess.Popen, api_port: int) -> dict:
     pytest.fail(f"no healthy API within {START_TIMEOUT_SECONDS} s:\n{process.stdout.read()}")
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_coopride_run_serves_the_api_and_stops_cleanly_with_no_child_left(tmp_path, stop_signal):
+def test_coopride_run_serves_the_api_stops_cleanly_with_no_child_left_and_starts_again(tmp_path):
     anvil_port, api_port = free_port(), free_port()
-    for attempt in ("first start", "second start"):
+    for attempt, stop_signal in (("first start", signal.SIGINT), ("second start", signal.SIGTERM)):
         process = _start(tmp_path, anvil_port, api_port)
         health = _wait_healthy(process, api_port)
         assert health["chain"] and health["database"], attempt

@@ -106,6 +106,9 @@ PHASE_HEADER = ["phase", "trips", "km solo", "km shared", "shares minted", "fare
                 "fee to treasury (tEUR)", "driver take"]
 
 
+CONSOLE_HEADER = ["phase", "trips", "km solo", "km shared", "shares", "fare/km", "fares", "fee", "take"]
+
+
 def _statement_line(which: str, report: dict) -> str:
     s = report["statements"][which]
     name = report["members"]["names"][s["address"]]
@@ -202,8 +205,9 @@ def _cumulative(values: list) -> list:
 
 
 def print_summary(report: dict, console: Console) -> None:
-    table = Table(title=f"A day in Lyon 3e (seed {report['seed']})", title_justify="left")
-    for column in PHASE_HEADER:
+    table = Table(title=f"A day in Lyon 3e (seed {report['seed']})", title_justify="left",
+                  caption="amounts in tEUR; shares in whole shares", caption_justify="left")
+    for column in CONSOLE_HEADER:
         table.add_column(column, justify="left" if column == "phase" else "right", no_wrap=column == "phase")
     for row in phase_rows(report):
         table.add_row(*row)
