@@ -53,13 +53,6 @@ def test_health_is_unavailable_when_the_chain_is_unreachable(settings, manifest,
         assert client.get("/regions").status_code == 503
 
 
-def test_with_the_default_threshold_the_relayer_cannot_propose_and_says_why(member, bootstrap_region):
-    response = member(bootstrap_region).post("/governance/proposals",
-                                             json={"kind": "fee", "fee_bps": 1200, "description": "cheaper"})
-    assert response.status_code == 409
-    assert response.json()["chain_error"] == "GovernorInsufficientProposerVotes"
-
-
 def test_every_route_is_documented_with_a_tag_and_a_summary(client):
     schema = client.get("/openapi.json").json()
     operations = [op for path in schema["paths"].values() for op in path.values()]
