@@ -49,13 +49,14 @@ def list_proposals(session: SessionDep, chain: ChainDep) -> list[ProposalPublic]
              "EIP-712 Proposal to sign for it", response_model=ProposalDraft)
 def proposal_data(change: Annotated[ProposalCreate, Body()], member: CurrentMember, chain: ChainDep,
                   settings: SettingsDep) -> ProposalDraft:
-    """Kinds: `region_fare`, `fee`, `rewards`, `critical_mass`. Nothing is sent or stored: sign `typed_data` and
+    """Kinds: `region_fare`, `fee`, `rewards`, `critical_mass`, `distribute_surplus`, `spend_treasury`. Nothing is
+    sent or stored: sign `typed_data` and
     post it with the same change to `POST /governance/proposals` before `deadline`."""
     deadline = chain.latest_timestamp() + settings.signature_deadline_seconds
     return proposals.draft(proposals.prepare(chain, member, change, deadline))
 
 
-@router.post("/proposals", summary="Propose a parameter change with your signature (relayed; you pay no gas)",
+@router.post("/proposals", summary="Propose a change with your signature (relayed; you pay no gas)",
              response_model=ProposalPublic, status_code=status.HTTP_201_CREATED)
 def create_proposal(body: ProposalSubmit, member: CurrentMember, session: SessionDep, chain: ChainDep) -> ProposalPublic:
     """The backend rebuilds the draft from `change`, checks that you signed exactly it, and relays
