@@ -29,7 +29,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from coopride.chain.client import ChainClient, ProposalState
-from coopride.chain.eip712 import proposal_typed_data, sign_typed_data
 from coopride.chain.manifest import load_manifest
 from coopride.demo import figures, report
 from coopride.demo.actors import Api, DemoError, Member, Operator, seeded_account
@@ -347,27 +346,11 @@ class Day:
         self.log.ballots[key] = supports
 
     def _propose(self, proposer: Member, change: dict) -> str:
-        if change["kind"] == "distribute_surplus":
-            return self._propose_distribution(proposer, change)
+        """The member signs the Governor's `Proposal` the API drafts; the API relays `proposeBySig`."""
         draft = self.api.call("POST", "/governance/proposals/typed-data", member=proposer, json=change)
         proposed = self.api.call("POST", "/governance/proposals", member=proposer, json={
             "change": change, "deadline": draft["deadline"], "signature": proposer.sign_typed(draft["typed_data"])})
         return proposed["proposal_id"]
-
-    def _propose_distribution(self, proposer: Member, change: dict) -> str:
-        """The API proposes parameter changes only, so the member signs the Governor's `Proposal` for
-        `RideLedger.distributeSurplus` and the operator relays `proposeBySig` (anyone may relay it)."""
-        chain = self.chain
-        calldata = chain.ledger.encode_abi("distributeSurplus", args=[change["amount"]])
-        description = f"{change['description']}\n\n#proposer={proposer.address}"
-        targets, values, calldatas = [chain.ledger.address], [0], [calldata]
-        proposal_id = chain.hash_proposal(targets, values, calldatas, description)
-        deadline = chain.latest_timestamp() + 3600
-        typed = proposal_typed_data(chain.manifest.domains["governor"], proposer.address, proposal_id,
-                                    chain.governor_nonce(proposer.address), deadline)
-        signature = sign_typed_data(proposer.account.key, typed)
-        chain.relay_proposal(targets, values, calldatas, description, proposer.address, deadline, signature)
-        return str(proposal_id)
 
     def _statement(self, member: Member) -> None:
         self.log.statements[member.address] = member.statement(self.api)
