@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 from eth_account import Account
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 BATCH_SIZES = (1, 10, 50, 100, 200)
 TRIPS_PER_DRIVER = 4
 NAIVE_TRIPS = 10
+BREAKDOWN_TRIPS = 100
 TRIP_METRES = 5_000
 TRIP_SECONDS = 900
 BLOCK_GAS_LIMIT = 16_777_216
@@ -141,6 +143,29 @@ class Bench:
             )
         return receipts
 
+    def breakdown(self, receipts: list) -> tuple[int, Counter]:
+        """Gas of settling `receipts` by top-level opcode, from a `debug_traceCall` re-execution.
+
+        Returns (intrinsic + calldata gas, gas per opcode at the ledger's depth); a CALL or STATICCALL counts
+        the whole call it makes (the ecrecover precompile, CoopShare.mintBatch).
+        """
+        call = {"from": self.settler, "to": self.ledger.address, "gas": hex(29_000_000), "gasPrice": "0x0",
+                "data": self.ledger.encode_abi("settle", args=[b"\xff" * 32, receipts])}
+        total = self.web3.eth.estimate_gas({**call, "gas": 29_000_000, "gasPrice": 0})
+        steps = self.web3.provider.make_request("debug_traceCall", [call, "latest", {"disableStorage": True, "disableMemory": True}])["result"]["structLogs"]
+        by_opcode, depth = Counter(), steps[0]["depth"]
+        top = [step for step in steps if step["depth"] == depth]  # the ledger's own steps, in order
+        for step, following in zip(top, top[1:] + [None]):
+            # The gas left at the next top-level step includes whatever a call in between consumed.
+            cost = step["gas"] - following["gas"] if following is not None else step["gasCost"]
+            name = step["op"]
+            if name == "STATICCALL" and int(step["stack"][-2], 16) == 1:
+                name = "ecrecover"
+            elif name == "CALL":
+                name = "CALL (mintBatch)"
+            by_opcode[name] += cost
+        return total - sum(by_opcode.values()), by_opcode
+
     def settle(self, receipts: list) -> int:
         """Settles one batch; returns its gas, after checking that every trip settled."""
         batch_id = self.next_batch.to_bytes(32, "big")
@@ -154,7 +179,7 @@ class Bench:
         return receipt["gasUsed"]
 
 
-def run() -> dict:
+def run() -> tuple[dict, tuple[int, Counter]]:
     rpc_url = _connect()
     from brownie import accounts
 
@@ -188,7 +213,28 @@ def run() -> dict:
     _, drivers, riders = groups[-1]
     naive = [bench.settle(bench.batch([drivers[i % len(drivers)]], [riders[i]])) for i in range(NAIVE_TRIPS)]
     rows.sort(key=lambda row: (row["first_time"], row["trips"]))
-    return {"batches": rows, "naive_gas_per_trip": round(sum(naive) / len(naive))}
+
+    # Where the gas of a warm 100-trip batch goes (re-executed by debug_traceCall, not sent).
+    trips, drivers, riders = next(group for group in groups if group[0] == BREAKDOWN_TRIPS)
+    breakdown = bench.breakdown(bench.batch(drivers, riders))
+    return {"batches": rows, "naive_gas_per_trip": round(sum(naive) / len(naive))}, breakdown
+
+
+def report_breakdown(breakdown: tuple[int, Counter]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    intrinsic, by_opcode = breakdown
+    parts = [("intrinsic + calldata", intrinsic)] + [
+        (name, gas) for name, gas in by_opcode.most_common() if name in ("ecrecover", "SSTORE", "SLOAD", "CALL (mintBatch)", "LOG2", "KECCAK256")
+    ]
+    parts.append(("everything else (stack, jumps, memory, decoding)", intrinsic + sum(by_opcode.values()) - sum(gas for _, gas in parts)))
+    table = Table(title=f"Where the gas goes: one warm {BREAKDOWN_TRIPS}-trip batch")
+    for column in ("part", "gas", "gas / trip"):
+        table.add_column(column, justify="right")
+    for name, gas in parts:
+        table.add_row(name, f"{gas:,}", f"{gas / BREAKDOWN_TRIPS:,.0f}")
+    Console().print(table)
 
 
 def report(results: dict) -> None:
@@ -219,10 +265,11 @@ def report(results: dict) -> None:
 
 def main() -> None:
     started = time.perf_counter()
-    results = run()
+    results, breakdown = run()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     report(results)
+    report_breakdown(breakdown)
     print(f"wrote {RESULTS.relative_to(ROOT)} in {time.perf_counter() - started:.0f} s")
 
 
