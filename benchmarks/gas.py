@@ -4,13 +4,14 @@ Run with `make bench-gas`. For each batch size it registers fresh members in an 
 (one driver per four trips, one rider per trip, batch sorted by driver), settles one batch for them
 (first-time accounts: no earnings, shares or reward counters yet) and then a second batch for the
 same people (warm accounts). The naive baseline settles trips one transaction each, for warm accounts.
-Prints a table and writes benchmarks/results/gas.json.
+Prints tables, writes benchmarks/results/gas.json and the "Latest results" section of benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +25,8 @@ from web3.logs import DISCARD
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "gas.json"
+README = ROOT / "benchmarks" / "README.md"
+TABLE_START, TABLE_END = "<!-- gas-table:start -->", "<!-- gas-table:end -->"
 sys.path.insert(0, str(ROOT))
 
 BATCH_SIZES = (1, 10, 50, 100, 200)
@@ -263,14 +266,57 @@ def report(results: dict) -> None:
     )
 
 
+def markdown(results: dict, breakdown: tuple[int, Counter]) -> str:
+    """The results as Markdown, for benchmarks/README.md."""
+    naive = results["naive_gas_per_trip"]
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {_contracts_version()}.", ""]
+    lines += ["| trips | drivers | accounts | gas total | gas / trip | vs naive |", "|---:|---:|---|---:|---:|---:|"]
+    for row in results["batches"]:
+        accounts = "first-time" if row["first_time"] else "warm"
+        lines.append(
+            f"| {row['trips']} | {row['drivers']} | {accounts} | {row['gas_total']:,} | {row['gas_per_trip']:,} "
+            f"| {row['gas_per_trip'] / naive:.0%} |"
+        )
+    lines += ["", f"Naive baseline (one transaction per trip, warm accounts): {naive:,} gas per trip.", ""]
+    intrinsic, by_opcode = breakdown
+    total = intrinsic + sum(by_opcode.values())
+    lines += [f"One warm {BREAKDOWN_TRIPS}-trip batch, gas per trip by part:", "", "| part | gas / trip |", "|---|---:|"]
+    shown = 0
+    for name, gas in [("intrinsic + calldata", intrinsic)] + [
+        (name, by_opcode[name]) for name in ("ecrecover", "SSTORE", "SLOAD", "CALL (mintBatch)", "LOG2")
+    ]:
+        lines.append(f"| {name} | {gas / BREAKDOWN_TRIPS:,.0f} |")
+        shown += gas
+    lines.append(f"| everything else (stack, jumps, memory, ABI decoding) | {(total - shown) / BREAKDOWN_TRIPS:,.0f} |")
+    return "\n".join(lines)
+
+
+def _contracts_version() -> str:
+    """The commit the contracts were measured at, and whether contracts/ had uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "an unknown commit"
+    dirty = " with uncommitted changes in contracts/" if git("status", "--porcelain", "--", "contracts") else ""
+    return f"commit {commit}{dirty}"
+
+
+def update_readme(table: str) -> None:
+    text = README.read_text()
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    README.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
+
+
 def main() -> None:
     started = time.perf_counter()
     results, breakdown = run()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    update_readme(markdown(results, breakdown))
     report(results)
     report_breakdown(breakdown)
-    print(f"wrote {RESULTS.relative_to(ROOT)} in {time.perf_counter() - started:.0f} s")
+    print(f"wrote {RESULTS.relative_to(ROOT)} and the table in {README.relative_to(ROOT)} in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
