@@ -5,8 +5,6 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -52,7 +50,8 @@ contract RideLedger is
         bool member;
     }
 
-    /// @dev Everything `settle` keeps in memory between receipts, written back once per batch or per driver run.
+    /// @dev What `settle` keeps in memory between receipts: parameters read once, and cached storage words (the
+    /// bitmap word, the last region, the current driver's packed account) written back once per word, run or batch.
     struct Batch {
         bytes32 domainSeparator;
         uint256 day;
@@ -66,16 +65,45 @@ contract RideLedger is
         uint256 treasuryGain;
         uint256 wordIndex;
         uint256 word;
-        bool wordLoaded;
         bool wordDirty;
+        uint256 regionId;
+        uint256 regionWord;
         address driver;
-        Account driverAccount;
+        uint256 driverAccount;
         bool driverDirty;
         uint256 driverShares;
         address[] mintTo;
         uint256[] mintAmounts;
         uint256 mintCount;
     }
+
+    /// @dev Bit offsets of the packed `Account` and `Region` words (Solidity packs struct members from the low bits).
+    uint256 private constant EARNINGS_SHIFT = 96;
+    uint256 private constant REWARD_DAY_SHIFT = 192;
+    uint256 private constant REWARDED_METRES_SHIFT = 216;
+    uint256 private constant MEMBER_SHIFT = 248;
+    /// @dev rewardDay (24 bits) and rewardedMetresToday (32 bits), from REWARD_DAY_SHIFT.
+    uint256 private constant REWARD_COUNTERS_MASK = (1 << 56) - 1;
+    uint256 private constant REGION_OPERATING_SHIFT = 160;
+    uint256 private constant REGION_EXISTS_SHIFT = 168;
+
+    /// @dev A `SignedReceipt` is 13 static words in calldata: the receipt's nine fields, then driverR, driverVS,
+    /// riderR, riderVS. `settle` reads them by offset.
+    uint256 private constant SIGNED_RECEIPT_BYTES = 0x1a0;
+    uint256 private constant TRIP_ID = 0x00;
+    uint256 private constant DRIVER = 0x20;
+    uint256 private constant RIDER = 0x40;
+    uint256 private constant REGION_ID = 0x60;
+    uint256 private constant DISTANCE = 0x80;
+    uint256 private constant FARE = 0xa0;
+    uint256 private constant START_TIME = 0xc0;
+    uint256 private constant END_TIME = 0xe0;
+    uint256 private constant DRIVER_R = 0x120;
+    uint256 private constant DRIVER_VS = 0x140;
+    uint256 private constant RIDER_R = 0x160;
+    uint256 private constant RIDER_VS = 0x180;
+    /// @dev Bitmap word indexes are below 2**56 (trip ids are uint64): this one means "no word cached".
+    uint256 private constant NO_WORD = type(uint256).max;
 
     IERC20 public immutable fareToken;
     address public immutable membership;
@@ -222,19 +250,16 @@ contract RideLedger is
         returns (uint256 settled)
     {
         Batch memory b = _openBatch(receipts.length);
-        for (uint256 i; i < receipts.length;) {
-            SignedReceipt calldata signed = receipts[i];
-            (RejectReason reason, uint256 fare, uint256 fee, uint256 reward) = _apply(signed, b);
-            if (reason == RejectReason.None) {
-                emit TripSettled(signed.receipt.tripId, fare, fee, reward);
-                unchecked {
-                    ++settled;
-                }
-            } else {
-                emit TripRejected(signed.receipt.tripId, reason);
-            }
-            unchecked {
-                ++i;
+        uint256 at;
+        uint256 end;
+        // The ABI decoder has checked that the whole array lies within calldata.
+        assembly ("memory-safe") {
+            at := receipts.offset
+            end := add(at, mul(receipts.length, SIGNED_RECEIPT_BYTES))
+        }
+        unchecked {
+            for (; at < end; at += SIGNED_RECEIPT_BYTES) {
+                if (_settleReceipt(b, at)) ++settled;
             }
         }
         _closeBatch(b);
@@ -262,76 +287,98 @@ contract RideLedger is
         b.halvingInterval = halvingInterval;
         b.totalMinted = shares.totalSupply();
         b.shareCap = shares.cap();
+        b.wordIndex = NO_WORD;
         b.mintTo = new address[](size);
         b.mintAmounts = new uint256[](size);
     }
 
-    /// @dev Checks one receipt and, if it is valid, applies it to the batch state. Nothing is written for a
-    /// rejected receipt. Order: replay, plausibility, signatures, region, membership, fare, funds.
-    function _apply(SignedReceipt calldata signed, Batch memory b)
+    /// @dev Settles the signed receipt at calldata offset `at` and emits `TripSettled`, or emits `TripRejected` and
+    /// writes nothing. Checks, in order: well-formed words, replay, plausibility, signatures, region, driver
+    /// membership, fare, rider membership and funds.
+    function _settleReceipt(Batch memory b, uint256 at) private returns (bool) {
+        uint256 tripId = _word(at, TRIP_ID);
+        RejectReason reason = _checkReceipt(b, at, tripId);
+        if (reason == RejectReason.None) {
+            uint256 fare;
+            uint256 fee;
+            uint256 reward;
+            (reason, fare, fee, reward) = _applyReceipt(b, at);
+            if (reason == RejectReason.None) {
+                _markSettled(b, tripId);
+                emit TripSettled(tripId, fare, fee, reward);
+                return true;
+            }
+        }
+        emit TripRejected(tripId, reason);
+        return false;
+    }
+
+    /// @dev Everything that depends on the receipt alone: its encoding, replay, plausibility and both signatures
+    /// (driver and rider sign the same digest).
+    function _checkReceipt(Batch memory b, uint256 at, uint256 tripId) private returns (RejectReason) {
+        // A word with bits beyond its field's type is no ABI encoding of a receipt anyone could have signed.
+        if (!_isWellFormed(at)) return RejectReason.InvalidTrip;
+        if (_isSettledInBatch(b, tripId)) return RejectReason.AlreadySettled;
+
+        address driver = address(uint160(_word(at, DRIVER)));
+        address rider = address(uint160(_word(at, RIDER)));
+        if (
+            driver == address(0) || driver == rider || (rider == address(0) && _word(at, FARE) != 0)
+                || !SettlementMath.isPlausible(
+                    uint32(_word(at, DISTANCE)), uint40(_word(at, START_TIME)), uint40(_word(at, END_TIME)), block.timestamp
+                )
+        ) return RejectReason.InvalidTrip;
+
+        bytes32 digest = ReceiptHashing.digest(b.domainSeparator, at);
+        if (_recover(digest, _word(at, DRIVER_R), _word(at, DRIVER_VS)) != driver) {
+            return RejectReason.BadDriverSignature;
+        }
+        if (rider != address(0) && _recover(digest, _word(at, RIDER_R), _word(at, RIDER_VS)) != rider) {
+            return RejectReason.BadRiderSignature;
+        }
+        return RejectReason.None;
+    }
+
+    /// @dev Region, membership, fare and funds; on success debits the rider and credits the cached driver and the
+    /// batch's treasury gain.
+    function _applyReceipt(Batch memory b, uint256 at)
         private
         returns (RejectReason reason, uint256 fare, uint256 fee, uint256 reward)
     {
-        TripReceipt calldata receipt = signed.receipt;
-        if (_isSettledInBatch(b, receipt.tripId)) return (RejectReason.AlreadySettled, 0, 0, 0);
-        reason = _checkTripAndSignatures(signed, b.domainSeparator);
-        if (reason != RejectReason.None) return (reason, 0, 0, 0);
-
-        (uint256 farePerKm, bool operating, bool exists) = _loadRegion(receipt.regionId);
+        (uint256 farePerKm, bool operating, bool exists) = _region(b, _word(at, REGION_ID));
         if (!exists) return (RejectReason.UnknownRegion, 0, 0, 0);
 
-        _useDriver(b, receipt.driver);
-        if (!b.driverAccount.member) return (RejectReason.NotMember, 0, 0, 0);
+        _useDriver(b, address(uint160(_word(at, DRIVER))));
+        if (b.driverAccount >> MEMBER_SHIFT == 0) return (RejectReason.NotMember, 0, 0, 0);
 
-        address rider = receipt.rider;
+        address rider = address(uint160(_word(at, RIDER)));
+        uint256 distance = _word(at, DISTANCE);
         if (!operating) {
-            if (receipt.fare != 0) return (RejectReason.RegionNotOperating, 0, 0, 0);
+            if (_word(at, FARE) != 0) return (RejectReason.RegionNotOperating, 0, 0, 0);
         } else if (rider != address(0)) {
-            fare = SettlementMath.fare(receipt.distanceMetres, farePerKm);
-            if (fare > receipt.fare) return (RejectReason.FareExceedsSigned, 0, 0, 0);
+            fare = SettlementMath.fare(uint32(distance), uint96(farePerKm));
+            if (fare > _word(at, FARE)) return (RejectReason.FareExceedsSigned, 0, 0, 0);
         }
         if (rider != address(0)) {
             reason = _debitRider(rider, fare);
             if (reason != RejectReason.None) return (reason, 0, 0, 0);
         }
 
-        _markSettled(b, receipt.tripId);
-        b.driverDirty = true;
+        uint256 account = b.driverAccount;
         if (fare != 0) {
-            fee = SettlementMath.fee(fare, b.feeBps);
-            b.treasuryGain += fee;
-            b.driverAccount.earnings = (b.driverAccount.earnings + (fare - fee)).toUint96();
+            fee = SettlementMath.fee(uint128(fare), uint16(b.feeBps));
+            unchecked {
+                // Each fee is below 2**128 and a batch holds far fewer than 2**128 receipts.
+                b.treasuryGain += fee;
+            }
+            account = _addEarnings(account, fare - fee);
         }
         // Bootstrap rewards every verified km; operating rewards shared km only.
         if (!operating || rider != address(0)) {
-            reward = _reward(b, receipt.distanceMetres, operating);
+            (account, reward) = _reward(b, account, distance, operating);
         }
-    }
-
-    /// @dev Plausibility and both signatures (driver and rider sign the same digest).
-    function _checkTripAndSignatures(SignedReceipt calldata signed, bytes32 domainSeparator)
-        private
-        view
-        returns (RejectReason)
-    {
-        TripReceipt calldata receipt = signed.receipt;
-        address driver = receipt.driver;
-        address rider = receipt.rider;
-        if (
-            driver == address(0) || driver == rider || (rider == address(0) && receipt.fare != 0)
-                || !SettlementMath.isPlausible(
-                    receipt.distanceMetres, receipt.startTime, receipt.endTime, block.timestamp
-                )
-        ) return RejectReason.InvalidTrip;
-
-        bytes32 digest = MessageHashUtils.toTypedDataHash(domainSeparator, ReceiptHashing.hash(receipt));
-        (address signer,,) = ECDSA.tryRecover(digest, signed.driverR, signed.driverVS);
-        if (signer != driver) return RejectReason.BadDriverSignature;
-        if (rider != address(0)) {
-            (signer,,) = ECDSA.tryRecover(digest, signed.riderR, signed.riderVS);
-            if (signer != rider) return RejectReason.BadRiderSignature;
-        }
-        return RejectReason.None;
+        b.driverAccount = account;
+        b.driverDirty = true;
     }
 
     /// @dev The cached driver is this receipt's driver and driver == rider is invalid, so the rider's slot is
@@ -353,73 +400,43 @@ contract RideLedger is
         return RejectReason.None;
     }
 
-    /// @dev Bit offsets of the packed `Account` and `Region` words (Solidity packs struct members from the low bits).
-    uint256 private constant EARNINGS_SHIFT = 96;
-    uint256 private constant REWARD_DAY_SHIFT = 192;
-    uint256 private constant REWARDED_METRES_SHIFT = 216;
-    uint256 private constant MEMBER_SHIFT = 248;
-    uint256 private constant REGION_OPERATING_SHIFT = 160;
-    uint256 private constant REGION_EXISTS_SHIFT = 168;
-
-    function _accountSlot(address account) private pure returns (uint256 slot) {
-        assembly ("memory-safe") {
-            mstore(0x00, account)
-            mstore(0x20, _accounts.slot)
-            slot := keccak256(0x00, 0x40)
+    /// @dev Daily cap, halving and the hard cap, in that order; the trip settles whatever the reward. Returns the
+    /// driver's account word with its reward counters updated.
+    function _reward(Batch memory b, uint256 account, uint256 metres, bool operating)
+        private
+        pure
+        returns (uint256, uint256 reward)
+    {
+        uint256 day = b.day;
+        uint256 rewardedToday =
+            uint24(account >> REWARD_DAY_SHIFT) == day ? uint32(account >> REWARDED_METRES_SHIFT) : 0;
+        uint256 limit = b.dailyRewardedMetres;
+        uint256 room;
+        unchecked {
+            room = limit > rewardedToday ? limit - rewardedToday : 0;
         }
-    }
-
-    function _loadAccount(address account) private view returns (Account memory a) {
-        uint256 slot = _accountSlot(account);
-        uint256 packed;
-        assembly ("memory-safe") {
-            packed := sload(slot)
-        }
-        a.escrow = uint96(packed);
-        a.earnings = uint96(packed >> EARNINGS_SHIFT);
-        a.rewardDay = uint24(packed >> REWARD_DAY_SHIFT);
-        a.rewardedMetresToday = uint32(packed >> REWARDED_METRES_SHIFT);
-        a.member = packed >> MEMBER_SHIFT != 0;
-    }
-
-    function _storeAccount(address account, Account memory a) private {
-        uint256 slot = _accountSlot(account);
-        uint256 packed = uint256(a.escrow) | uint256(a.earnings) << EARNINGS_SHIFT
-            | uint256(a.rewardDay) << REWARD_DAY_SHIFT | uint256(a.rewardedMetresToday) << REWARDED_METRES_SHIFT
-            | (a.member ? 1 << MEMBER_SHIFT : 0);
-        assembly ("memory-safe") {
-            sstore(slot, packed)
-        }
-    }
-
-    function _loadRegion(uint32 regionId) private view returns (uint256 farePerKm, bool operating, bool exists) {
-        uint256 packed;
-        assembly ("memory-safe") {
-            mstore(0x00, regionId)
-            mstore(0x20, _regions.slot)
-            packed := sload(keccak256(0x00, 0x40))
-        }
-        farePerKm = uint96(packed);
-        operating = uint8(packed >> REGION_OPERATING_SHIFT) != 0;
-        exists = uint8(packed >> REGION_EXISTS_SHIFT) != 0;
-    }
-
-    /// @dev Daily cap, halving and the hard cap, in that order; the trip settles whatever the reward.
-    function _reward(Batch memory b, uint256 metres, bool operating) private pure returns (uint256 reward) {
-        Account memory driverAccount = b.driverAccount;
-        uint256 rewardedToday = driverAccount.rewardDay == b.day ? driverAccount.rewardedMetresToday : 0;
-        uint256 room = b.dailyRewardedMetres > rewardedToday ? b.dailyRewardedMetres - rewardedToday : 0;
         if (metres > room) metres = room;
-        driverAccount.rewardDay = uint24(b.day);
-        driverAccount.rewardedMetresToday = uint32(rewardedToday + metres);
-        if (metres == 0) return 0;
+        // rewardedToday + metres <= dailyRewardedMetres, a uint32; the day fits 24 bits for 45,000 years.
+        account = (account & ~(REWARD_COUNTERS_MASK << REWARD_DAY_SHIFT)) | (day << REWARD_DAY_SHIFT)
+            | ((rewardedToday + metres) << REWARDED_METRES_SHIFT);
+        if (metres == 0) return (account, 0);
 
         uint256 rate = Emission.rewardPerKm(
             operating ? b.operatingRewardPerKm : b.bootstrapRewardPerKm, b.totalMinted, b.halvingInterval
         );
-        reward = Emission.clipToCap(SettlementMath.reward(metres, rate), b.totalMinted, b.shareCap);
-        b.totalMinted += reward;
-        b.driverShares += reward;
+        reward = Emission.clipToCap(SettlementMath.reward(uint32(metres), uint96(rate)), b.totalMinted, b.shareCap);
+        unchecked {
+            // clipToCap keeps totalMinted + reward <= shareCap.
+            b.totalMinted += reward;
+            b.driverShares += reward;
+        }
+        return (account, reward);
+    }
+
+    function _addEarnings(uint256 account, uint256 amount) private pure returns (uint256) {
+        uint256 earnings = uint96(account >> EARNINGS_SHIFT) + amount;
+        if (earnings > type(uint96).max) revert SafeCast.SafeCastOverflowedUintDowncast(96, earnings);
+        return (account & ~(uint256(type(uint96).max) << EARNINGS_SHIFT)) | (earnings << EARNINGS_SHIFT);
     }
 
     /// @dev Makes `driver` the cached driver, writing the previous one's slot and queueing their shares first.
@@ -428,15 +445,32 @@ contract RideLedger is
         _writeDriver(b);
         _flushDriver(b);
         b.driver = driver;
-        b.driverAccount = _loadAccount(driver);
+        uint256 slot = _accountSlot(driver);
+        uint256 packed;
+        assembly ("memory-safe") {
+            packed := sload(slot)
+        }
+        b.driverAccount = packed;
+    }
+
+    function _writeDriver(Batch memory b) private {
+        if (b.driverDirty) {
+            uint256 slot = _accountSlot(b.driver);
+            uint256 packed = b.driverAccount;
+            assembly ("memory-safe") {
+                sstore(slot, packed)
+            }
+            b.driverDirty = false;
+        }
     }
 
     /// @dev Queues the cached driver's shares for the batch's single `mintBatch` call.
     function _flushDriver(Batch memory b) private pure {
         if (b.driverShares != 0) {
-            b.mintTo[b.mintCount] = b.driver;
-            b.mintAmounts[b.mintCount] = b.driverShares;
-            ++b.mintCount;
+            uint256 count = b.mintCount;
+            b.mintTo[count] = b.driver;
+            b.mintAmounts[count] = b.driverShares;
+            b.mintCount = count + 1;
             b.driverShares = 0;
         }
     }
@@ -458,28 +492,98 @@ contract RideLedger is
         }
     }
 
-    function _writeDriver(Batch memory b) private {
-        if (b.driverDirty) {
-            _storeAccount(b.driver, b.driverAccount);
-            b.driverDirty = false;
+    /// @dev The region's fare and phase; the last region read is cached for the batch (`settle` makes no external
+    /// call before the end, so regions cannot change meanwhile). Region id 0 is never registered, so the initial
+    /// cache (id 0, word 0) correctly reads as unknown.
+    function _region(Batch memory b, uint256 regionId)
+        private
+        view
+        returns (uint256 farePerKm, bool operating, bool exists)
+    {
+        uint256 packed;
+        if (regionId == b.regionId) {
+            packed = b.regionWord;
+        } else {
+            assembly ("memory-safe") {
+                mstore(0x00, regionId)
+                mstore(0x20, _regions.slot)
+                packed := sload(keccak256(0x00, 0x40))
+            }
+            b.regionId = regionId;
+            b.regionWord = packed;
         }
+        farePerKm = uint96(packed);
+        operating = uint8(packed >> REGION_OPERATING_SHIFT) != 0;
+        exists = uint8(packed >> REGION_EXISTS_SHIFT) != 0;
     }
 
     function _isSettledInBatch(Batch memory b, uint256 tripId) private returns (bool) {
         uint256 wordIndex = tripId >> 8;
-        if (!b.wordLoaded || wordIndex != b.wordIndex) {
+        if (wordIndex != b.wordIndex) {
             if (b.wordDirty) _settledWords[b.wordIndex] = b.word;
             b.wordIndex = wordIndex;
             b.word = _settledWords[wordIndex];
-            b.wordLoaded = true;
             b.wordDirty = false;
         }
         return b.word & (1 << (tripId & 0xff)) != 0;
     }
 
+    /// @dev Only after `_isSettledInBatch(b, tripId)` has cached the trip's bitmap word.
     function _markSettled(Batch memory b, uint256 tripId) private pure {
         b.word |= 1 << (tripId & 0xff);
         b.wordDirty = true;
+    }
+
+    /// @dev The signer of `digest` for the EIP-2098 compact signature (r, vs), or zero. Like OpenZeppelin's ECDSA it
+    /// refuses s in the upper half order (the malleable twin of every signature).
+    function _recover(bytes32 digest, uint256 r, uint256 vs) private view returns (address signer) {
+        assembly ("memory-safe") {
+            let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+            if iszero(gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0)) {
+                let ptr := mload(0x40)
+                mstore(ptr, digest)
+                mstore(add(ptr, 0x20), add(shr(255, vs), 27))
+                mstore(add(ptr, 0x40), r)
+                mstore(add(ptr, 0x60), s)
+                // The precompile returns nothing for an invalid signature: clear the word it would write.
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
+                signer := mload(0x00)
+            }
+        }
+    }
+
+    /// @dev Whether every field of the receipt at `at` fits its ABI type (the ABI decoder does not look inside
+    /// `settle`'s receipts, which are read word by word).
+    function _isWellFormed(uint256 at) private pure returns (bool wellFormed) {
+        assembly ("memory-safe") {
+            let excess := or(
+                or(
+                    or(shr(64, calldataload(add(at, TRIP_ID))), shr(160, calldataload(add(at, DRIVER)))),
+                    or(shr(160, calldataload(add(at, RIDER))), shr(32, calldataload(add(at, REGION_ID))))
+                ),
+                or(
+                    or(shr(32, calldataload(add(at, DISTANCE))), shr(96, calldataload(add(at, FARE)))),
+                    or(shr(40, calldataload(add(at, START_TIME))), shr(40, calldataload(add(at, END_TIME))))
+                )
+            )
+            wellFormed := iszero(excess)
+        }
+    }
+
+    /// @dev The calldata word at `at + offset`.
+    function _word(uint256 at, uint256 offset) private pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := calldataload(add(at, offset))
+        }
+    }
+
+    function _accountSlot(address account) private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            mstore(0x00, account)
+            mstore(0x20, _accounts.slot)
+            slot := keccak256(0x00, 0x40)
+        }
     }
 
     // ---------------------------------------------------------------- regions
