@@ -24,7 +24,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 from eth_account import Account
@@ -427,11 +426,6 @@ def run_until_stopped(stack: Stack, on_ready) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def parse_host_port(url: str) -> tuple[str, int]:
-    parsed = urlparse(url)
-    return parsed.hostname or DEFAULT_HOST, parsed.port or 80
 
 
 if __name__ == "__main__":
