@@ -45,7 +45,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-console = Console()
+console = Console(width=max(Console().width, 120))
 
 StateDir = Annotated[Optional[Path], typer.Option(
     "--state-dir", envvar="COOPRIDE_STATE_DIR",

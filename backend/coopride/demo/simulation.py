@@ -99,7 +99,7 @@ def run_demo(options: DemoOptions, console: Console | None = None, inspect=None)
     `inspect(report, log, chain, manifest)`, if given, runs after the check while the chain is still up.
     """
     options.validate()
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 120))
     rng = random.Random(options.seed)
     drivers_count = max(2, round(options.members * 0.4))
     critical_mass = min(options.members, max(drivers_count + 2, math.ceil(options.members * 0.6)))
