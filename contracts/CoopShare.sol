@@ -70,10 +70,15 @@ contract CoopShare is ERC20, Ownable, ICoopShareMinter {
     function mintBatch(address[] calldata to, uint256[] calldata amounts) external {
         if (msg.sender != minter) revert NotMinter(msg.sender);
         if (to.length != amounts.length) revert LengthMismatch(to.length, amounts.length);
+        uint256 perShare = magnifiedSurplusPerShare;
+        uint256 minted;
         for (uint256 i; i < to.length; ++i) {
-            _mint(to[i], amounts[i]);
+            _credit(to[i], amounts[i], perShare);
+            minted += amounts[i];
         }
-        if (_supply > cap) revert ShareCapExceeded(_supply, 0, cap);
+        uint256 supply = _supply;
+        if (supply + minted > cap) revert ShareCapExceeded(supply, minted, cap);
+        _supply = supply + minted;
     }
 
     /// @notice Governance grants `amount` shares to `to` for other contributions (code, organising, recruiting).
@@ -157,17 +162,23 @@ contract CoopShare is ERC20, Ownable, ICoopShareMinter {
         emit SurplusClaimed(member, amount);
     }
 
-    /// @dev Mint only: the correction (rounded up) cancels the surplus accrued before the shares existed.
+    /// @dev Mint only (grants; the ledger's rewards go through `mintBatch`).
     function _update(address from, address to, uint256 value) internal override {
-        if (from != address(0) || to == address(0)) revert SharesNotTransferable();
+        if (from != address(0)) revert SharesNotTransferable();
         _supply += value;
+        _credit(to, value, magnifiedSurplusPerShare);
+    }
+
+    /// @dev Adds `value` shares to `to`'s balance; the correction (rounded up) cancels the surplus accrued before the
+    /// shares existed. The caller accounts for the supply.
+    function _credit(address to, uint256 value, uint256 perShare) private {
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         Holder memory holder = _holders[to];
-        uint256 perShare = magnifiedSurplusPerShare;
         uint256 accruedBefore = perShare == 0 ? 0 : Math.mulDiv(perShare, value, MAGNITUDE, Math.Rounding.Ceil);
         _holders[to] = Holder({
             balance: (holder.balance + value).toUint96(),
             correction: (int256(holder.correction) - accruedBefore.toInt256()).toInt160()
         });
-        emit Transfer(from, to, value);
+        emit Transfer(address(0), to, value);
     }
 }

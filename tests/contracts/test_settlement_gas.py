@@ -1,25 +1,103 @@
-"""Gas per settled trip, both signatures verified on chain, drivers and riders with existing balances,
-one driver per four trips (batch sorted by driver). Measured on this machine: ~29.8k per trip at 100 trips,
-~26.0k at 200 (riders repeat). The design goal is 20k; these limits guard against regressions."""
+"""Gas per settled trip: both signatures verified on chain, an operating region, one driver per four trips (batch
+sorted by driver), drivers and riders who have settled before (existing balances and shares).
+
+Set-up and the measured batches go through web3 directly, not brownie's transaction wrapper: brownie resends a
+transaction it cannot find yet (on a busy machine anvil is still executing a large `settle`), and its confirmation
+thread then sees the sender's nonce used but no transaction under the hash and raises "Tx dropped without known
+replacement". Sending once and waiting for the receipt has no such race, and bulk set-up without per-transaction
+bookkeeping takes seconds instead of a minute.
+"""
 
 import pytest
-from conftest import keyed_account
+from conftest import REGION_LYON, TOKEN, keyed_account
+from web3.logs import DISCARD
+
+from coopride.chain.eip712 import join_typed_data, permit_typed_data, sign_typed_data, split_signature
 
 TRIPS_PER_DRIVER = 4
+DRIVERS = 25
+RIDERS = 100
 BLOCK_GAS_CEILING = 16_777_216
-REGRESSION_LIMIT_PER_TRIP = {100: 31_000, 200: 27_500}
+SETTLE_GAS_LIMIT = 29_000_000
+RECEIPT_TIMEOUT_SECONDS = 300
+# The issue's goal: at most 20k gas per trip from batch 100 on. Not reached yet (measured 26.3k at 100 distinct
+# riders, 22.5k at 200 where each rider and driver appears twice): at 100 the fixed costs alone (calldata and
+# intrinsic 4.5k, two ecrecovers 6.2k, the rider's slot 5k, the event 1.9k, per-driver slot, holder slot and Transfer
+# 2.9k) come to ~20.5k. These limits guard the measured figures; lower them as the code improves.
+GOAL_GAS_PER_TRIP = 20_000
+LIMIT_GAS_PER_TRIP = {100: 27_000, 200: 23_000}
+
+class Web3Sender:
+    """Sends transactions through web3 without waiting for each; `confirm` waits for all and checks they succeeded."""
+
+    def __init__(self, web3):
+        self.web3 = web3
+        self.pending = []
+
+    def send(self, call, sender: str, gas: int = 500_000):
+        self.pending.append(call.transact({"from": sender, "gas": gas, "gasPrice": 0}))
+
+    def confirm(self) -> list:
+        receipts = [
+            self.web3.eth.wait_for_transaction_receipt(tx, timeout=RECEIPT_TIMEOUT_SECONDS, poll_latency=0.05)
+            for tx in self.pending
+        ]
+        self.pending = []
+        failed = [r["transactionHash"].hex() for r in receipts if r["status"] != 1]
+        assert not failed, f"{len(failed)} set-up transactions reverted, first {failed[0]}"
+        return receipts
 
 
 @pytest.fixture(scope="module")
-def crowd(coop):
-    """25 drivers and 100 riders, all members with escrow."""
-    drivers = [keyed_account(f"gas-driver-{i}") for i in range(25)]
-    riders = [keyed_account(f"gas-rider-{i}") for i in range(100)]
+def ledger(coop, web3):
+    return web3.eth.contract(address=coop.ledger.address, abi=coop.ledger.abi)
+
+
+@pytest.fixture(scope="module")
+def crowd(coop, web3, ledger):
+    """25 drivers and 100 riders, members in the operating region with escrow, who have all settled one batch."""
+    membership = web3.eth.contract(address=coop.membership.address, abi=coop.membership.abi)
+    fare_token = web3.eth.contract(address=coop.fare_token.address, abi=coop.fare_token.abi)
+    relayer = coop.deployer.address
+    deadline = 2**40
+    escrow = 100 * TOKEN
+    drivers = [keyed_account(f"gas-driver-{i}") for i in range(DRIVERS)]
+    riders = [keyed_account(f"gas-rider-{i}") for i in range(RIDERS)]
+    sender = Web3Sender(web3)
     for account in drivers + riders:
-        coop.fund(account)
-        coop.join(account)
-        coop.deposit(account, 100 * 10**6)
+        join = join_typed_data(coop.membership_domain, account.address, REGION_LYON, 0, deadline)
+        sender.send(membership.functions.joinBySig(account.address, REGION_LYON, deadline, sign_typed_data(account.private_key, join)), relayer)
+    for rider in riders:
+        sender.send(fare_token.functions.mint(rider.address, escrow), relayer)
+        permit = permit_typed_data(coop.fare_token_domain, rider.address, coop.ledger.address, escrow, 0, deadline)
+        v, r, s = split_signature(sign_typed_data(rider.private_key, permit))
+        sender.send(ledger.functions.depositWithPermit(rider.address, escrow, deadline, v, r, s), relayer)
+    sender.send(ledger.functions.activateRegion(REGION_LYON), relayer)
+    sender.confirm()
     return drivers, riders
+
+
+@pytest.fixture(scope="module")
+def settle(coop, web3, ledger):
+    """Sends one `settle` and returns (transaction receipt, BatchSettled args)."""
+
+    def send(signed: list):
+        sender = Web3Sender(web3)
+        sender.send(ledger.functions.settle(b"\x01" * 32, signed), coop.settler.address, gas=SETTLE_GAS_LIMIT)
+        (receipt,) = sender.confirm()
+        (batch,) = ledger.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
+        return receipt, batch["args"]
+
+    return send
+
+
+@pytest.fixture(scope="module")
+def warm_crowd(crowd, receipts, settle):
+    """The crowd after one settled batch: every driver has earnings and shares, every rider a debited escrow."""
+    drivers, riders = crowd
+    _, outcome = settle(_batch(receipts, drivers, riders, RIDERS))
+    assert outcome["settled"] == RIDERS
+    return crowd
 
 
 def _batch(receipts, drivers, riders, size):
@@ -30,13 +108,14 @@ def _batch(receipts, drivers, riders, size):
 
 
 @pytest.mark.parametrize("size", [100, 200])
-def test_gas_per_trip_and_block_ceiling(coop, receipts, crowd, size):
-    drivers, riders = crowd
-    coop.activate()
-    receipts.settle(_batch(receipts, drivers, riders, 100))  # every account now has existing balances
-    tx = receipts.settle(_batch(receipts, drivers, riders, size))
-    assert tx.events["BatchSettled"]["settled"] == size
-    per_trip = tx.gas_used / size
-    print(f"batch {size}: {tx.gas_used} gas, {per_trip:.0f} per trip")
-    assert per_trip <= REGRESSION_LIMIT_PER_TRIP[size]
-    assert tx.gas_used < BLOCK_GAS_CEILING
+def test_gas_per_trip_stays_within_its_limit_and_the_batch_under_the_block_ceiling(receipts, warm_crowd, settle, size):
+    drivers, riders = warm_crowd
+    receipt, outcome = settle(_batch(receipts, drivers, riders, size))
+    assert outcome["settled"] == size, f"only {outcome['settled']} of {size} trips settled"
+    per_trip = receipt["gasUsed"] / size
+    print(f"batch {size}: {receipt['gasUsed']} gas, {per_trip:.0f} per trip")
+    assert per_trip <= LIMIT_GAS_PER_TRIP[size], (
+        f"settle costs {per_trip:.0f} gas per trip at batch {size}, above the limit {LIMIT_GAS_PER_TRIP[size]}"
+        f" (goal {GOAL_GAS_PER_TRIP})"
+    )
+    assert receipt["gasUsed"] < BLOCK_GAS_CEILING, f"a {size}-trip batch needs {receipt['gasUsed']} gas"
