@@ -234,6 +234,17 @@ def test_solo_receipt_with_a_fare_is_rejected(operating, receipts, members):
 
 # ------------------------------------------------------------------ batches
 
+def test_receipt_with_a_word_beyond_its_type_is_rejected_without_reverting_the_batch(coop, receipts, members):
+    malformed, good = receipts.trip(members[0]), receipts.trip(members[1])
+    calldata = bytearray(bytes.fromhex(coop.ledger.settle.encode_input(b"\x01" * 32, [malformed, good])[2:]))
+    first_receipt = 4 + 3 * 32  # selector, batchId, array offset, array length
+    fare_word = first_receipt + 5 * 32
+    calldata[fare_word] = 0x01  # a bit far above uint96
+    tx = coop.settler.transfer(coop.ledger, 0, data="0x" + calldata.hex())
+    assert outcomes(tx) == {malformed[0][0]: RejectReason.InvalidTrip, good[0][0]: "settled"}
+    assert not coop.ledger.isSettled(malformed[0][0])
+
+
 def test_bad_receipts_do_not_revert_the_batch(operating, receipts, members, outsider):
     good = receipts.trip(members[0], members[1], distance=1_000)
     forged = receipts.sign(receipts.make(members[0]), driver=outsider)
