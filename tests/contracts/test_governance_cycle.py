@@ -140,9 +140,10 @@ def test_a_non_member_cannot_vote(coop, members, outsider, governance, relayer):
     proposal_id, _ = open_proposal(governance, [(coop.ledger, "setFeeBps", (1200,))], "fee 12 %")
     signature = ballot_signature(coop.governor, outsider, proposal_id, FOR)
 
-    with brownie.reverts():
+    no_power = f"NoVotingPower: {outsider.address.lower()}"
+    with brownie.reverts(no_power):
         coop.governor.castVoteBySig(proposal_id, FOR, outsider, signature, {"from": relayer})
-    with brownie.reverts():
+    with brownie.reverts(no_power):
         coop.governor.castVote(proposal_id, FOR, {"from": outsider})
     assert not coop.governor.hasVoted(proposal_id, outsider)
     assert tally(coop.governor, proposal_id) == (0, 0, 0)

@@ -51,12 +51,14 @@ state_machine = _brownie_state_machine()
 UNKNOWN_REGION = 9
 MAGNITUDE = 2**96
 DAY = 86_400
-# Small enough that halvings and the hard cap happen within a run.
-PARAMS = {"halvingInterval": 40 * SHARE, "shareCap": 100 * SHARE, "dailyRewardedMetres": 60_000}
+# Small enough that halvings and the hard cap happen within a run, and a fee that leaves remainders.
+PARAMS = {"halvingInterval": 40 * SHARE, "shareCap": 100 * SHARE, "dailyRewardedMetres": 60_000, "feeBps": 1234}
 CANDIDATES = 3  # keyed accounts that may join during a run
 SETTINGS = {
-    "max_examples": 20,
+    "max_examples": 60,
     "stateful_step_count": 20,
+    # Fresh examples each run: replaying the database's (shrunk, short) examples would skip most steps.
+    "database": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 ERROR = {
@@ -215,10 +217,12 @@ class BatchedReads:
 
     def read_uints(self, calls) -> list[int]:
         payload = []
-        for index, (contract, signature, address) in enumerate(calls):
+        for index, (contract, signature, argument) in enumerate(calls):
             data = "0x" + function_signature_to_4byte_selector(signature).hex()
-            if address is not None:
-                data += address[2:].lower().rjust(64, "0")
+            if isinstance(argument, str):  # an address
+                data += argument[2:].lower().rjust(64, "0")
+            elif argument is not None:  # a uint256
+                data += f"{argument:064x}"
             payload.append({"jsonrpc": "2.0", "id": index, "method": "eth_call", "params": [{"to": contract.address, "data": data}, "latest"]})
         answers = sorted(self.session.post(self.url, json=payload, timeout=30).json(), key=lambda answer: answer["id"])
         return [int(answer["result"], 16) for answer in answers]
@@ -475,9 +479,12 @@ class LedgerMachine:
             (coop.fare_token, "balanceOf(address)", coop.shares.address),
             (coop.shares, "totalSupply()", None),
         ]
+        settled_ids = sorted(model.settled)
+        calls += [(coop.ledger, "isSettled(uint256)", trip_id) for trip_id in settled_ids]
         results = self.rpc.read_uints(calls)
         rows = [dict(zip(per_actor, results[i : i + 5])) for i in range(0, 5 * len(self.actors), 5)]
-        treasury, ledger_holds, shares_holds, supply = results[5 * len(self.actors) :]
+        treasury, ledger_holds, shares_holds, supply = results[5 * len(self.actors) : 5 * len(self.actors) + 4]
+        assert all(results[5 * len(self.actors) + 4 :]), "a settled trip id is not marked settled on chain"
 
         assert ledger_holds == sum(row["escrowOf"] + row["earningsOf"] for row in rows) + treasury
         assert shares_holds >= sum(row["claimable"] for row in rows)
