@@ -2,7 +2,7 @@
 
 import brownie
 import pytest
-from conftest import REGION_LYON
+from contract_helpers import REGION_LYON
 
 ADMIN_SETTERS = [
     ("setFeeBps", (1000,)),

@@ -2,7 +2,7 @@
 pro rata to shares in O(1) and claimed by each member."""
 
 import brownie
-from conftest import SHARE, TOKEN
+from contract_helpers import SHARE, TOKEN
 
 
 def about(expected):

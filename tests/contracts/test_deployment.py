@@ -4,7 +4,7 @@ import json
 
 import brownie
 import pytest
-from conftest import REGION_LYON, REGION_VILLEURBANNE, TEST_PARAMS
+from contract_helpers import REGION_LYON, REGION_VILLEURBANNE, TEST_PARAMS
 
 
 def test_genesis_regions_are_registered_in_bootstrap(coop):

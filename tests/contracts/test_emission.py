@@ -2,7 +2,7 @@
 
 import pytest
 from brownie import chain
-from conftest import SHARE, Receipts, outcomes
+from contract_helpers import SHARE, Receipts, outcomes
 
 
 def test_daily_cap_clips_rewards_but_the_trip_settles(coop, receipts, members):

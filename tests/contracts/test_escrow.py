@@ -2,7 +2,7 @@
 
 import brownie
 from brownie import chain
-from conftest import MEMBER_ESCROW, TOKEN, keyed_account
+from contract_helpers import MEMBER_ESCROW, TOKEN, keyed_account
 
 
 def test_member_deposits_into_escrow(coop, members):

@@ -4,7 +4,7 @@ relayed by someone else, one member one vote, quorum, and no way around the Time
 import brownie
 import pytest
 from brownie import accounts, chain
-from conftest import REGION_LYON, SHARE, Governance
+from contract_helpers import REGION_LYON, SHARE, Governance
 from eth_utils import keccak
 
 from coopride.chain.eip712 import Domain, ballot_typed_data, sign_typed_data

@@ -18,7 +18,7 @@ import pytest
 import requests
 from brownie import accounts, chain, web3
 from brownie.test import stateful
-from conftest import REGION_LYON, REGION_VILLEURBANNE, SHARE, TOKEN, RejectReason, keyed_account
+from contract_helpers import REGION_LYON, REGION_VILLEURBANNE, SHARE, TOKEN, RejectReason, keyed_account
 from eth_utils import function_signature_to_4byte_selector, keccak
 from hypothesis import HealthCheck
 from hypothesis import strategies as st

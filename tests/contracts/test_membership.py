@@ -2,7 +2,7 @@
 
 import brownie
 from brownie import chain
-from conftest import REGION_LYON, REGION_VILLEURBANNE, TOKEN, keyed_account
+from contract_helpers import REGION_LYON, REGION_VILLEURBANNE, TOKEN, keyed_account
 
 
 def test_join_mints_a_locked_token_and_one_self_delegated_vote(coop):

@@ -3,7 +3,7 @@ region to operating for good; operating charges fares per km and rewards shared 
 
 import brownie
 import pytest
-from conftest import REGION_LYON, REGION_VILLEURBANNE, SHARE, RejectReason, keyed_account, outcomes
+from contract_helpers import REGION_LYON, REGION_VILLEURBANNE, SHARE, RejectReason, keyed_account, outcomes
 
 VILLEURBANNE_CRITICAL_MASS = 8
 LYON_FARE_PER_KM = 500_000

@@ -3,7 +3,7 @@
 import brownie
 import pytest
 from brownie import chain
-from conftest import REGION_LYON, REGION_VILLEURBANNE, SHARE, TOKEN, RejectReason, keyed_account, outcomes
+from contract_helpers import REGION_LYON, REGION_VILLEURBANNE, SHARE, TOKEN, RejectReason, keyed_account, outcomes
 
 from coopride.chain.eip712 import Domain, signed_receipt_tuple
 

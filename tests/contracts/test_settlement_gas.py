@@ -9,7 +9,7 @@ bookkeeping takes seconds instead of a minute.
 """
 
 import pytest
-from conftest import REGION_LYON, TOKEN, keyed_account
+from contract_helpers import REGION_LYON, TOKEN, keyed_account
 from web3.logs import DISCARD
 
 from coopride.chain.eip712 import join_typed_data, permit_typed_data, sign_typed_data, split_signature

@@ -7,7 +7,7 @@ from hypothesis import assume, given, strategies as st
 from coopride.domain.geo import LatLon, haversine_m
 from coopride.domain.traces import Fix, TraceCheck, canonical_trace_bytes, check_trace, trace_hash
 
-from conftest import BELLECOUR, straight_trace
+from trace_builders import BELLECOUR, straight_trace
 
 
 def raw_length(fixes):

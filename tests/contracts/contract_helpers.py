@@ -1,0 +1,261 @@
+"""Helpers for the contract tests: constants, a deployment wrapper, receipt signing, a fast path through
+governance. Fixtures live in conftest.py. Test modules import these names from here: a uniquely named
+module, since `from conftest import ...` resolves to whichever conftest.py pytest loaded last.
+"""
+
+
+from __future__ import annotations
+
+import itertools
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+from brownie import accounts, chain, web3
+from eth_utils import keccak
+
+from coopride.chain.eip712 import (
+    ZERO_ADDRESS,
+    Domain,
+    TripReceipt,
+    join_typed_data,
+    permit_typed_data,
+    receipt_typed_data,
+    sign_typed_data,
+    signed_receipt_tuple,
+    split_signature,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from deploy import DEFAULT_REGIONS, deploy  # noqa: E402
+
+TOKEN = 10**6  # one tEUR in fare-token units (6 decimals)
+SHARE = 10**18  # one share
+REGION_LYON = 1  # critical mass 5
+REGION_VILLEURBANNE = 2  # critical mass 8
+MEMBER_COUNT = 6
+MEMBER_FUNDS = 1_000 * TOKEN
+MEMBER_ESCROW = 100 * TOKEN
+
+# Test parameters: the local defaults, with a cap and halving interval small enough to reach in a test.
+TEST_PARAMS = {
+    "feeBps": 1500,
+    "bootstrapRewardPerKm": SHARE,
+    "operatingRewardPerKm": SHARE // 2,
+    "halvingInterval": 1_000_000 * SHARE,
+    "shareCap": 21_000_000 * SHARE,
+    "dailyRewardedMetres": 300_000,
+    "votingDelay": 1,
+    "votingPeriod": 120,
+    "quorumPercent": 20,
+    "timelockDelay": 30,
+}
+
+RejectReason = SimpleNamespace(
+    None_=0,
+    AlreadySettled=1,
+    BadDriverSignature=2,
+    BadRiderSignature=3,
+    NotMember=4,
+    UnknownRegion=5,
+    RegionNotOperating=6,
+    FareExceedsSigned=7,
+    RiderUnderfunded=8,
+    InvalidTrip=9,
+)
+
+
+def keyed_account(label: str):
+    """A brownie LocalAccount with a deterministic private key (`.private_key`). It needs no ether: the test
+    chain has a zero base fee and brownie's development gas price is zero."""
+    return accounts.add(keccak(text=f"coopride-test-{label}"))
+
+
+@dataclass
+class Coop:
+    """A deployment plus the accounts that act on it."""
+
+    ledger: object
+    membership: object
+    shares: object
+    governor: object
+    timelock: object
+    fare_token: object
+    deployer: object
+    settler: object
+    guardian: object
+    manifest: dict
+    params: dict
+    receipt_domain: Domain
+    membership_domain: Domain
+    fare_token_domain: Domain
+    members: list = field(default_factory=list)
+
+    def fund(self, account, amount: int = MEMBER_FUNDS):
+        self.fare_token.mint(account, amount, {"from": self.deployer})
+
+    def join(self, account, region_id: int = REGION_LYON):
+        return self.membership.join(region_id, {"from": account})
+
+    def deposit(self, account, amount: int):
+        self.fare_token.approve(self.ledger, amount, {"from": account})
+        return self.ledger.deposit(amount, {"from": account})
+
+    def permit_signature(self, owner, spender, value: int, deadline: int):
+        nonce = self.fare_token.nonces(owner)
+        typed = permit_typed_data(self.fare_token_domain, owner.address, spender, value, nonce, deadline)
+        return split_signature(sign_typed_data(owner.private_key, typed))
+
+    def join_signature(self, member, region_id: int, deadline: int, nonce: int | None = None) -> bytes:
+        nonce = self.membership.nonces(member) if nonce is None else nonce
+        typed = join_typed_data(self.membership_domain, member.address, region_id, nonce, deadline)
+        return sign_typed_data(member.private_key, typed)
+
+    def activate(self, region_id: int = REGION_LYON):
+        return self.ledger.activateRegion(region_id, {"from": self.deployer})
+
+
+def _deploy_coop(params: dict, regions=None, guardian_index: int = 2, manifest_dir=None) -> Coop:
+    deployer, settler, guardian = accounts[0], accounts[1], accounts[guardian_index]
+    manifest_path = Path(manifest_dir) / "manifest.json" if manifest_dir else None
+    result = deploy(deployer, settler, guardian=guardian, params=params, regions=regions, manifest_path=manifest_path)
+    eip712 = result["manifest"]["eip712"]
+    return Coop(
+        ledger=result["RideLedger"],
+        membership=result["Membership"],
+        shares=result["CoopShare"],
+        governor=result["CoopGovernor"],
+        timelock=result["TimelockController"],
+        fare_token=result["FareToken"],
+        deployer=deployer,
+        settler=settler,
+        guardian=guardian,
+        manifest=result["manifest"],
+        params={**params},
+        receipt_domain=Domain.from_manifest(eip712["receipt"]),
+        membership_domain=Domain.from_manifest(eip712["membership"]),
+        fare_token_domain=Domain.from_manifest(eip712["fareToken"]),
+    )
+
+
+def _enrol(coop: Coop, labels, region_id: int = REGION_LYON, escrow: int = MEMBER_ESCROW) -> list:
+    joined = []
+    for label in labels:
+        member = keyed_account(label)
+        coop.fund(member)
+        coop.join(member, region_id)
+        if escrow:
+            coop.deposit(member, escrow)
+        joined.append(member)
+    return joined
+
+
+class Receipts:
+    """Builds, signs and settles trip receipts. Trip ids are dense and increasing across the module."""
+
+    def __init__(self, coop: Coop):
+        self.coop = coop
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def make(
+        self,
+        driver,
+        rider=None,
+        distance: int = 5_000,
+        fare: int | None = None,
+        region_id: int = REGION_LYON,
+        trip_id: int | None = None,
+        duration: int = 600,
+        end_time: int | None = None,
+        trace: bytes = b"trace",
+    ) -> TripReceipt:
+        end = end_time if end_time is not None else chain[-1].timestamp - 1
+        if fare is None:
+            operating = self.coop.ledger.region(region_id)[3]
+            fare = self.coop.ledger.quoteFare(region_id, distance) if (operating and rider) else 0
+        return TripReceipt(
+            tripId=trip_id if trip_id is not None else self.next_id(),
+            driver=driver.address,
+            rider=rider.address if rider else ZERO_ADDRESS,
+            regionId=region_id,
+            distanceMetres=distance,
+            fare=fare,
+            startTime=end - duration,
+            endTime=end,
+            traceHash=keccak(trace),
+        )
+
+    def signature(self, signer, receipt: TripReceipt, domain: Domain | None = None) -> bytes:
+        return sign_typed_data(signer.private_key, receipt_typed_data(domain or self.coop.receipt_domain, receipt))
+
+    def sign(self, receipt: TripReceipt, driver=None, rider=None, domain: Domain | None = None) -> tuple:
+        """The `SignedReceipt` tuple; signers default to the receipt's own driver and rider."""
+        driver = driver or accounts.at(receipt.driver)
+        rider_signature = None
+        if receipt.rider != ZERO_ADDRESS:
+            rider = rider or accounts.at(receipt.rider)
+            rider_signature = self.signature(rider, receipt, domain)
+        return signed_receipt_tuple(receipt, self.signature(driver, receipt, domain), rider_signature)
+
+    def trip(self, driver, rider=None, **kwargs) -> tuple:
+        """Make and sign in one go."""
+        return self.sign(self.make(driver, rider, **kwargs))
+
+    def settle(self, signed: list, batch_id: bytes = b"\x01" * 32, sender=None):
+        return self.coop.ledger.settle(batch_id, signed, {"from": sender or self.coop.settler})
+
+
+def outcomes(tx) -> dict:
+    """tripId -> "settled" or the RejectReason number, from a settle transaction's events."""
+    result = {}
+    for event in tx.events["TripSettled"] if "TripSettled" in tx.events else []:
+        result[event["tripId"]] = "settled"
+    for event in tx.events["TripRejected"] if "TripRejected" in tx.events else []:
+        result[event["tripId"]] = event["reason"]
+    return result
+
+
+class Governance:
+    """Passes proposals quickly: propose, wait the voting delay, every member votes for, wait the period,
+    queue, wait the timelock delay, execute."""
+
+    def __init__(self, coop: Coop):
+        self.coop = coop
+        self._counter = itertools.count()
+
+    def propose(self, actions, description: str | None = None, proposer=None):
+        """`actions`: list of (contract, method name, args) or (target address, calldata hex, value)."""
+        targets, values, calldatas = [], [], []
+        for action in actions:
+            target, method, args = action
+            if isinstance(method, str) and not method.startswith("0x"):
+                calldatas.append(getattr(target, method).encode_input(*args))
+                targets.append(target.address)
+                values.append(0)
+            else:
+                targets.append(getattr(target, "address", target))
+                calldatas.append(method)
+                values.append(args or 0)
+        description = description or f"proposal {next(self._counter)} at {chain.time()}"
+        proposer = proposer or self.coop.members[0]
+        tx = self.coop.governor.propose(targets, values, calldatas, description, {"from": proposer})
+        return tx.return_value, (targets, values, calldatas, keccak(text=description))
+
+    def pass_(self, actions, description: str | None = None, voters=None):
+        """Runs a proposal all the way to execution; returns the execute transaction."""
+        governor = self.coop.governor
+        proposal_id, (targets, values, calldatas, description_hash) = self.propose(actions, description)
+        chain.sleep(governor.votingDelay() + 1)
+        chain.mine()
+        for voter in voters or self.coop.members:
+            governor.castVote(proposal_id, 1, {"from": voter})
+        chain.sleep(governor.votingPeriod() + 1)
+        chain.mine()
+        governor.queue(targets, values, calldatas, description_hash, {"from": self.coop.members[0]})
+        chain.sleep(self.coop.timelock.getMinDelay() + 1)
+        chain.mine()
+        return governor.execute(targets, values, calldatas, description_hash, {"from": self.coop.members[0]})
