@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,12 +36,24 @@ class Deployment:
     settler_key: str
 
 
+def _wind_chain_clock_to_wall_time() -> None:
+    """Brownie's snapshot reverts (earlier test modules) wind anvil's clock back, while the API stamps
+    traces with wall-clock time; a chain behind the wall clock would hold every fresh trip back."""
+    from brownie import chain, web3
+
+    lag = int(time.time()) - web3.eth.get_block("latest")["timestamp"]
+    if lag > 0:
+        chain.sleep(lag)
+        chain.mine()
+
+
 @pytest.fixture(scope="module")
 def deployment(request, accounts, tmp_path_factory) -> Deployment:
     """The contracts, deployed by `scripts/deploy.py` with a fresh settler key. A test module may set
     `DEPLOY_PARAMS = {...}` to deploy with other parameters."""
     from scripts.deploy import deploy
 
+    _wind_chain_clock_to_wall_time()
     settler = accounts.add()
     accounts[0].transfer(settler, "100 ether")
     manifest_path = tmp_path_factory.mktemp("deploy") / "manifest.json"

@@ -163,11 +163,15 @@ class SettlementWorker:
     # --------------------------------------------------------- choosing trips
     def _due_trips(self, force: bool) -> list[Trip]:
         now = self.clock()
+        # The ledger rejects, for good, a receipt that ends after the block settling it: a trip waits
+        # until the chain's clock has passed its end (chains can lag the wall clock by seconds).
+        chain_time = self.chain.latest_timestamp()
         with self._session() as session:
             rows = session.exec(
                 select(Trip, SettlementRetry)
                 .join(SettlementRetry, SettlementRetry.trip_id == Trip.id, isouter=True)
                 .where(Trip.status == TRIP_QUEUED)
+                .where(Trip.end_time <= chain_time)
                 .where((SettlementRetry.trip_id.is_(None)) | (SettlementRetry.retry_after <= now))
                 .order_by(Trip.id)
                 .limit(self.batch_size)

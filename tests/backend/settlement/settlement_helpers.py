@@ -12,9 +12,10 @@ TRIP_METRES = 4_000
 
 
 def store_signed_trip(engine, chain_client, driver, rider=None, *, region_id: int, metres: int = TRIP_METRES,
-                      fare: int | None = None, rider_key: str | None = None) -> int:
-    """Stores a trip that ended a minute ago, signed by its driver (and rider), status "queued"; returns its id."""
-    end = chain_client.latest_timestamp() - 60
+                      fare: int | None = None, rider_key: str | None = None, ends_in: int = -60) -> int:
+    """Stores a trip that ended a minute ago (or `ends_in` seconds from the chain's time), signed by its driver
+    (and rider), status "queued"; returns its id."""
+    end = chain_client.latest_timestamp() + ends_in
     start = end - 600
     fixes = [Fix(start, 45.76, 4.83), Fix(end, 45.76 + metres / 111_000, 4.83)]
     if fare is None:

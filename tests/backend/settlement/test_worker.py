@@ -37,6 +37,16 @@ class TestBatching:
         report = make_worker(max_age_seconds=30, clock=lambda: time.time() + 31).run_once()
         assert report.settled == [trip_id]
 
+    def test_a_trip_ending_after_the_chains_clock_waits_for_the_chain(self, bootstrap_region, members, queue_trip, make_worker):
+        from brownie import chain
+
+        trip_id = queue_trip(members["drivers"][0], region_id=bootstrap_region, ends_in=120)
+
+        assert make_worker().run_once(force=True).batches_sent == []
+        chain.sleep(180)
+        chain.mine()
+        assert make_worker().run_once(force=True).settled == [trip_id]
+
     def test_a_long_queue_is_split_into_batches_of_batch_size(self, bootstrap_region, members, queue_trip, make_worker, engine):
         ids = [queue_trip(members["drivers"][i % 2], region_id=bootstrap_region) for i in range(5)]
 
