@@ -105,6 +105,65 @@ contract RideLedger is
     /// @dev Bitmap word indexes are below 2**56 (trip ids are uint64): this one means "no word cached".
     uint256 private constant NO_WORD = type(uint256).max;
 
+    /// @dev Byte offsets of `Batch`'s fields for `_settleReceipts`: a memory struct holds one word per member, in
+    /// declaration order. Keep in step with `Batch`.
+    uint256 private constant B_DOMAIN_SEPARATOR = 0x000;
+    uint256 private constant B_DAY = 0x020;
+    uint256 private constant B_FEE_BPS = 0x040;
+    uint256 private constant B_BOOTSTRAP_REWARD_PER_KM = 0x060;
+    uint256 private constant B_OPERATING_REWARD_PER_KM = 0x080;
+    uint256 private constant B_DAILY_REWARDED_METRES = 0x0a0;
+    uint256 private constant B_HALVING_INTERVAL = 0x0c0;
+    uint256 private constant B_TOTAL_MINTED = 0x0e0;
+    uint256 private constant B_SHARE_CAP = 0x100;
+    uint256 private constant B_TREASURY_GAIN = 0x120;
+    uint256 private constant B_WORD_INDEX = 0x140;
+    uint256 private constant B_WORD = 0x160;
+    uint256 private constant B_WORD_DIRTY = 0x180;
+    uint256 private constant B_REGION_ID = 0x1a0;
+    uint256 private constant B_REGION_WORD = 0x1c0;
+    uint256 private constant B_DRIVER = 0x1e0;
+    uint256 private constant B_DRIVER_ACCOUNT = 0x200;
+    uint256 private constant B_DRIVER_DIRTY = 0x220;
+    uint256 private constant B_DRIVER_SHARES = 0x240;
+    uint256 private constant B_MINT_TO = 0x260;
+    uint256 private constant B_MINT_AMOUNTS = 0x280;
+    uint256 private constant B_MINT_COUNT = 0x2a0;
+
+    /// @dev `_settleReceipts`' scratch memory past the free pointer (layout in its NatSpec).
+    uint256 private constant S_STRUCT_HASH_IN = 0x000;
+    uint256 private constant S_DIGEST_IN = 0x140;
+    uint256 private constant S_ECRECOVER_IN = 0x1a0;
+    uint256 private constant S_ECRECOVER_OUT = 0x220;
+    uint256 private constant S_EVENT_DATA = 0x240;
+    /// @dev A receipt's nine fields (ReceiptHashing.RECEIPT_BYTES), and behind the type hash.
+    uint256 private constant RECEIPT_FIELDS_BYTES = 0x120;
+    uint256 private constant STRUCT_HASH_INPUT_BYTES = 0x140;
+
+    /// @dev `RejectReason` values, for the assembly loop.
+    uint256 private constant REJECT_ALREADY_SETTLED = 1;
+    uint256 private constant REJECT_BAD_DRIVER_SIGNATURE = 2;
+    uint256 private constant REJECT_BAD_RIDER_SIGNATURE = 3;
+    uint256 private constant REJECT_NOT_MEMBER = 4;
+    uint256 private constant REJECT_UNKNOWN_REGION = 5;
+    uint256 private constant REJECT_REGION_NOT_OPERATING = 6;
+    uint256 private constant REJECT_FARE_EXCEEDS_SIGNED = 7;
+    uint256 private constant REJECT_RIDER_UNDERFUNDED = 8;
+    uint256 private constant REJECT_INVALID_TRIP = 9;
+
+    /// @dev keccak256("TripSettled(uint256,uint256,uint256,uint256)") and keccak256("TripRejected(uint256,uint8)")
+    /// (inline assembly takes literal constants only; the constructor checks them against the events' selectors).
+    uint256 private constant TRIP_SETTLED_TOPIC = 0x75e06cb987d4218ad161bbaf87511f1d3d32475e5386835c11332a93dcad0d91;
+    uint256 private constant TRIP_REJECTED_TOPIC = 0x8b7e69ffc53b428ca4eb221df0b36970e63f1463fbaf9458161051bda99f1a7a;
+    /// @dev SafeCast.SafeCastOverflowedUintDowncast.selector, left-aligned in a word.
+    uint256 private constant SAFE_CAST_OVERFLOWED_UINT_DOWNCAST = 0x6dfcc650 << 224;
+    uint256 private constant UINT96_MAX = (1 << 96) - 1;
+    /// @dev SettlementMath's constants, for the assembly loop.
+    uint256 private constant METRES_PER_KM = 1000;
+    uint256 private constant BPS = 10_000;
+    uint256 private constant MAX_SPEED_NUMERATOR = 500;
+    uint256 private constant MAX_SPEED_DENOMINATOR = 9;
+
     IERC20 public immutable fareToken;
     address public immutable membership;
     ICoopShareMinter public immutable shares;
@@ -140,6 +199,16 @@ contract RideLedger is
         uint256 halvingInterval_,
         uint32 dailyRewardedMetres_
     ) EIP712("CoopRide", "1") {
+        // The assembly loop's literal constants, against what they stand for (folded away at compile time).
+        assert(
+            bytes32(TRIP_SETTLED_TOPIC) == TripSettled.selector && bytes32(TRIP_REJECTED_TOPIC) == TripRejected.selector
+                && bytes4(uint32(SAFE_CAST_OVERFLOWED_UINT_DOWNCAST >> 224))
+                    == SafeCast.SafeCastOverflowedUintDowncast.selector && BPS == SettlementMath.BPS
+                && METRES_PER_KM == SettlementMath.METRES_PER_KM
+                && MAX_SPEED_NUMERATOR == SettlementMath.MAX_SPEED_NUMERATOR
+                && MAX_SPEED_DENOMINATOR == SettlementMath.MAX_SPEED_DENOMINATOR
+                && RECEIPT_FIELDS_BYTES == ReceiptHashing.RECEIPT_BYTES
+        );
         if (address(fareToken_) == address(0) || membership_ == address(0) || address(shares_) == address(0)) {
             revert ZeroAddress();
         }
@@ -257,11 +326,7 @@ contract RideLedger is
             at := receipts.offset
             end := add(at, mul(receipts.length, SIGNED_RECEIPT_BYTES))
         }
-        unchecked {
-            for (; at < end; at += SIGNED_RECEIPT_BYTES) {
-                if (_settleReceipt(b, at)) ++settled;
-            }
-        }
+        settled = _settleReceipts(b, at, end, ReceiptHashing.TRIP_RECEIPT_TYPEHASH);
         _closeBatch(b);
         emit BatchSettled(batchId, settled, receipts.length - settled);
     }
@@ -292,192 +357,336 @@ contract RideLedger is
         b.mintAmounts = new uint256[](size);
     }
 
-    /// @dev Settles the signed receipt at calldata offset `at` and emits `TripSettled`, or emits `TripRejected` and
-    /// writes nothing. Checks, in order: well-formed words, replay, plausibility, signatures, region, driver
-    /// membership, fare, rider membership and funds.
-    function _settleReceipt(Batch memory b, uint256 at) private returns (bool) {
-        uint256 tripId = _word(at, TRIP_ID);
-        RejectReason reason = _checkReceipt(b, at, tripId);
-        if (reason == RejectReason.None) {
-            uint256 fare;
-            uint256 fee;
-            uint256 reward;
-            (reason, fare, fee, reward) = _applyReceipt(b, at);
-            if (reason == RejectReason.None) {
-                _markSettled(b, tripId);
-                emit TripSettled(tripId, fare, fee, reward);
-                return true;
+    /// @dev Settles every signed receipt in calldata [at, end): each either settles (`TripSettled`) or is rejected
+    /// (`TripRejected`, nothing written). Checks, in order: well-formed words, replay, plausibility, signatures,
+    /// region, driver membership, fare, rider membership and funds. On return the cached driver is written back
+    /// and their shares queued; `_closeBatch` writes the rest of `b`.
+    ///
+    /// One assembly block, so that a receipt costs no Solidity call frames, checked arithmetic or cleanups; its Yul
+    /// functions mirror the rules one by one. Running state lives in `b` (fields at the B_* offsets) and the
+    /// receipt's words are read from calldata where they are. Nothing is allocated during the loop, so the memory
+    /// past the free pointer serves as scratch (offsets from `scratch`, see the S_* constants):
+    ///   S_STRUCT_HASH_IN  0x000  typeHash, then the receipt's nine words     keccak256 over 0x140 bytes
+    ///   S_DIGEST_IN       0x140  0x1901 . domainSeparator . structHash      keccak256 over 0x42 bytes
+    ///   S_ECRECOVER_IN    0x1a0  digest, v, r, s                            the precompile's input
+    ///   S_ECRECOVER_OUT   0x220  the recovered signer (cleared before each call)
+    ///   S_EVENT_DATA      0x240  fare, fee, shares / reason                 the log's data
+    /// The typeHash and the digest's prefix and domain separator are written once per batch; the digest is written
+    /// once per receipt and serves both signatures.
+    function _settleReceipts(Batch memory b, uint256 at, uint256 end, bytes32 typeHash)
+        private
+        returns (uint256 settled)
+    {
+        assembly ("memory-safe") {
+            // ------------------------------------------------------------ cold paths (a miss of a cache in `b`)
+
+            /// The storage slot of `mapping[key]` for a mapping at `mappingSlot_`.
+            function mappingSlot(key, mappingSlot_) -> slot {
+                mstore(0x00, key)
+                mstore(0x20, mappingSlot_)
+                slot := keccak256(0x00, 0x40)
             }
-        }
-        emit TripRejected(tripId, reason);
-        return false;
-    }
 
-    /// @dev Everything that depends on the receipt alone: its encoding, replay, plausibility and both signatures
-    /// (driver and rider sign the same digest).
-    function _checkReceipt(Batch memory b, uint256 at, uint256 tripId) private returns (RejectReason) {
-        // A word with bits beyond its field's type is no ABI encoding of a receipt anyone could have signed.
-        if (!_isWellFormed(at)) return RejectReason.InvalidTrip;
-        if (_isSettledInBatch(b, tripId)) return RejectReason.AlreadySettled;
+            /// Caches bitmap word `wordIndex` in `b`, writing the previous word back first if it changed.
+            function loadBitmapWord(b_, wordIndex) -> word {
+                if mload(add(b_, B_WORD_DIRTY)) {
+                    sstore(mappingSlot(mload(add(b_, B_WORD_INDEX)), _settledWords.slot), mload(add(b_, B_WORD)))
+                    mstore(add(b_, B_WORD_DIRTY), 0)
+                }
+                word := sload(mappingSlot(wordIndex, _settledWords.slot))
+                mstore(add(b_, B_WORD_INDEX), wordIndex)
+                mstore(add(b_, B_WORD), word)
+            }
 
-        address driver = address(uint160(_word(at, DRIVER)));
-        address rider = address(uint160(_word(at, RIDER)));
-        if (
-            driver == address(0) || driver == rider || (rider == address(0) && _word(at, FARE) != 0)
-                || !SettlementMath.isPlausible(
-                    uint32(_word(at, DISTANCE)), uint40(_word(at, START_TIME)), uint40(_word(at, END_TIME)), block.timestamp
+            /// Caches region `regionId`'s packed word in `b` (`settle` makes no external call before the end, so
+            /// regions cannot change meanwhile). Region id 0 is never registered, so the initial cache (id 0, word
+            /// 0) correctly reads as unknown.
+            function loadRegion(b_, regionId) -> packed {
+                packed := sload(mappingSlot(regionId, _regions.slot))
+                mstore(add(b_, B_REGION_ID), regionId)
+                mstore(add(b_, B_REGION_WORD), packed)
+            }
+
+            /// Writes the cached driver's account word back if it changed.
+            function writeDriver(b_) {
+                if mload(add(b_, B_DRIVER_DIRTY)) {
+                    sstore(mappingSlot(mload(add(b_, B_DRIVER)), _accounts.slot), mload(add(b_, B_DRIVER_ACCOUNT)))
+                    mstore(add(b_, B_DRIVER_DIRTY), 0)
+                }
+            }
+
+            /// Queues the cached driver's shares for the batch's single `mintBatch` call.
+            function flushDriver(b_) {
+                let driverShares := mload(add(b_, B_DRIVER_SHARES))
+                if driverShares {
+                    let offset := add(0x20, shl(5, mload(add(b_, B_MINT_COUNT))))
+                    mstore(add(mload(add(b_, B_MINT_TO)), offset), mload(add(b_, B_DRIVER)))
+                    mstore(add(mload(add(b_, B_MINT_AMOUNTS)), offset), driverShares)
+                    mstore(add(b_, B_MINT_COUNT), add(mload(add(b_, B_MINT_COUNT)), 1))
+                    mstore(add(b_, B_DRIVER_SHARES), 0)
+                }
+            }
+
+            /// Makes `driver` the cached driver, writing the previous one's slot and queueing their shares first;
+            /// returns the new driver's account word.
+            function switchDriver(b_, driver) -> account {
+                writeDriver(b_)
+                flushDriver(b_)
+                account := sload(mappingSlot(driver, _accounts.slot))
+                mstore(add(b_, B_DRIVER), driver)
+                mstore(add(b_, B_DRIVER_ACCOUNT), account)
+            }
+
+            /// Reverts SafeCastOverflowedUintDowncast(96, earnings), as SafeCast does.
+            function revertEarningsOverflow(scratch_, earnings) {
+                mstore(scratch_, SAFE_CAST_OVERFLOWED_UINT_DOWNCAST)
+                mstore(add(scratch_, 0x04), 96)
+                mstore(add(scratch_, 0x24), earnings)
+                revert(scratch_, 0x44)
+            }
+
+            // ------------------------------------------------------------ the receipt alone
+
+            /// The signer of the digest at S_ECRECOVER_IN for the EIP-2098 compact signature (r, vs), or zero.
+            /// Like OpenZeppelin's ECDSA it refuses s in the upper half order (the malleable twin of every
+            /// signature).
+            function recoverSigner(scratch_, r, vs) -> signer {
+                let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                if iszero(gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0)) {
+                    let input := add(scratch_, S_ECRECOVER_IN)
+                    mstore(add(input, 0x20), add(shr(255, vs), 27))
+                    mstore(add(input, 0x40), r)
+                    mstore(add(input, 0x60), s)
+                    // The precompile returns nothing for an invalid signature: clear the word it would write.
+                    let output := add(input, 0x80)
+                    mstore(output, 0)
+                    pop(staticcall(gas(), 0x01, input, 0x80, output, 0x20))
+                    signer := mload(output)
+                }
+            }
+
+            /// Encoding, replay, plausibility and both signatures (driver and rider sign the same digest); 0 (None)
+            /// or the RejectReason.
+            function checkReceipt(b_, scratch_, at_, tripId) -> reason {
+                // Well-formed: a word with bits beyond its field's type is no ABI encoding of a receipt anyone
+                // could have signed (the ABI decoder does not look inside `settle`'s receipts).
+                let driver := calldataload(add(at_, DRIVER))
+                let rider := calldataload(add(at_, RIDER))
+                let distance := calldataload(add(at_, DISTANCE))
+                let fare := calldataload(add(at_, FARE))
+                let startTime := calldataload(add(at_, START_TIME))
+                let endTime := calldataload(add(at_, END_TIME))
+                if or(
+                    or(or(shr(64, tripId), shr(160, driver)), or(shr(160, rider), shr(32, calldataload(add(at_, REGION_ID))))),
+                    or(or(shr(32, distance), shr(96, fare)), or(shr(40, startTime), shr(40, endTime)))
+                ) {
+                    reason := REJECT_INVALID_TRIP
+                    leave
+                }
+
+                // Replay, against the bitmap word cached in `b`.
+                let word := mload(add(b_, B_WORD))
+                if iszero(eq(shr(8, tripId), mload(add(b_, B_WORD_INDEX)))) { word := loadBitmapWord(b_, shr(8, tripId)) }
+                if and(shr(and(tripId, 0xff), word), 1) {
+                    reason := REJECT_ALREADY_SETTLED
+                    leave
+                }
+
+                // Invalid: no driver, driver == rider, a solo receipt with a fare, or implausible
+                // (SettlementMath.isPlausible: some distance, startTime < endTime <= now, distance * 9 <= duration
+                // * 500, i.e. at most 200 km/h; the fields are within their types here).
+                if or(
+                    or(or(iszero(driver), eq(driver, rider)), and(iszero(rider), iszero(iszero(fare)))),
+                    or(
+                        or(iszero(distance), iszero(gt(endTime, startTime))),
+                        or(
+                            gt(endTime, timestamp()),
+                            gt(mul(distance, MAX_SPEED_DENOMINATOR), mul(sub(endTime, startTime), MAX_SPEED_NUMERATOR))
+                        )
+                    )
+                ) {
+                    reason := REJECT_INVALID_TRIP
+                    leave
+                }
+
+                // The EIP-712 digest to S_ECRECOVER_IN: the receipt's nine static fields in calldata are exactly
+                // their `abi.encode`, copied behind the type hash.
+                calldatacopy(add(scratch_, add(S_STRUCT_HASH_IN, 0x20)), at_, RECEIPT_FIELDS_BYTES)
+                mstore(
+                    add(scratch_, add(S_DIGEST_IN, 0x22)), keccak256(add(scratch_, S_STRUCT_HASH_IN), STRUCT_HASH_INPUT_BYTES)
                 )
-        ) return RejectReason.InvalidTrip;
+                mstore(add(scratch_, S_ECRECOVER_IN), keccak256(add(scratch_, S_DIGEST_IN), 0x42))
 
-        bytes32 digest = ReceiptHashing.digest(b.domainSeparator, at);
-        if (_recover(digest, _word(at, DRIVER_R), _word(at, DRIVER_VS)) != driver) {
-            return RejectReason.BadDriverSignature;
-        }
-        if (rider != address(0) && _recover(digest, _word(at, RIDER_R), _word(at, RIDER_VS)) != rider) {
-            return RejectReason.BadRiderSignature;
-        }
-        return RejectReason.None;
-    }
-
-    /// @dev Region, membership, fare and funds; on success debits the rider and credits the cached driver and the
-    /// batch's treasury gain.
-    function _applyReceipt(Batch memory b, uint256 at)
-        private
-        returns (RejectReason reason, uint256 fare, uint256 fee, uint256 reward)
-    {
-        (uint256 farePerKm, bool operating, bool exists) = _region(b, _word(at, REGION_ID));
-        if (!exists) return (RejectReason.UnknownRegion, 0, 0, 0);
-
-        _useDriver(b, address(uint160(_word(at, DRIVER))));
-        if (b.driverAccount >> MEMBER_SHIFT == 0) return (RejectReason.NotMember, 0, 0, 0);
-
-        address rider = address(uint160(_word(at, RIDER)));
-        uint256 distance = _word(at, DISTANCE);
-        if (!operating) {
-            if (_word(at, FARE) != 0) return (RejectReason.RegionNotOperating, 0, 0, 0);
-        } else if (rider != address(0)) {
-            fare = SettlementMath.fare(uint32(distance), uint96(farePerKm));
-            if (fare > _word(at, FARE)) return (RejectReason.FareExceedsSigned, 0, 0, 0);
-        }
-        if (rider != address(0)) {
-            reason = _debitRider(rider, fare);
-            if (reason != RejectReason.None) return (reason, 0, 0, 0);
-        }
-
-        uint256 account = b.driverAccount;
-        if (fare != 0) {
-            fee = SettlementMath.fee(uint128(fare), uint16(b.feeBps));
-            unchecked {
-                // Each fee is below 2**128 and a batch holds far fewer than 2**128 receipts.
-                b.treasuryGain += fee;
+                if iszero(eq(recoverSigner(scratch_, calldataload(add(at_, DRIVER_R)), calldataload(add(at_, DRIVER_VS))), driver)) {
+                    reason := REJECT_BAD_DRIVER_SIGNATURE
+                    leave
+                }
+                if rider {
+                    if iszero(eq(recoverSigner(scratch_, calldataload(add(at_, RIDER_R)), calldataload(add(at_, RIDER_VS))), rider)) {
+                        reason := REJECT_BAD_RIDER_SIGNATURE
+                    }
+                }
             }
-            account = _addEarnings(account, fare - fee);
-        }
-        // Bootstrap rewards every verified km; operating rewards shared km only.
-        if (!operating || rider != address(0)) {
-            (account, reward) = _reward(b, account, distance, operating);
-        }
-        b.driverAccount = account;
-        b.driverDirty = true;
-    }
 
-    /// @dev The cached driver is this receipt's driver and driver == rider is invalid, so the rider's slot is
-    /// never the cached one: writing it straight to storage cannot be lost in the driver's later flush.
-    function _debitRider(address rider, uint256 fare) private returns (RejectReason) {
-        uint256 slot = _accountSlot(rider);
-        uint256 packed;
-        assembly ("memory-safe") {
-            packed := sload(slot)
-        }
-        if (packed >> MEMBER_SHIFT == 0) return RejectReason.NotMember;
-        if (uint96(packed) < fare) return RejectReason.RiderUnderfunded;
-        if (fare != 0) {
-            // escrow is the low 96 bits and fare <= escrow: subtracting from the word touches nothing else.
-            assembly ("memory-safe") {
-                sstore(slot, sub(packed, fare))
+            // ------------------------------------------------------------ region, accounts, rewards
+
+            /// Daily cap, halving and the hard cap, in that order; the trip settles whatever the reward. Returns
+            /// the driver's account word with its reward counters updated, and the reward (added to the batch's
+            /// total minted and the driver's pending shares).
+            function rewardDriver(b_, account, metres, operating) -> result, reward {
+                let day := mload(add(b_, B_DAY))
+                let rewardedToday := 0
+                if eq(and(shr(REWARD_DAY_SHIFT, account), 0xffffff), day) {
+                    rewardedToday := and(shr(REWARDED_METRES_SHIFT, account), 0xffffffff)
+                }
+                let limit := mload(add(b_, B_DAILY_REWARDED_METRES))
+                let room := 0
+                if gt(limit, rewardedToday) { room := sub(limit, rewardedToday) }
+                if gt(metres, room) { metres := room }
+                // rewardedToday + metres <= dailyRewardedMetres, a uint32; the day fits 24 bits for 45,000 years.
+                result := or(
+                    or(and(account, not(shl(REWARD_DAY_SHIFT, REWARD_COUNTERS_MASK))), shl(REWARD_DAY_SHIFT, day)),
+                    shl(REWARDED_METRES_SHIFT, add(rewardedToday, metres))
+                )
+                if iszero(metres) { leave }
+
+                // Emission.rewardPerKm: halve once per halvingInterval minted (never zero: its setter refuses 0).
+                let totalMinted := mload(add(b_, B_TOTAL_MINTED))
+                let rate := mload(add(b_, B_BOOTSTRAP_REWARD_PER_KM))
+                if operating { rate := mload(add(b_, B_OPERATING_REWARD_PER_KM)) }
+                let halvings := div(totalMinted, mload(add(b_, B_HALVING_INTERVAL)))
+                switch lt(halvings, 256)
+                case 0 { rate := 0 }
+                default { rate := shr(halvings, rate) }
+                // SettlementMath.reward (uint32 metres times uint96 rate), then Emission.clipToCap.
+                reward := div(mul(metres, rate), METRES_PER_KM)
+                let cap := mload(add(b_, B_SHARE_CAP))
+                switch lt(totalMinted, cap)
+                case 0 { reward := 0 }
+                default { if lt(sub(cap, totalMinted), reward) { reward := sub(cap, totalMinted) } }
+                // totalMinted + reward <= shareCap.
+                mstore(add(b_, B_TOTAL_MINTED), add(totalMinted, reward))
+                mstore(add(b_, B_DRIVER_SHARES), add(mload(add(b_, B_DRIVER_SHARES)), reward))
             }
-        }
-        return RejectReason.None;
-    }
 
-    /// @dev Daily cap, halving and the hard cap, in that order; the trip settles whatever the reward. Returns the
-    /// driver's account word with its reward counters updated.
-    function _reward(Batch memory b, uint256 account, uint256 metres, bool operating)
-        private
-        pure
-        returns (uint256, uint256 reward)
-    {
-        uint256 day = b.day;
-        uint256 rewardedToday =
-            uint24(account >> REWARD_DAY_SHIFT) == day ? uint32(account >> REWARDED_METRES_SHIFT) : 0;
-        uint256 limit = b.dailyRewardedMetres;
-        uint256 room;
-        unchecked {
-            room = limit > rewardedToday ? limit - rewardedToday : 0;
-        }
-        if (metres > room) metres = room;
-        // rewardedToday + metres <= dailyRewardedMetres, a uint32; the day fits 24 bits for 45,000 years.
-        account = (account & ~(REWARD_COUNTERS_MASK << REWARD_DAY_SHIFT)) | (day << REWARD_DAY_SHIFT)
-            | ((rewardedToday + metres) << REWARDED_METRES_SHIFT);
-        if (metres == 0) return (account, 0);
+            /// Region, membership, fare and funds; on success debits the rider and credits the cached driver and
+            /// the batch's treasury gain. Returns 0 (None) and the amounts, or the RejectReason.
+            function applyReceipt(b_, scratch_, at_) -> reason, fare, fee, reward {
+                // The region, from the one cached in `b`.
+                let regionId := calldataload(add(at_, REGION_ID))
+                let regionPacked := mload(add(b_, B_REGION_WORD))
+                if iszero(eq(regionId, mload(add(b_, B_REGION_ID)))) { regionPacked := loadRegion(b_, regionId) }
+                if iszero(and(shr(REGION_EXISTS_SHIFT, regionPacked), 0xff)) {
+                    reason := REJECT_UNKNOWN_REGION
+                    leave
+                }
+                let operating := iszero(iszero(and(shr(REGION_OPERATING_SHIFT, regionPacked), 0xff)))
 
-        uint256 rate = Emission.rewardPerKm(
-            operating ? b.operatingRewardPerKm : b.bootstrapRewardPerKm, b.totalMinted, b.halvingInterval
-        );
-        reward = Emission.clipToCap(SettlementMath.reward(uint32(metres), uint96(rate)), b.totalMinted, b.shareCap);
-        unchecked {
-            // clipToCap keeps totalMinted + reward <= shareCap.
-            b.totalMinted += reward;
-            b.driverShares += reward;
-        }
-        return (account, reward);
-    }
+                // The driver's account, cached in `b` for a run of their receipts.
+                let driver := calldataload(add(at_, DRIVER))
+                let account := mload(add(b_, B_DRIVER_ACCOUNT))
+                if iszero(eq(driver, mload(add(b_, B_DRIVER)))) { account := switchDriver(b_, driver) }
+                if iszero(shr(MEMBER_SHIFT, account)) {
+                    reason := REJECT_NOT_MEMBER
+                    leave
+                }
 
-    function _addEarnings(uint256 account, uint256 amount) private pure returns (uint256) {
-        uint256 earnings = uint96(account >> EARNINGS_SHIFT) + amount;
-        if (earnings > type(uint96).max) revert SafeCast.SafeCastOverflowedUintDowncast(96, earnings);
-        return (account & ~(uint256(type(uint96).max) << EARNINGS_SHIFT)) | (earnings << EARNINGS_SHIFT);
-    }
+                let rider := calldataload(add(at_, RIDER))
+                let distance := calldataload(add(at_, DISTANCE))
+                switch operating
+                case 0 {
+                    if calldataload(add(at_, FARE)) {
+                        reason := REJECT_REGION_NOT_OPERATING
+                        leave
+                    }
+                }
+                default {
+                    if rider {
+                        // SettlementMath.fare: uint32 distance times uint96 farePerKm.
+                        fare := div(mul(distance, and(regionPacked, UINT96_MAX)), METRES_PER_KM)
+                        if gt(fare, calldataload(add(at_, FARE))) {
+                            reason := REJECT_FARE_EXCEEDS_SIGNED
+                            fare := 0
+                            leave
+                        }
+                    }
+                }
+                if rider {
+                    // Debit the rider straight in storage: the cached driver is this receipt's driver and
+                    // driver == rider is invalid, so the rider's slot is never the cached one.
+                    let slot := mappingSlot(rider, _accounts.slot)
+                    let riderAccount := sload(slot)
+                    if iszero(shr(MEMBER_SHIFT, riderAccount)) {
+                        reason := REJECT_NOT_MEMBER
+                        fare := 0
+                        leave
+                    }
+                    if lt(and(riderAccount, UINT96_MAX), fare) {
+                        reason := REJECT_RIDER_UNDERFUNDED
+                        fare := 0
+                        leave
+                    }
+                    // escrow is the low 96 bits and fare <= escrow: subtracting from the word touches nothing else.
+                    if fare { sstore(slot, sub(riderAccount, fare)) }
+                }
 
-    /// @dev Makes `driver` the cached driver, writing the previous one's slot and queueing their shares first.
-    function _useDriver(Batch memory b, address driver) private {
-        if (b.driver == driver) return;
-        _writeDriver(b);
-        _flushDriver(b);
-        b.driver = driver;
-        uint256 slot = _accountSlot(driver);
-        uint256 packed;
-        assembly ("memory-safe") {
-            packed := sload(slot)
-        }
-        b.driverAccount = packed;
-    }
-
-    function _writeDriver(Batch memory b) private {
-        if (b.driverDirty) {
-            uint256 slot = _accountSlot(b.driver);
-            uint256 packed = b.driverAccount;
-            assembly ("memory-safe") {
-                sstore(slot, packed)
+                if fare {
+                    // SettlementMath.fee; each fee is below 2**128 and a batch holds far fewer than 2**128 receipts.
+                    fee := div(mul(fare, mload(add(b_, B_FEE_BPS))), BPS)
+                    mstore(add(b_, B_TREASURY_GAIN), add(mload(add(b_, B_TREASURY_GAIN)), fee))
+                    // The driver's earnings (bits 96..191) plus fare - fee, within uint96 as SafeCast requires.
+                    let earnings := add(and(shr(EARNINGS_SHIFT, account), UINT96_MAX), sub(fare, fee))
+                    if gt(earnings, UINT96_MAX) { revertEarningsOverflow(scratch_, earnings) }
+                    account := or(and(account, not(shl(EARNINGS_SHIFT, UINT96_MAX))), shl(EARNINGS_SHIFT, earnings))
+                }
+                // Bootstrap rewards every verified km; operating rewards shared km only.
+                if or(iszero(operating), iszero(iszero(rider))) {
+                    account, reward := rewardDriver(b_, account, distance, operating)
+                }
+                mstore(add(b_, B_DRIVER_ACCOUNT), account)
+                mstore(add(b_, B_DRIVER_DIRTY), 1)
             }
-            b.driverDirty = false;
+
+            // ------------------------------------------------------------ the loop
+
+            let scratch := mload(0x40)
+            mstore(add(scratch, S_STRUCT_HASH_IN), typeHash)
+            mstore(add(scratch, S_DIGEST_IN), hex"1901")
+            mstore(add(scratch, add(S_DIGEST_IN, 0x02)), mload(add(b, B_DOMAIN_SEPARATOR)))
+            let data := add(scratch, S_EVENT_DATA)
+
+            for {} lt(at, end) { at := add(at, SIGNED_RECEIPT_BYTES) } {
+                let tripId := calldataload(add(at, TRIP_ID))
+                let reason := checkReceipt(b, scratch, at, tripId)
+                if iszero(reason) {
+                    let fare, fee, reward
+                    reason, fare, fee, reward := applyReceipt(b, scratch, at)
+                    if iszero(reason) {
+                        // Mark settled in the bitmap word checkReceipt cached.
+                        mstore(add(b, B_WORD), or(mload(add(b, B_WORD)), shl(and(tripId, 0xff), 1)))
+                        mstore(add(b, B_WORD_DIRTY), 1)
+                        // emit TripSettled(tripId, fare, fee, reward)
+                        mstore(data, fare)
+                        mstore(add(data, 0x20), fee)
+                        mstore(add(data, 0x40), reward)
+                        log2(data, 0x60, TRIP_SETTLED_TOPIC, tripId)
+                        settled := add(settled, 1)
+                    }
+                }
+                if reason {
+                    // emit TripRejected(tripId, reason)
+                    mstore(data, reason)
+                    log2(data, 0x20, TRIP_REJECTED_TOPIC, tripId)
+                }
+            }
+            writeDriver(b)
+            flushDriver(b)
         }
     }
 
-    /// @dev Queues the cached driver's shares for the batch's single `mintBatch` call.
-    function _flushDriver(Batch memory b) private pure {
-        if (b.driverShares != 0) {
-            uint256 count = b.mintCount;
-            b.mintTo[count] = b.driver;
-            b.mintAmounts[count] = b.driverShares;
-            b.mintCount = count + 1;
-            b.driverShares = 0;
-        }
-    }
-
+    /// @dev After `_settleReceipts` (which wrote back the last driver): the cached bitmap word, the treasury and
+    /// the batch's single `mintBatch` call.
     function _closeBatch(Batch memory b) private {
-        _writeDriver(b);
-        _flushDriver(b);
         if (b.wordDirty) _settledWords[b.wordIndex] = b.word;
         if (b.treasuryGain != 0) treasuryBalance += b.treasuryGain;
         uint256 count = b.mintCount;
@@ -491,101 +700,6 @@ contract RideLedger is
             shares.mintBatch(to, amounts);
         }
     }
-
-    /// @dev The region's fare and phase; the last region read is cached for the batch (`settle` makes no external
-    /// call before the end, so regions cannot change meanwhile). Region id 0 is never registered, so the initial
-    /// cache (id 0, word 0) correctly reads as unknown.
-    function _region(Batch memory b, uint256 regionId)
-        private
-        view
-        returns (uint256 farePerKm, bool operating, bool exists)
-    {
-        uint256 packed;
-        if (regionId == b.regionId) {
-            packed = b.regionWord;
-        } else {
-            assembly ("memory-safe") {
-                mstore(0x00, regionId)
-                mstore(0x20, _regions.slot)
-                packed := sload(keccak256(0x00, 0x40))
-            }
-            b.regionId = regionId;
-            b.regionWord = packed;
-        }
-        farePerKm = uint96(packed);
-        operating = uint8(packed >> REGION_OPERATING_SHIFT) != 0;
-        exists = uint8(packed >> REGION_EXISTS_SHIFT) != 0;
-    }
-
-    function _isSettledInBatch(Batch memory b, uint256 tripId) private returns (bool) {
-        uint256 wordIndex = tripId >> 8;
-        if (wordIndex != b.wordIndex) {
-            if (b.wordDirty) _settledWords[b.wordIndex] = b.word;
-            b.wordIndex = wordIndex;
-            b.word = _settledWords[wordIndex];
-            b.wordDirty = false;
-        }
-        return b.word & (1 << (tripId & 0xff)) != 0;
-    }
-
-    /// @dev Only after `_isSettledInBatch(b, tripId)` has cached the trip's bitmap word.
-    function _markSettled(Batch memory b, uint256 tripId) private pure {
-        b.word |= 1 << (tripId & 0xff);
-        b.wordDirty = true;
-    }
-
-    /// @dev The signer of `digest` for the EIP-2098 compact signature (r, vs), or zero. Like OpenZeppelin's ECDSA it
-    /// refuses s in the upper half order (the malleable twin of every signature).
-    function _recover(bytes32 digest, uint256 r, uint256 vs) private view returns (address signer) {
-        assembly ("memory-safe") {
-            let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
-            if iszero(gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0)) {
-                let ptr := mload(0x40)
-                mstore(ptr, digest)
-                mstore(add(ptr, 0x20), add(shr(255, vs), 27))
-                mstore(add(ptr, 0x40), r)
-                mstore(add(ptr, 0x60), s)
-                // The precompile returns nothing for an invalid signature: clear the word it would write.
-                mstore(0x00, 0)
-                pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
-                signer := mload(0x00)
-            }
-        }
-    }
-
-    /// @dev Whether every field of the receipt at `at` fits its ABI type (the ABI decoder does not look inside
-    /// `settle`'s receipts, which are read word by word).
-    function _isWellFormed(uint256 at) private pure returns (bool wellFormed) {
-        assembly ("memory-safe") {
-            let excess := or(
-                or(
-                    or(shr(64, calldataload(add(at, TRIP_ID))), shr(160, calldataload(add(at, DRIVER)))),
-                    or(shr(160, calldataload(add(at, RIDER))), shr(32, calldataload(add(at, REGION_ID))))
-                ),
-                or(
-                    or(shr(32, calldataload(add(at, DISTANCE))), shr(96, calldataload(add(at, FARE)))),
-                    or(shr(40, calldataload(add(at, START_TIME))), shr(40, calldataload(add(at, END_TIME))))
-                )
-            )
-            wellFormed := iszero(excess)
-        }
-    }
-
-    /// @dev The calldata word at `at + offset`.
-    function _word(uint256 at, uint256 offset) private pure returns (uint256 value) {
-        assembly ("memory-safe") {
-            value := calldataload(add(at, offset))
-        }
-    }
-
-    function _accountSlot(address account) private pure returns (uint256 slot) {
-        assembly ("memory-safe") {
-            mstore(0x00, account)
-            mstore(0x20, _accounts.slot)
-            slot := keccak256(0x00, 0x40)
-        }
-    }
-
     // ---------------------------------------------------------------- regions
 
     /// @inheritdoc IRideLedgerGovernance
