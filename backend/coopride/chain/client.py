@@ -289,9 +289,6 @@ class ChainClient:
             daily_rewarded_metres=self._call(f.dailyRewardedMetres()),
         )
 
-    def quote_fare(self, region_id: int, distance_metres: int) -> int:
-        return self._call(self.ledger.functions.quoteFare(region_id, distance_metres))
-
     def is_member(self, account: str) -> bool:
         return self._call(self.membership.functions.isMember(to_checksum_address(account)))
 
@@ -306,9 +303,6 @@ class ChainClient:
 
     def governor_nonce(self, account: str) -> int:
         return self._call(self.governor.functions.nonces(to_checksum_address(account)))
-
-    def joining_fee(self) -> int:
-        return self._call(self.membership.functions.joiningFee())
 
     def fare_token_balance(self, account: str) -> int:
         return self._call(self.fare_token.functions.balanceOf(to_checksum_address(account)))
@@ -385,14 +379,17 @@ class ChainClient:
         return self.transact(fn(*_proposal_args(targets, values, calldatas), keccak(text=description)))
 
     def proposal(self, proposal_id: int) -> ProposalInfo:
-        for info in self.proposals():
-            if info.proposal_id == proposal_id:
-                return info
+        # Reads state, votes and eta of this proposal only, not of every proposal since deployment.
+        for log in self._proposal_logs():
+            if int(log["args"]["proposalId"]) == proposal_id:
+                return self._proposal_from_event(log["args"])
         raise ChainRevert("GovernorNonexistentProposal", (proposal_id,))
 
     def proposals(self) -> list[ProposalInfo]:
-        logs = self.governor.events.ProposalCreated.get_logs(from_block=self.manifest.block_number)
-        return [self._proposal_from_event(log["args"]) for log in logs]
+        return [self._proposal_from_event(log["args"]) for log in self._proposal_logs()]
+
+    def _proposal_logs(self):
+        return self.governor.events.ProposalCreated.get_logs(from_block=self.manifest.block_number)
 
     def _proposal_from_event(self, args) -> ProposalInfo:
         proposal_id = int(args["proposalId"])
