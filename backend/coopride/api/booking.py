@@ -59,8 +59,24 @@ def seats_taken(session: Session, offer_id: int) -> int:
     return session.exec(query).one()
 
 
+def seats_taken_by_offer(session: Session, offer_ids: list[int]) -> dict[int, int]:
+    """Seats held on each of these offers, in one query."""
+    if not offer_ids:
+        return {}
+    query = (select(RideRequest.offer_id, func.count()).where(RideRequest.offer_id.in_(offer_ids),
+                                                              RideRequest.status.in_(REQUEST_HOLDS_SEAT))
+             .group_by(RideRequest.offer_id))
+    taken = dict(session.exec(query).all())
+    return {offer_id: taken.get(offer_id, 0) for offer_id in offer_ids}
+
+
+def offers_public(session: Session, offers: list[TripOffer]) -> list[OfferPublic]:
+    taken = seats_taken_by_offer(session, [offer.id for offer in offers])
+    return [OfferPublic(**offer.model_dump(), seats_left=offer.seats - taken[offer.id]) for offer in offers]
+
+
 def offer_public(session: Session, offer: TripOffer) -> OfferPublic:
-    return OfferPublic(**offer.model_dump(), seats_left=offer.seats - seats_taken(session, offer.id))
+    return offers_public(session, [offer])[0]
 
 
 def post_offer(session: Session, chain: ChainClient, region_map: RegionMap, driver: str, body: OfferCreate) -> TripOffer:
@@ -113,7 +129,8 @@ def run_matching(session: Session, region_id: int) -> list[RideRequest]:
     requests = session.exec(select(RideRequest).where(RideRequest.region_id == region_id,
                                                       RideRequest.status == REQUEST_OPEN)).all()
     offers = session.exec(select(TripOffer).where(TripOffer.region_id == region_id, TripOffer.status == OFFER_OPEN)).all()
-    free = {offer.id: offer.seats - seats_taken(session, offer.id) for offer in offers}
+    taken = seats_taken_by_offer(session, [offer.id for offer in offers])
+    free = {offer.id: offer.seats - taken[offer.id] for offer in offers}
     by_request = {r.id: r for r in requests}
     by_offer = {o.id: o for o in offers}
     matched, own_car = [], []

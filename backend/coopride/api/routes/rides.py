@@ -29,7 +29,7 @@ def create_offer(body: OfferCreate, driver: CurrentMember, session: SessionDep, 
 @router.get("/offers", summary="Your offers", response_model=list[OfferPublic])
 def my_offers(driver: SignedIn, session: SessionDep) -> list[OfferPublic]:
     offers = session.exec(select(TripOffer).where(TripOffer.driver == driver).order_by(TripOffer.id)).all()
-    return [booking.offer_public(session, offer) for offer in offers]
+    return booking.offers_public(session, offers)
 
 
 @router.get("/offers/{offer_id}/requests", summary="Ride requests matched or booked on your offer",
