@@ -169,8 +169,10 @@ def region_ids(chain: ChainClient, region_map: RegionMap) -> list[int]:
     return sorted({r.id for r in chain.manifest.regions} | {a.region_id for a in region_map.areas})
 
 
-def region_stats(session: Session, chain: ChainClient, region_map: RegionMap, region_id: int) -> RegionStats | None:
-    """None when the chain does not know the region."""
+def region_stats(session: Session, chain: ChainClient, region_map: RegionMap, region_id: int,
+                 treasury_balance: int | None = None) -> RegionStats | None:
+    """None when the chain does not know the region. `treasury_balance` (read from the chain when not given)
+    is the same for every region: a listing reads it once."""
     state = chain.region(region_id)
     if not state.exists:
         return None
@@ -191,5 +193,5 @@ def region_stats(session: Session, chain: ChainClient, region_map: RegionMap, re
         metres_settled=sum(t.distance_metres for t in settled),
         shares_minted=str(sum(int(t.shares_minted or 0) for t in settled)),
         fees_to_treasury=sum(t.fee_paid or 0 for t in settled),
-        treasury_balance=chain.treasury_balance(),
+        treasury_balance=chain.treasury_balance() if treasury_balance is None else treasury_balance,
     )

@@ -13,7 +13,9 @@ router = APIRouter(prefix="/regions", tags=["regions"])
 @router.get("", summary="Every region: phase, members vs critical mass, km, shares, treasury",
             response_model=list[statements.RegionStats])
 def list_regions(session: SessionDep, chain: ChainDep, region_map: RegionMapDep) -> list[statements.RegionStats]:
-    found = (statements.region_stats(session, chain, region_map, rid) for rid in statements.region_ids(chain, region_map))
+    treasury = chain.treasury_balance()
+    found = (statements.region_stats(session, chain, region_map, rid, treasury)
+             for rid in statements.region_ids(chain, region_map))
     return [stats for stats in found if stats is not None]
 
 
