@@ -184,6 +184,12 @@ class RelayedTransaction(SQLModel, table=True):
     gas_used: int = Field(sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow)
 
+    @classmethod
+    def of(cls, member: str, kind: str, outcome, **fields) -> "RelayedTransaction":
+        """The row for a relayed transaction's `TxOutcome` (hash, block, gas)."""
+        return cls(member=member, kind=kind, tx_hash=outcome.tx_hash, block_number=outcome.block_number,
+                   gas_used=outcome.gas_used, **fields)
+
 
 class Proposal(SQLModel, table=True):
     """A parameter-change proposal the backend relayed; the chain holds its state and tallies."""
@@ -309,7 +315,7 @@ class RideRequestPublic(BaseModel):
 
 
 class FixIn(BaseModel):
-    t: int = ApiField(ge=0, description="unix seconds")
+    t: int = ApiField(ge=0, lt=2**40, description="unix seconds (uint40, as in the receipt)")
     lat: float
     lon: float
 

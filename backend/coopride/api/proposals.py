@@ -146,8 +146,7 @@ def execute(session: Session, chain: ChainClient, member: str, info: ProposalInf
 
 
 def _record(session: Session, member: str, kind: str, proposal_id: int, outcome: TxOutcome) -> RelayedTransaction:
-    row = RelayedTransaction(member=member, kind=kind, proposal_id=str(proposal_id), tx_hash=outcome.tx_hash,
-                             block_number=outcome.block_number, gas_used=outcome.gas_used)
+    row = RelayedTransaction.of(member, kind, outcome, proposal_id=str(proposal_id))
     session.add(row)
     return row
 

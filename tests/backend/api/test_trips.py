@@ -198,6 +198,9 @@ def test_traces_in_the_future_or_with_bad_fixes_are_refused(member, bootstrap_re
     fixes[2]["lat"] = 200
     assert _log(driver, fixes).status_code == 422
     assert _log(driver, fixes[:1]).status_code == 422
+    fixes = trace(VILLEURBANNE_FROM, VILLEURBANNE_TO)
+    fixes[0]["t"] = 2**40  # beyond the receipt's uint40: refused, not a server error
+    assert _log(driver, fixes).status_code == 422
     assert driver.post("/trips", json={"fixes": "not a list"}).status_code == 422
 
 

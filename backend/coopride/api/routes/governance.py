@@ -92,8 +92,7 @@ def cast_ballot(body: BallotRequest, member: CurrentMember, session: SessionDep,
                               chain.governor_nonce(member))
     signature = require_signer(typed, body.signature, member, "ballot")
     outcome = chain.relay_ballot(int(body.proposal_id), body.support, member, signature)
-    row = RelayedTransaction(member=member, kind=RELAY_BALLOT, proposal_id=body.proposal_id, support=body.support,
-                             tx_hash=outcome.tx_hash, block_number=outcome.block_number, gas_used=outcome.gas_used)
+    row = RelayedTransaction.of(member, RELAY_BALLOT, outcome, proposal_id=body.proposal_id, support=body.support)
     session.add(row)
     session.commit()
     return row

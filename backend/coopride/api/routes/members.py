@@ -37,8 +37,7 @@ def _require_live_deadline(chain: ChainDep, deadline: int) -> None:
 
 
 def _record(session: SessionDep, member: str, kind: str, outcome, **fields) -> RelayedTransaction:
-    row = RelayedTransaction(member=member, kind=kind, tx_hash=outcome.tx_hash, block_number=outcome.block_number,
-                             gas_used=outcome.gas_used, **fields)
+    row = RelayedTransaction.of(member, kind, outcome, **fields)
     session.add(row)
     session.commit()
     return row
