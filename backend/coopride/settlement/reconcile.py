@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from coopride.chain.client import ChainClient, TripSettlement
-from coopride.models import TRIP_QUEUED, TRIP_SETTLED, TRIP_SUBMITTED, Trip, utcnow
+from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SETTLED, TRIP_SUBMITTED, Trip, utcnow
 
 
 def record_settled(trip: Trip, settlement: TripSettlement) -> None:
@@ -62,7 +62,7 @@ class Discrepancy:
 
 def audit(session: Session, chain: ChainClient) -> list[Discrepancy]:
     """Compares every trip the database calls settled, or had sent, with the chain's `TripSettled` events."""
-    trips = session.exec(select(Trip).where(Trip.status.in_([TRIP_SETTLED, TRIP_SUBMITTED, "rejected"]))).all()
+    trips = session.exec(select(Trip).where(Trip.status.in_([TRIP_SETTLED, TRIP_SUBMITTED, TRIP_REJECTED]))).all()
     on_chain = chain.find_settlements(t.id for t in trips)
     problems = []
     for trip in trips:
@@ -78,6 +78,6 @@ def audit(session: Session, chain: ChainClient) -> list[Discrepancy]:
                     f"tx {trip.tx_hash} fare {trip.fare_paid} fee {trip.fee_paid} shares {trip.shares_minted}",
                     f"tx {event.tx_hash} fare {event.fare} fee {event.fee} shares {event.shares}",
                 ))
-        elif event is not None and trip.status == "rejected":
+        elif event is not None and trip.status == TRIP_REJECTED:
             problems.append(Discrepancy(trip.id, f"rejected ({trip.reject_reason})", f"settled by {event.tx_hash}"))
     return problems

@@ -22,7 +22,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Callable
 
 from eth_abi import encode as abi_encode
@@ -42,8 +41,9 @@ from coopride.chain.client import (
     SignedTx,
     TripRejection,
 )
-from coopride.chain.eip712 import ZERO_ADDRESS, TripReceipt, signed_receipt_tuple
-from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SUBMITTED, Trip, utcnow
+from coopride.api.trip_log import receipt_of
+from coopride.chain.eip712 import signed_receipt_tuple
+from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SUBMITTED, Trip, as_utc, utcnow
 from coopride.settlement.models import (
     BATCH_CONFIRMED,
     BATCH_REVERTED,
@@ -89,11 +89,6 @@ class SettlementHooks:
 def batch_id_for(chain_id: int, ledger: str, nonce: int, trip_ids: list[int]) -> bytes:
     """Deterministic: the same trips, sent with the same nonce to the same ledger, give the same id."""
     return keccak(abi_encode(["uint256", "address", "uint256", "uint256[]"], [chain_id, ledger, nonce, trip_ids]))
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class SettlementWorker:
@@ -180,7 +175,7 @@ class SettlementWorker:
             return []
 
         def queued_since(trip: Trip, retry: SettlementRetry | None) -> float:
-            return retry.retry_after if retry is not None else _as_utc(trip.created_at).timestamp()
+            return retry.retry_after if retry is not None else as_utc(trip.created_at).timestamp()
 
         oldest = min(queued_since(trip, retry) for trip, retry in rows)
         if force or len(rows) >= self.batch_size or now - oldest >= self.max_age_seconds:
@@ -217,17 +212,7 @@ class SettlementWorker:
         return self._confirm(batch, report)
 
     def _signed_receipt(self, trip: Trip) -> tuple:
-        receipt = TripReceipt(
-            tripId=trip.id,
-            driver=trip.driver,
-            rider=trip.rider or ZERO_ADDRESS,
-            regionId=trip.region_id,
-            distanceMetres=trip.distance_metres,
-            fare=trip.fare,
-            startTime=trip.start_time,
-            endTime=trip.end_time,
-            traceHash=bytes(HexBytes(trip.trace_hash)),
-        )
+        receipt = receipt_of(trip)  # the very receipt driver and rider signed through the API
         rider_signature = bytes(HexBytes(trip.rider_signature)) if trip.rider_signature else None
         return signed_receipt_tuple(receipt, bytes(HexBytes(trip.driver_signature)), rider_signature)
 
