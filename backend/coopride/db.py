@@ -1,15 +1,13 @@
-"""The database: an engine from DATABASE_URL, schema by Alembic migrations, one session per unit of work."""
+"""The database: an engine from DATABASE_URL, schema by Alembic migrations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -46,15 +44,3 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def init_db(engine: Engine) -> None:
     """Brings the schema to the newest revision (Alembic `upgrade head`)."""
     command.upgrade(alembic_config(engine), "head")
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits when the block ends cleanly and rolls back otherwise."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise

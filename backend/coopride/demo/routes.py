@@ -95,11 +95,6 @@ def gps_trace(rng: random.Random, route: Route, start_time: int) -> list[dict]:
     return fixes
 
 
-def trace_seconds(route: Route) -> int:
-    """An upper bound on a trace's duration along `route` (at the slowest speed)."""
-    return int(route.metres / (MIN_SPEED_KMH / 3.6)) + 2 * FIX_INTERVAL_SECONDS
-
-
 def _noisy_fix(rng: random.Random, t: int, point: LatLon) -> dict:
     noisy = _offset(point, rng.gauss(0, GPS_NOISE_METRES), rng.gauss(0, GPS_NOISE_METRES))
     return {"t": t, "lat": round(noisy.lat, 6), "lon": round(noisy.lon, 6)}
