@@ -33,6 +33,8 @@ class Settings(BaseModel):
     # Settlement worker: post a batch once it holds this many trips, or its oldest trip waited this long.
     settlement_batch_size: int = 50
     settlement_max_age_seconds: int = 60
+    # A batch still unmined this long after it was signed is signed again with 12.5% higher fees (same nonce).
+    settlement_bump_after_seconds: int = 180
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -49,6 +51,7 @@ class Settings(BaseModel):
             "COOPRIDE_SIGNATURE_DEADLINE_SECONDS": "signature_deadline_seconds",
             "COOPRIDE_SETTLEMENT_BATCH_SIZE": "settlement_batch_size",
             "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "settlement_max_age_seconds",
+            "COOPRIDE_SETTLEMENT_BUMP_AFTER_SECONDS": "settlement_bump_after_seconds",
         }
         return cls(**{field: env[var] for var, field in names.items() if env.get(var)})
 

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import requests
 from eth_abi import decode as abi_decode
 from eth_account import Account
+from eth_account.typed_transactions import TypedTransaction
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
@@ -33,6 +34,8 @@ from coopride.chain.manifest import Manifest
 
 RECEIPT_TIMEOUT_SECONDS = 30.0
 GAS_MARGIN_PERCENT = 20
+# Nodes replace a pending transaction only for at least 10% more on both fees (geth's default); bump by 12.5%.
+FEE_BUMP_NUMERATOR, FEE_BUMP_DENOMINATOR = 9, 8
 
 # Errors that mean "the node is not reachable right now", as opposed to "the chain said no".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -209,6 +212,10 @@ class ErrorDecoder:
             return ChainRevert("Error", values, f"reverted: {values[0]}")
         args_text = ", ".join(f"{n}={v}" if n else str(v) for n, v in zip(names, values))
         return ChainRevert(name, values, f"{name}({args_text})")
+
+
+def _bumped(fee: int) -> int:
+    return fee * FEE_BUMP_NUMERATOR // FEE_BUMP_DENOMINATOR + 1
 
 
 def _abi_type(param: dict) -> str:
@@ -441,6 +448,18 @@ class ChainClient:
         tx = call.build_transaction({"from": self.settler, "nonce": nonce, "gas": gas, "chainId": self.chain_id, **self._fees()})
         signed = self._account.sign_transaction(tx)
         return SignedTx(raw=signed.raw_transaction.to_0x_hex(), tx_hash=signed.hash.to_0x_hex(), nonce=nonce)
+
+    def bump_fees(self, signed: SignedTx) -> SignedTx:
+        """The same transaction (nonce, gas, calldata) re-signed with both fees raised past the nodes' replacement
+        rule, and at least to what the chain asks now; whichever of the two is mined, only one can be."""
+        tx = TypedTransaction.from_bytes(HexBytes(signed.raw)).as_dict()
+        market = self._fees()
+        tip = max(_bumped(tx["maxPriorityFeePerGas"]), market["maxPriorityFeePerGas"])
+        max_fee = max(_bumped(tx["maxFeePerGas"]), market["maxFeePerGas"], tip)
+        replacement = {key: tx[key] for key in ("chainId", "nonce", "gas", "to", "value", "data", "accessList")}
+        replacement.update(type=2, maxFeePerGas=max_fee, maxPriorityFeePerGas=tip)
+        resigned = self._account.sign_transaction(replacement)
+        return SignedTx(raw=resigned.raw_transaction.to_0x_hex(), tx_hash=resigned.hash.to_0x_hex(), nonce=signed.nonce)
 
     def broadcast(self, signed: SignedTx) -> str:
         """Sends a signed transaction. Sending the same bytes again is harmless (the node knows it)."""

@@ -1,4 +1,4 @@
-"""The settlement worker's own tables (created by migration 0002_settlement)."""
+"""The settlement worker's own tables (created by migration 0002_settlement; fee bumping added by 0003)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ class SettlementBatch(SQLModel, table=True):
     status: str = Field(default=BATCH_SUBMITTED, index=True, max_length=16)
     trip_ids: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     nonce: int = Field(sa_type=BigInteger)
-    tx_hash: str = Field(index=True, max_length=66)
+    tx_hash: str = Field(index=True, max_length=66)  # the version broadcast now
     raw_tx: str = Field(sa_column=Column(Text, nullable=False))
+    # Earlier versions with lower fees (same nonce and calldata): any one of them may be the one mined.
+    replaced_tx_hashes: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    signed_at: float = 0.0  # unix seconds (the worker's clock) when the current version was signed
     created_at: datetime = Field(default_factory=utcnow)
     broadcast_count: int = 0
     finished_at: datetime | None = None

@@ -5,7 +5,10 @@ Exactly once, whatever dies when:
    and its trips marked "submitted" in ONE database transaction, BEFORE the transaction is broadcast.
 2. On every pass, unfinished batches are finished first:
    - mined: each trip's outcome is recorded from the receipt's TripSettled / TripRejected events;
-   - not mined and its nonce still free: the same raw bytes are broadcast again (same hash: harmless);
+   - not mined and its nonce still free: the same raw bytes are broadcast again (same hash: harmless),
+     or, once it has waited `bump_after_seconds`, the same transaction re-signed with higher fees, stored
+     before it is broadcast; every version shares the nonce, so at most one of them is ever mined, and
+     the receipt of whichever was is looked up by all their hashes;
    - its nonce used by another transaction: each trip is reconciled from the chain (TripSettled logs,
      `isSettled`); whatever did not settle goes back to the queue.
 3. The chain's trip-id bitmap is the last line of defence: a trip sent twice is rejected
@@ -82,7 +85,7 @@ class SettlementReport:
 class SettlementHooks:
     """Fault-injection points for tests: each is called with the batch at that moment of its life."""
 
-    after_persist: Callable[[SettlementBatch], None] | None = None
+    after_persist: Callable[[SettlementBatch], None] | None = None  # a new batch or a re-signed version, stored
     after_broadcast: Callable[[SettlementBatch], None] | None = None
 
 
@@ -102,6 +105,7 @@ class SettlementWorker:
         retry_delay_seconds: float = 60.0,
         max_attempts: int = 5,
         receipt_timeout: float | None = None,
+        bump_after_seconds: float = 180.0,
         max_batches_per_run: int = 20,
         clock: Callable[[], float] = time.time,
         hooks: SettlementHooks | None = None,
@@ -115,6 +119,7 @@ class SettlementWorker:
         self.retry_delay_seconds = retry_delay_seconds
         self.max_attempts = max_attempts
         self.receipt_timeout = receipt_timeout
+        self.bump_after_seconds = bump_after_seconds
         self.max_batches_per_run = max_batches_per_run
         self.clock = clock
         self.hooks = hooks or SettlementHooks()
@@ -197,7 +202,7 @@ class SettlementWorker:
                 report.errors.append(f"settle would revert: {exc.message}")
                 return False
             batch = SettlementBatch(id=HexBytes(batch_id).to_0x_hex(), trip_ids=trip_ids, nonce=nonce,
-                                    tx_hash=signed.tx_hash, raw_tx=signed.raw)
+                                    tx_hash=signed.tx_hash, raw_tx=signed.raw, signed_at=self.clock())
             if not self._persist(batch):
                 report.errors.append("trips were claimed by another worker; skipped")
                 return False
@@ -264,18 +269,41 @@ class SettlementWorker:
             # Read the nonce before the receipt: if the nonce is used and our receipt is still absent
             # afterwards, our transaction can never be mined.
             confirmed_nonce = self.chain.confirmed_nonce()
-            receipt = self.chain.receipt_of(batch.tx_hash)
+            receipt = self._receipt_of_any_version(batch)
             if receipt is not None:
                 self._record_mined(batch.id, receipt, report)
             elif batch.nonce < confirmed_nonce:
                 self._supersede(batch, report)
             else:
                 with self.chain.exclusive_nonce():
+                    if self.clock() - batch.signed_at >= self.bump_after_seconds:
+                        batch = self._replace_with_higher_fees(batch)
                     sent = self._broadcast(batch)
                 if sent:
                     self._confirm(batch, report)
                 else:
                     report.unfinished_batches.append(batch.id)
+
+    def _receipt_of_any_version(self, batch: SettlementBatch):
+        for tx_hash in [batch.tx_hash, *batch.replaced_tx_hashes]:
+            receipt = self.chain.receipt_of(tx_hash)
+            if receipt is not None:
+                return receipt
+        return None
+
+    def _replace_with_higher_fees(self, batch: SettlementBatch) -> SettlementBatch:
+        """Stores the re-signed version before it can be broadcast, keeping the hashes of those it replaces."""
+        bumped = self.chain.bump_fees(_signed_of(batch))
+        with self._session() as session:
+            stored = session.get(SettlementBatch, batch.id)
+            stored.replaced_tx_hashes = [*stored.replaced_tx_hashes, stored.tx_hash]
+            stored.tx_hash, stored.raw_tx, stored.signed_at = bumped.tx_hash, bumped.raw, self.clock()
+            session.add(stored)
+            session.commit()
+        log.info("batch %s re-signed with higher fees as %s", batch.id, bumped.tx_hash)
+        if self.hooks.after_persist:
+            self.hooks.after_persist(stored)
+        return stored
 
     def _supersede(self, batch: SettlementBatch, report: SettlementReport) -> None:
         with self._session() as session:
@@ -384,7 +412,8 @@ def worker_from_settings(settings=None, *, engine: Engine | None = None, chain: 
         init_db(engine)
     chain = chain or ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
     return SettlementWorker(engine, chain, batch_size=settings.settlement_batch_size,
-                            max_age_seconds=settings.settlement_max_age_seconds)
+                            max_age_seconds=settings.settlement_max_age_seconds,
+                            bump_after_seconds=settings.settlement_bump_after_seconds)
 
 
 def run_once(settings=None, *, force: bool = False) -> SettlementReport:
@@ -411,9 +440,7 @@ async def embedded_worker(app) -> AsyncIterator[None]:
 
     Uses `app.state.engine`, `app.state.chain` and `app.state.settings`, as `create_app` sets them.
     """
-    settings = app.state.settings
-    worker = SettlementWorker(app.state.engine, app.state.chain, batch_size=settings.settlement_batch_size,
-                              max_age_seconds=settings.settlement_max_age_seconds)
+    worker = worker_from_settings(app.state.settings, engine=app.state.engine, chain=app.state.chain)
     thread, stop_event = start_in_thread(worker)
     app.state.settlement_worker = worker
     try:

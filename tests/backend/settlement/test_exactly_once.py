@@ -8,9 +8,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from eth_account import Account
+from eth_account.typed_transactions import TypedTransaction
+from hexbytes import HexBytes
 from sqlalchemy import update
 from sqlmodel import Session, select
 from web3 import Web3
@@ -255,6 +258,84 @@ class TestChainFaults:
         report = make_worker().run_once()
 
         assert sorted(report.requeued) == funded_trips and sorted(report.settled) == funded_trips
+        assert_settled_exactly_once(funded_trips)
+
+
+class TestFeeBumping:
+    """A batch left unmined (fees too low for a busy chain) is re-signed with higher fees under the same nonce."""
+
+    BUMP_AFTER = 180.0
+
+    @pytest.fixture
+    def clock(self):
+        """The worker's clock, moved by hand; it starts at the wall clock, which the queued trips' ages count on."""
+        return [time.time()]
+
+    @pytest.fixture
+    def stuck_batch(self, funded_trips, engine, make_worker, web3, clock):
+        """The batch, broadcast and pending (mining off), its first version signed at clock[0]."""
+        web3.provider.make_request("evm_setAutomine", [False])
+        try:  # mining stays off only inside this fixture, whatever fails: every later test needs blocks
+            report = make_worker(receipt_timeout=0.3, clock=lambda: clock[0], bump_after_seconds=self.BUMP_AFTER).run_once()
+            stored = _only_batch(engine)
+            assert report.unfinished_batches == [stored.id]
+            yield stored
+        finally:
+            web3.provider.make_request("evm_setAutomine", [True])
+
+    def test_a_batch_pending_too_long_is_replaced_by_one_with_higher_fees_and_settles_once(
+        self, stuck_batch, funded_trips, engine, chain_client, make_worker, web3, clock, trips_in_db,
+        assert_settled_exactly_once,
+    ):
+        worker = make_worker(receipt_timeout=0.3, clock=lambda: clock[0], bump_after_seconds=self.BUMP_AFTER)
+        clock[0] += self.BUMP_AFTER - 1
+        worker.run_once()
+        assert _only_batch(engine).tx_hash == stuck_batch.tx_hash  # not yet: the same bytes again
+
+        clock[0] += 1
+        report = worker.run_once()
+
+        bumped = _only_batch(engine)
+        assert report.unfinished_batches == [bumped.id] and bumped.status == BATCH_SUBMITTED
+        assert bumped.tx_hash != stuck_batch.tx_hash and bumped.replaced_tx_hashes == [stuck_batch.tx_hash]
+        first, second = (TypedTransaction.from_bytes(HexBytes(b.raw_tx)).as_dict() for b in (stuck_batch, bumped))
+        assert chain_client.w3.eth.get_transaction(bumped.tx_hash)["hash"].to_0x_hex() == bumped.tx_hash  # in the pool
+        assert second["nonce"] == first["nonce"] and second["data"] == first["data"]
+        assert second["maxPriorityFeePerGas"] > first["maxPriorityFeePerGas"] * 1.1
+        assert second["maxFeePerGas"] > first["maxFeePerGas"] * 1.1
+
+        web3.provider.make_request("evm_setAutomine", [True])
+        web3.provider.make_request("evm_mine", [])
+        report = worker.run_once()
+
+        assert sorted(report.settled) == funded_trips
+        assert chain_client.receipt_of(bumped.tx_hash) is not None
+        assert chain_client.receipt_of(stuck_batch.tx_hash) is None  # the node kept only the replacement
+        assert {t.tx_hash for t in trips_in_db(*funded_trips).values()} == {bumped.tx_hash}
+        assert _only_batch(engine).status == BATCH_CONFIRMED
+        assert_settled_exactly_once(funded_trips)
+
+    def test_when_the_replaced_version_is_mined_its_receipt_is_recorded(
+        self, stuck_batch, funded_trips, engine, chain_client, make_worker, web3, clock, trips_in_db,
+        assert_settled_exactly_once,
+    ):
+        def die_once_resigned(batch):
+            if batch.replaced_tx_hashes:
+                raise WorkerDied
+
+        clock[0] += self.BUMP_AFTER
+        with pytest.raises(WorkerDied):  # the new version is stored, then the worker dies before broadcasting it
+            make_worker(clock=lambda: clock[0], bump_after_seconds=self.BUMP_AFTER,
+                        hooks=SettlementHooks(after_persist=die_once_resigned)).run_once()
+        assert _only_batch(engine).replaced_tx_hashes == [stuck_batch.tx_hash]
+        web3.provider.make_request("evm_setAutomine", [True])
+        web3.provider.make_request("evm_mine", [])  # the first version, still in the pool, is mined
+
+        report = make_worker(clock=lambda: clock[0], bump_after_seconds=self.BUMP_AFTER).run_once()
+
+        assert sorted(report.settled) == funded_trips
+        assert {t.tx_hash for t in trips_in_db(*funded_trips).values()} == {stuck_batch.tx_hash}
+        assert _only_batch(engine).status == BATCH_CONFIRMED
         assert_settled_exactly_once(funded_trips)
 
 
