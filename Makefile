@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(VENV)/solcx
 export MPLBACKEND := Agg
 
-.PHONY: setup run test demo bench-gas bench-matching compile clean
+.PHONY: setup run test fuzz demo bench-gas bench-matching compile clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,11 @@ run: setup
 
 test: setup
 	pytest
+
+# The property and state-machine tests with fresh random examples, COOPRIDE_FUZZ_FACTOR (default 10) times the suite's.
+FUZZ_TESTS := $(shell grep -rl --include='test_*.py' hypothesis tests)
+fuzz: setup
+	COOPRIDE_FUZZ_FACTOR=$${COOPRIDE_FUZZ_FACTOR:-10} pytest $(FUZZ_TESTS)
 
 demo: setup
 	coopride demo

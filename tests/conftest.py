@@ -13,6 +13,17 @@ import socket
 
 import pytest
 from brownie._config import CONFIG
+from fuzz_budget import FACTOR, examples
+from hypothesis import settings
+
+# CI replays the same examples on every run, so a red build points at a change and not at a lucky draw;
+# `make fuzz` draws fresh ones, COOPRIDE_FUZZ_FACTOR times as many (see fuzz_budget.py).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("fuzz", max_examples=examples(settings.default.max_examples), print_blob=True)
+if FACTOR > 1:
+    settings.load_profile("fuzz")
+elif os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _free_port() -> int:

@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from fuzz_budget import examples
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -109,5 +110,5 @@ class Bookings(RuleBasedStateMachine):
                     assert session.get(TripOffer, request.offer_id).driver != request.rider
 
 
-Bookings.TestCase.settings = settings(max_examples=100, stateful_step_count=20, deadline=None)
+Bookings.TestCase.settings = settings(max_examples=examples(100), stateful_step_count=20, deadline=None)
 TestBookings = Bookings.TestCase

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import shutil
 
+from fuzz_budget import examples
 import pytest
 from hypothesis import given, settings, strategies as st
 from settlement_helpers import store_signed_trip
@@ -53,7 +54,7 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
     run_step = st.tuples(st.just("run"), st.sampled_from(FAULTS))
     plans = st.lists(st.one_of(queue_step, run_step, run_step), min_size=2, max_size=10)
 
-    @settings(max_examples=20, deadline=None)
+    @settings(max_examples=examples(20), deadline=None)
     @given(plan=plans)
     def every_plan(plan):
         example = ExampleUnderFaults(next(databases))

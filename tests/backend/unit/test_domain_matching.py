@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+from fuzz_budget import examples
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -194,7 +195,7 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 class TestMatchingProperties:
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=examples(60), deadline=None)
     @given(seeds, st.integers(1, 25), st.integers(1, 8))
     def test_candidate_search_finds_exactly_the_feasible_pairs(self, seed, request_count, offer_count):
         requests, offers = instance(seed, request_count, offer_count)
@@ -203,14 +204,14 @@ class TestMatchingProperties:
         assert len(found) == len(candidates)
         assert found == set(brute_force_pairs(requests, offers))
 
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=examples(60), deadline=None)
     @given(seeds, st.integers(1, 30), st.integers(1, 8))
     def test_every_matcher_respects_seats_detours_and_windows(self, seed, request_count, offer_count):
         requests, offers = instance(seed, request_count, offer_count)
         for matcher in (match, match_first_come, match_optimal):
             assert_feasible(matcher(requests, offers), requests, offers)
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=examples(100), deadline=None)
     @given(seeds, st.integers(1, 40), st.integers(1, 10))
     def test_match_equals_the_optimum_and_never_trails_first_come(self, seed, request_count, offer_count):
         requests, offers = instance(seed, request_count, offer_count)
