@@ -41,6 +41,8 @@ ANVIL_DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae78
 
 START_TIMEOUT_SECONDS = 30.0
 DEPLOY_TIMEOUT_SECONDS = 300.0
+# Gas of a whole deployment (13.7M measured on anvil with the test fare token; `scripts/deploy.py`), with headroom.
+DEPLOYMENT_GAS = 15_000_000
 STOP_TIMEOUT_SECONDS = 20.0
 
 
@@ -195,6 +197,8 @@ class Stack:
         manifest_path = Path(config.manifest_path or default_manifest_path(config.state_dir, chain_id))
         settler = Account.from_key(settler_key).address
 
+        if not config.embedded_chain:
+            _require_funds(w3, settler, 0, "COOPRIDE_SETTLER_KEY", "it pays the gas of settlements and relays")
         reused = deployment_exists(w3, manifest_path, chain_id)
         if reused:
             self.log(f"reusing the deployment in {manifest_path} (its contracts exist on chain {chain_id})")
@@ -202,6 +206,9 @@ class Stack:
             if deployer_key is None:
                 raise StackError(f"no deployment on chain {chain_id} at {manifest_path}: set COOPRIDE_DEPLOYER_KEY "
                                  "(a funded key) to deploy the contracts")
+            if not config.embedded_chain:
+                _require_funds(w3, Account.from_key(deployer_key).address, DEPLOYMENT_GAS, "COOPRIDE_DEPLOYER_KEY",
+                               f"deploying takes about {DEPLOYMENT_GAS:,} gas")
             self.log(f"deploying the contracts on chain {chain_id} (scripts/deploy.py) ...")
             deploy_contracts(rpc_url, manifest_path, deployer_key=None if config.embedded_chain else deployer_key,
                              settler=settler, params=config.deploy_params, regions=config.deploy_regions,
@@ -346,6 +353,18 @@ def _chain_id(w3: Web3, rpc_url: str) -> int:
         return int(w3.eth.chain_id)
     except Exception as exc:  # any transport error: say which node did not answer
         raise StackError(f"the chain node at {rpc_url} does not answer: {exc}") from None
+
+
+def _require_funds(w3: Web3, address: str, gas: int, key_name: str, why: str) -> None:
+    """Stops with one line, not a Brownie traceback mid-deployment, when an account cannot pay for `gas`
+    (or for anything at all, with `gas=0`) at the node's gas price."""
+    gas_price = w3.eth.gas_price
+    balance = w3.eth.get_balance(Web3.to_checksum_address(address))
+    needed = max(gas * gas_price, 1 if gas_price else 0)
+    if balance < needed:
+        raise StackError(f"{key_name}'s account {address} holds {Web3.from_wei(balance, 'ether')} of the chain's "
+                         f"native currency, and needs at least {Web3.from_wei(needed, 'ether')} at "
+                         f"{Web3.from_wei(gas_price, 'gwei')} gwei ({why}): fund it, or use another key")
 
 
 def _answers(w3: Web3) -> bool:
