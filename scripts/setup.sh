@@ -5,6 +5,7 @@
 #   .venv/solcx/solc-v<version>  -> scripts/toolchain/solc-bridge.js (what py-solc-x/Brownie call "solc")
 #   .venv/bin/anvil              -> node_modules/.bin/anvil (Brownie starts anvil from PATH)
 #   ~/.solcx/solc-v<version>     -> the same bridge, for brownie run outside make
+#   a PostgreSQL server, from Debian's packages where it is missing (root only), for the tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -37,6 +38,17 @@ if [ ! -d node_modules/solc ] || [ package-lock.json -nt node_modules/.package-l
   # `npm ci` fails here: the registry serves only the linux-x64 anvil package, so the lock
   # lacks the other platforms' optional packages; `npm install` honours the lock all the same.
   npm install --no-audit --no-fund --loglevel=error
+fi
+
+# The backend's database tests also run on a private PostgreSQL server (tests/backend/postgresql_cluster.py).
+if ! command -v pg_ctl >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing a PostgreSQL server (Debian's postgresql) for the backend tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "setup: no PostgreSQL server (initdb, pg_ctl) found: install PostgreSQL, or the backend's" \
+         "PostgreSQL tests fail" >&2
+  fi
 fi
 
 solc_version=$(node -p 'require("./node_modules/solc/package.json").version')

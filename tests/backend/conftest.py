@@ -1,10 +1,15 @@
-"""Shared backend fixtures: the contracts deployed on this run's anvil, settings on a fresh SQLite
-database, the FastAPI app and its TestClient, and wallets that sign in through the API.
+"""Shared backend fixtures: the contracts deployed on this run's anvil, settings on a fresh database,
+the FastAPI app and its TestClient, and wallets that sign in through the API.
+
+Databases are SQLite (the embedded default). A test module that sets `DATABASES = ("sqlite", "postgresql")`
+runs each of its tests on both: the PostgreSQL variant gets a fresh database on this run's private
+PostgreSQL server (tests/backend/postgresql_cluster.py), started at the first test that needs it.
 
 Brownie's `module_isolation` resets the chain at every module's start and end, so the deployment
 is module-scoped (paid once per test module); use `fn_isolation` in a test package's conftest to
 start every test from the same chain state. Stable fixture names: `deployment`, `manifest`,
-`chain_client`, `operating_region`, `bootstrap_region`, `migrated_database`, `settings`, `app`, `client`, `wallet`,
+`chain_client`, `operating_region`, `bootstrap_region`, `migrated_database`, `database_url`,
+`empty_database_url`, `settings`, `app`, `client`, `wallet`,
 `member`, `mint_fare_tokens`.
 """
 
@@ -20,6 +25,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
+from postgresql_cluster import PostgresCluster
 
 from coopride.api.main import create_app
 from coopride.chain.client import ChainClient
@@ -121,13 +127,58 @@ def migrated_database(tmp_path_factory) -> Path:
     return path
 
 
+def pytest_generate_tests(metafunc):
+    databases = getattr(metafunc.module, "DATABASES", None)
+    if databases and "database_kind" in metafunc.fixturenames:
+        metafunc.parametrize("database_kind", databases)
+
+
 @pytest.fixture
-def settings(tmp_path, deployment, migrated_database) -> Settings:
-    """Settings for this run's chain and a fresh database (a copy of the migrated template)."""
+def database_kind() -> str:
+    """Which database a test runs on; modules choose with `DATABASES` (see the module docstring)."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql_template(postgresql) -> str:
+    """The name of a database at the newest migration, which tests' databases are cloned from."""
+    url = postgresql.create_database()
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()  # a template must have no connections when it is copied
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def database_url(request, database_kind, tmp_path, migrated_database) -> str:
+    """A fresh database at the newest migration, for this test alone."""
+    if database_kind == "postgresql":
+        return request.getfixturevalue("postgresql").create_database(template=request.getfixturevalue("postgresql_template"))
     database = tmp_path / "coopride.db"
     shutil.copyfile(migrated_database, database)
+    return f"sqlite:///{database}"
+
+
+@pytest.fixture
+def empty_database_url(request, database_kind, tmp_path) -> str:
+    """A fresh database with no schema at all."""
+    if database_kind == "postgresql":
+        return request.getfixturevalue("postgresql").create_database()
+    return f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture
+def settings(deployment, database_url) -> Settings:
+    """Settings for this run's chain and a fresh database."""
     return Settings(
-        database_url=f"sqlite:///{database}",
+        database_url=database_url,
         rpc_url=deployment.rpc_url,
         manifest_path=deployment.manifest_path,
         settler_key=deployment.settler_key,

@@ -14,6 +14,7 @@ from coopride.db import alembic_config, init_db, make_engine
 
 API_TABLES = {"signinnonce", "membersession", "tripoffer", "riderequest", "trip", "relayedtransaction", "proposal"}
 WORKER_TABLES = {"settlementbatch", "settlementretry"}
+DATABASES = ("sqlite", "postgresql")
 
 
 def test_models_declare_the_tables_the_api_owns():
@@ -22,8 +23,8 @@ def test_models_declare_the_tables_the_api_owns():
     assert declared == API_TABLES
 
 
-def test_upgrade_head_matches_the_models(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'schema.db'}")
+def test_upgrade_head_matches_the_models(empty_database_url):
+    engine = make_engine(empty_database_url)
     init_db(engine)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
@@ -31,8 +32,8 @@ def test_upgrade_head_matches_the_models(tmp_path):
     assert ours == []
 
 
-def test_downgrade_to_base_and_back(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'schema.db'}")
+def test_downgrade_to_base_and_back(empty_database_url):
+    engine = make_engine(empty_database_url)
     init_db(engine)
     command.downgrade(alembic_config(engine), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -40,10 +41,10 @@ def test_downgrade_to_base_and_back(tmp_path):
     assert API_TABLES | WORKER_TABLES <= set(inspect(engine).get_table_names())
 
 
-def test_trip_ids_are_dense_and_never_reused(tmp_path):
+def test_trip_ids_are_dense_and_never_reused(empty_database_url):
     from sqlmodel import Session
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'ids.db'}")
+    engine = make_engine(empty_database_url)
     init_db(engine)
 
     def add() -> int:
@@ -59,6 +60,27 @@ def test_trip_ids_are_dense_and_never_reused(tmp_path):
         session.delete(session.get(models.Trip, second))
         session.commit()
     assert (first, second, add()) == (1, 2, 3)
+
+
+def test_a_stored_time_reads_back_as_the_same_instant(database_url, database_kind):
+    from sqlmodel import Session
+
+    engine = make_engine(database_url)
+    if database_kind == "postgresql":  # a server whose time zone is not UTC
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"ALTER DATABASE {engine.url.database} SET TimeZone TO 'Pacific/Auckland'")
+            connection.commit()
+        engine.dispose()
+    with Session(engine) as session:
+        trip = models.Trip(driver="0x" + "1" * 40, region_id=1, distance_metres=1, start_time=1, end_time=2,
+                           trace_hash="0x" + "0" * 64)
+        written = trip.created_at
+        session.add(trip)
+        session.commit()
+        trip_id = trip.id
+    with Session(engine) as session:
+        assert models.as_utc(session.get(models.Trip, trip_id).created_at) == written
+    engine.dispose()
 
 
 def _table_of(difference) -> str | None:

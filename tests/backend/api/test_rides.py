@@ -17,6 +17,8 @@ from api_helpers import (
 from coopride.domain.geo import GreatCircleDistance, LatLon
 from coopride.domain.pricing import quote_fare
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/backend/conftest.py)
+
 
 def test_a_request_in_an_operating_region_is_quoted_at_the_chain_fare(member, operating_region, chain_client):
     rider = member(operating_region)

@@ -11,6 +11,8 @@ from coopride.domain.pricing import quote_fare
 from coopride.models import RideRequest
 from coopride.settlement.worker import SettlementWorker
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/backend/conftest.py)
+
 
 def _log(driver, fixes, request_id=None):
     return driver.post("/trips", json={"request_id": request_id, "fixes": fixes})

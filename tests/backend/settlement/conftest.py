@@ -1,5 +1,5 @@
 """Settlement fixtures on top of tests/backend/conftest.py (deployment, manifest, chain_client,
-operating_region, bootstrap_region): a fresh SQLite per test, members with known keys, and helpers
+operating_region, bootstrap_region, database_url): a fresh database per test, members with known keys, and helpers
 that queue co-signed trips.
 
 Every test runs inside brownie's `fn_isolation` snapshot, so chain state (balances, the settled
@@ -7,8 +7,6 @@ bitmap, the settler's nonce) starts the same for each test while the deployment 
 """
 
 from __future__ import annotations
-
-import shutil
 
 import pytest
 from settlement_helpers import TRIP_METRES, store_signed_trip
@@ -58,11 +56,9 @@ def fund_rider(manifest):
 
 
 @pytest.fixture
-def engine(tmp_path, migrated_database):
-    """A fresh database for this test: a copy of the migrated template."""
-    database = tmp_path / "coopride.db"
-    shutil.copyfile(migrated_database, database)
-    engine = make_engine(f"sqlite:///{database}")
+def engine(database_url):
+    """A fresh database for this test, at the newest migration."""
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 

@@ -30,6 +30,8 @@ from coopride.settlement.models import (
 from coopride.settlement.reconcile import audit
 from coopride.settlement.worker import SettlementHooks, SettlementWorker
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/backend/conftest.py)
+
 
 class WorkerDied(Exception):
     """Stands in for the process dying at a hook."""

@@ -1,4 +1,4 @@
-"""The settlement worker on a real anvil and SQLite: batching, recorded outcomes, retries."""
+"""The settlement worker on a real anvil, on SQLite and PostgreSQL: batching, recorded outcomes, retries."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from sqlmodel import Session, select
 
 from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SETTLED
 from coopride.settlement.models import BATCH_CONFIRMED, SettlementBatch
+
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/backend/conftest.py)
 
 
 def settled_events(chain_client, trip_id: int) -> list:
