@@ -75,9 +75,8 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
             database = tmp_path / f"example-{number}.db"
             shutil.copyfile(migrated_database, database)
             self.engine = make_engine(f"sqlite:///{database}")
-            self.escrow_before = chain_client.escrow_of(rider.address)
-            self.treasury_before = chain_client.treasury_balance()
             self.first_block = chain_client.block_number()
+            self.escrow_before, self.treasury_before = self.balances_at(self.first_block)
 
         def worker(self, **options) -> SettlementWorker:
             return SettlementWorker(self.engine, chain_client, max_age_seconds=0, batch_size=3, receipt_timeout=5, **options)
@@ -126,14 +125,24 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
                     chain_client.w3.eth.wait_for_transaction_receipt(chain_client.w3.eth.send_raw_transaction(signed.raw_transaction))
                     return
 
+        @staticmethod
+        def balances_at(block: int) -> tuple[int, int]:
+            """The rider's escrow and the treasury as of `block`. Balances and logs are read at one block number:
+            anvil can serve a new block's state a moment before that block's logs."""
+            ledger = chain_client.ledger.functions
+            return (ledger.escrowOf(rider.address).call(block_identifier=block),
+                    ledger.treasuryBalance().call(block_identifier=block))
+
         def no_trip_settles_twice_and_money_is_conserved(self):
-            events = chain_client.ledger.events.TripSettled.get_logs(from_block=self.first_block)
+            block = chain_client.block_number()
+            events = chain_client.ledger.events.TripSettled.get_logs(from_block=self.first_block, to_block=block)
             trip_ids = [e["args"]["tripId"] for e in events]
             assert len(trip_ids) == len(set(trip_ids)), f"settled twice: {trip_ids}"
             fares = sum(e["args"]["fare"] for e in events)
             fees = sum(e["args"]["fee"] for e in events)
-            assert self.escrow_before - chain_client.escrow_of(rider.address) == fares
-            assert chain_client.treasury_balance() - self.treasury_before == fees
+            escrow, treasury = self.balances_at(block)
+            assert self.escrow_before - escrow == fares
+            assert treasury - self.treasury_before == fees
             with Session(self.engine) as session:
                 for trip in session.exec(select(Trip).where(Trip.status == TRIP_SETTLED)).all():
                     assert trip.id in trip_ids
