@@ -35,6 +35,8 @@ class Settings(BaseModel):
     settlement_max_age_seconds: int = 60
     # A batch still unmined this long after it was signed is signed again with 12.5% higher fees (same nonce).
     settlement_bump_after_seconds: int = 180
+    # ... but never past this max fee per gas: a batch at the ceiling waits for the chain's fees to fall.
+    settlement_max_fee_gwei: float = 500.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -52,6 +54,7 @@ class Settings(BaseModel):
             "COOPRIDE_SETTLEMENT_BATCH_SIZE": "settlement_batch_size",
             "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "settlement_max_age_seconds",
             "COOPRIDE_SETTLEMENT_BUMP_AFTER_SECONDS": "settlement_bump_after_seconds",
+            "COOPRIDE_SETTLEMENT_MAX_FEE_GWEI": "settlement_max_fee_gwei",
         }
         return cls(**{field: env[var] for var, field in names.items() if env.get(var)})
 

@@ -449,13 +449,16 @@ class ChainClient:
         signed = self._account.sign_transaction(tx)
         return SignedTx(raw=signed.raw_transaction.to_0x_hex(), tx_hash=signed.hash.to_0x_hex(), nonce=nonce)
 
-    def bump_fees(self, signed: SignedTx) -> SignedTx:
+    def bump_fees(self, signed: SignedTx, max_fee_ceiling: int | None = None) -> SignedTx | None:
         """The same transaction (nonce, gas, calldata) re-signed with both fees raised past the nodes' replacement
-        rule, and at least to what the chain asks now; whichever of the two is mined, only one can be."""
+        rule, and at least to what the chain asks now; whichever of the two is mined, only one can be.
+        None when the new max fee per gas would pass `max_fee_ceiling` (wei): the settler never pays more."""
         tx = TypedTransaction.from_bytes(HexBytes(signed.raw)).as_dict()
         market = self._fees()
         tip = max(_bumped(tx["maxPriorityFeePerGas"]), market["maxPriorityFeePerGas"])
         max_fee = max(_bumped(tx["maxFeePerGas"]), market["maxFeePerGas"], tip)
+        if max_fee_ceiling is not None and max_fee > max_fee_ceiling:
+            return None
         replacement = {key: tx[key] for key in ("chainId", "nonce", "gas", "to", "value", "data", "accessList")}
         replacement.update(type=2, maxFeePerGas=max_fee, maxPriorityFeePerGas=tip)
         resigned = self._account.sign_transaction(replacement)

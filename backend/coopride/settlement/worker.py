@@ -106,6 +106,7 @@ class SettlementWorker:
         max_attempts: int = 5,
         receipt_timeout: float | None = None,
         bump_after_seconds: float = 180.0,
+        max_fee_per_gas: int | None = None,
         max_batches_per_run: int = 20,
         clock: Callable[[], float] = time.time,
         hooks: SettlementHooks | None = None,
@@ -120,6 +121,7 @@ class SettlementWorker:
         self.max_attempts = max_attempts
         self.receipt_timeout = receipt_timeout
         self.bump_after_seconds = bump_after_seconds
+        self.max_fee_per_gas = max_fee_per_gas
         self.max_batches_per_run = max_batches_per_run
         self.clock = clock
         self.hooks = hooks or SettlementHooks()
@@ -277,7 +279,7 @@ class SettlementWorker:
             else:
                 with self.chain.exclusive_nonce():
                     if self.clock() - batch.signed_at >= self.bump_after_seconds:
-                        batch = self._replace_with_higher_fees(batch)
+                        batch = self._replace_with_higher_fees(batch, report)
                     sent = self._broadcast(batch)
                 if sent:
                     self._confirm(batch, report)
@@ -291,9 +293,13 @@ class SettlementWorker:
                 return receipt
         return None
 
-    def _replace_with_higher_fees(self, batch: SettlementBatch) -> SettlementBatch:
-        """Stores the re-signed version before it can be broadcast, keeping the hashes of those it replaces."""
-        bumped = self.chain.bump_fees(_signed_of(batch))
+    def _replace_with_higher_fees(self, batch: SettlementBatch, report: SettlementReport) -> SettlementBatch:
+        """Stores the re-signed version before it can be broadcast, keeping the hashes of those it replaces.
+        At the fee ceiling the batch is left as it is (its current version is broadcast again)."""
+        bumped = self.chain.bump_fees(_signed_of(batch), max_fee_ceiling=self.max_fee_per_gas)
+        if bumped is None:
+            report.errors.append(f"batch {batch.id} waits unmined at the fee ceiling ({self.max_fee_per_gas} wei per gas)")
+            return batch
         with self._session() as session:
             stored = session.get(SettlementBatch, batch.id)
             stored.replaced_tx_hashes = [*stored.replaced_tx_hashes, stored.tx_hash]
@@ -413,7 +419,8 @@ def worker_from_settings(settings=None, *, engine: Engine | None = None, chain: 
     chain = chain or ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
     return SettlementWorker(engine, chain, batch_size=settings.settlement_batch_size,
                             max_age_seconds=settings.settlement_max_age_seconds,
-                            bump_after_seconds=settings.settlement_bump_after_seconds)
+                            bump_after_seconds=settings.settlement_bump_after_seconds,
+                            max_fee_per_gas=int(settings.settlement_max_fee_gwei * 10**9))
 
 
 def run_once(settings=None, *, force: bool = False) -> SettlementReport:

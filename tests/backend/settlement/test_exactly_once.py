@@ -317,6 +317,26 @@ class TestFeeBumping:
         assert _only_batch(engine).status == BATCH_CONFIRMED
         assert_settled_exactly_once(funded_trips)
 
+    def test_at_the_fee_ceiling_the_batch_keeps_its_version_and_still_settles_once(
+        self, stuck_batch, funded_trips, engine, chain_client, make_worker, web3, clock, trips_in_db,
+        assert_settled_exactly_once,
+    ):
+        ceiling = TypedTransaction.from_bytes(HexBytes(stuck_batch.raw_tx)).as_dict()["maxFeePerGas"]
+        worker = make_worker(receipt_timeout=0.3, clock=lambda: clock[0], bump_after_seconds=self.BUMP_AFTER,
+                             max_fee_per_gas=ceiling)
+        clock[0] += self.BUMP_AFTER
+
+        report = worker.run_once()
+
+        stored = _only_batch(engine)
+        assert (stored.tx_hash, stored.replaced_tx_hashes) == (stuck_batch.tx_hash, [])
+        assert report.unfinished_batches == [stored.id]
+        assert any("fee ceiling" in error for error in report.errors)
+        web3.provider.make_request("evm_setAutomine", [True])
+        web3.provider.make_request("evm_mine", [])
+        assert sorted(worker.run_once().settled) == funded_trips
+        assert_settled_exactly_once(funded_trips)
+
     def test_when_the_replaced_version_is_mined_its_receipt_is_recorded(
         self, stuck_batch, funded_trips, engine, chain_client, make_worker, web3, clock, trips_in_db,
         assert_settled_exactly_once,
