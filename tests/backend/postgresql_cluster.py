@@ -12,12 +12,13 @@ import glob
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+
+from coopride.runner import free_port
 
 SUPERUSER = "postgres"
 
@@ -34,16 +35,10 @@ def server_bindir() -> Path:
                        "or install it yourself; the PostgreSQL variants of the backend tests need it")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PostgresCluster:
     def __init__(self) -> None:
         self.bindir = server_bindir()
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="coopride-pg-"))
         self.data_dir = self.root / "data"
         self._as_postgres = os.geteuid() == 0

@@ -6,8 +6,8 @@ Exactly once, whatever dies when:
 2. On every pass, unfinished batches are finished first:
    - mined: each trip's outcome is recorded from the receipt's TripSettled / TripRejected events;
    - not mined and its nonce still free: the same raw bytes are broadcast again (same hash: harmless),
-     or, once it has waited `bump_after_seconds`, the same transaction re-signed with higher fees, stored
-     before it is broadcast; every version shares the nonce, so at most one of them is ever mined, and
+     or, once it has waited `bump_after_seconds`, the same transaction re-signed with higher fees (never past
+     `max_fee_per_gas`), stored before it is broadcast; every version shares the nonce, so at most one of them is ever mined, and
      the receipt of whichever was is looked up by all their hashes;
    - its nonce used by another transaction: each trip is reconciled from the chain (TripSettled logs,
      `isSettled`); whatever did not settle goes back to the queue.
