@@ -26,17 +26,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from coopride.runner import (
-    DEFAULT_ANVIL_PORT,
-    DEFAULT_HOST,
-    DEFAULT_STATE_DIR,
-    Stack,
-    StackConfig,
-    StackError,
-    default_database_url,
-    default_manifest_path,
-    run_until_stopped,
-)
+from coopride.config import Settings
+from coopride.runner import Stack, StackError, run_until_stopped
 
 app = typer.Typer(
     name="coopride",
@@ -48,8 +39,8 @@ app = typer.Typer(
 console = Console(width=max(Console().width, 120))
 
 StateDir = Annotated[Optional[Path], typer.Option(
-    "--state-dir", envvar="COOPRIDE_STATE_DIR",
-    help="Where `coopride run` keeps its SQLite database, manifest and logs [default: .coopride/].")]
+    "--state-dir",
+    help="Where `coopride run` keeps its SQLite database, manifest and logs [env COOPRIDE_STATE_DIR; default: .coopride/].")]
 
 
 def _fail(message: str) -> None:
@@ -70,14 +61,14 @@ def run(
     scripts/deploy.py (unless the manifest's contracts already exist on that chain), then serves the
     API with its settlement worker on SQLite (or DATABASE_URL). Ctrl-C stops everything it started.
     """
-    config = StackConfig.from_env(anvil_port=anvil_port, api_port=api_port, state_dir=state_dir)
-    stack = Stack(config, log=lambda text: console.print(f"[dim]{text}[/]"))
+    settings = Settings.from_env(anvil_port=anvil_port, api_port=api_port, state_dir=state_dir)
+    stack = Stack(settings, log=lambda text: console.print(f"[dim]{text}[/]"))
 
     def ready(info) -> None:
         table = Table(show_header=False, box=None, padding=(0, 2))
         table.add_row("API docs", f"[bold cyan]{info.docs_url}[/]")
         table.add_row("health", f"{info.api_url}/health")
-        table.add_row("chain", f"{info.rpc_url} (chain id {info.chain_id}{', anvil' if config.embedded_chain else ''})")
+        table.add_row("chain", f"{info.rpc_url} (chain id {info.chain_id}{', anvil' if settings.local_chain else ''})")
         table.add_row("manifest", str(info.manifest_path) + (" (reused)" if info.reused_deployment else " (fresh deployment)"))
         table.add_row("settler", info.settler)
         table.add_row("database", info.database_url)
@@ -117,25 +108,18 @@ def demo(
 
 
 # ---------------------------------------------------------- reading commands
-def operator_settings(state_dir: Path | None = None):
-    """Settings of a running `coopride run`: its chain, manifest and database (environment overrides win)."""
+def operator_settings(state_dir: Path | None = None) -> Settings:
+    """Settings of a running `coopride run`: its chain, manifest and database (the environment and
+    `--state-dir` say where, as they did for `coopride run`)."""
     from web3 import Web3
 
-    from coopride.config import Settings
-
-    state_dir = Path(state_dir or os.environ.get("COOPRIDE_STATE_DIR") or DEFAULT_STATE_DIR)
-    env = dict(os.environ)
-    if not env.get("COOPRIDE_RPC_URL"):
-        port = env.get("COOPRIDE_ANVIL_PORT") or DEFAULT_ANVIL_PORT
-        env["COOPRIDE_RPC_URL"] = f"http://{env.get('COOPRIDE_HOST') or DEFAULT_HOST}:{port}"
-    rpc_url = env["COOPRIDE_RPC_URL"]
+    settings = Settings.from_env(state_dir=state_dir)
+    rpc_url = settings.chain_rpc_url
     try:
         chain_id = int(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 3})).eth.chain_id)
     except Exception:
         _fail(f"no chain answers at {rpc_url}: start one with `coopride run` (or set COOPRIDE_RPC_URL)")
-    env.setdefault("COOPRIDE_MANIFEST", str(default_manifest_path(state_dir, chain_id)))
-    env.setdefault("DATABASE_URL", default_database_url(state_dir, chain_id))
-    return Settings.from_env(env)
+    return settings.for_chain(chain_id)
 
 
 def _chain_and_engine(settings):

@@ -29,15 +29,7 @@ import httpx
 from eth_account import Account
 from web3 import Web3
 
-from coopride.config import ANVIL_DEV_SETTLER_KEY, REPO_ROOT
-
-ANVIL_CHAIN_ID = 31337
-DEFAULT_ANVIL_PORT = 8545
-DEFAULT_API_PORT = 8000
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_STATE_DIR = REPO_ROOT / ".coopride"
-# Anvil's well-known development account #0: deploys on the local chain, and mints test fare tokens.
-ANVIL_DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+from coopride.config import ANVIL_CHAIN_ID, ANVIL_DEV_DEPLOYER_KEY, DEFAULT_HOST, DEFAULT_SOLCX_BINARY_PATH, REPO_ROOT, Settings
 
 START_TIMEOUT_SECONDS = 30.0
 DEPLOY_TIMEOUT_SECONDS = 300.0
@@ -84,55 +76,6 @@ def _die_with_parent() -> None:
 
 
 @dataclass
-class StackConfig:
-    """Where and how to run. Defaults: an embedded anvil on 8545, the API on 8000, SQLite under .coopride/."""
-
-    state_dir: Path = DEFAULT_STATE_DIR
-    host: str = DEFAULT_HOST
-    anvil_port: int = DEFAULT_ANVIL_PORT
-    api_port: int = DEFAULT_API_PORT
-    rpc_url: str | None = None  # a node of your own: no anvil is started
-    deployer_key: str | None = None  # required with rpc_url when the contracts must be deployed
-    settler_key: str | None = None  # default on anvil: dev account #1
-    database_url: str | None = None  # default: SQLite in state_dir, one file per chain
-    manifest_path: Path | None = None  # default: state_dir/deployments/<chain id>/manifest.json
-    deploy_params: dict = field(default_factory=dict)
-    deploy_regions: list[dict] | None = None
-    api_env: dict[str, str] = field(default_factory=dict)  # extra COOPRIDE_* settings for the API process
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "StackConfig":
-        env = os.environ if environ is None else environ
-        config = cls(
-            state_dir=Path(env.get("COOPRIDE_STATE_DIR") or DEFAULT_STATE_DIR),
-            host=env.get("COOPRIDE_HOST") or DEFAULT_HOST,
-            anvil_port=int(env.get("COOPRIDE_ANVIL_PORT") or DEFAULT_ANVIL_PORT),
-            api_port=int(env.get("COOPRIDE_API_PORT") or DEFAULT_API_PORT),
-            rpc_url=env.get("COOPRIDE_RPC_URL") or None,
-            deployer_key=env.get("COOPRIDE_DEPLOYER_KEY") or None,
-            settler_key=env.get("COOPRIDE_SETTLER_KEY") or None,
-            database_url=env.get("DATABASE_URL") or None,
-            manifest_path=Path(env["COOPRIDE_MANIFEST"]) if env.get("COOPRIDE_MANIFEST") else None,
-        )
-        for name, value in overrides.items():
-            if value is not None:
-                setattr(config, name, value)
-        return config
-
-    @property
-    def embedded_chain(self) -> bool:
-        return self.rpc_url is None
-
-
-def default_manifest_path(state_dir: Path, chain_id: int) -> Path:
-    return Path(state_dir) / "deployments" / str(chain_id) / "manifest.json"
-
-
-def default_database_url(state_dir: Path, chain_id: int) -> str:
-    return f"sqlite:///{Path(state_dir).resolve() / f'coopride-{chain_id}.db'}"
-
-
-@dataclass
 class StackInfo:
     """What a running stack serves; printed by `coopride run`."""
 
@@ -153,10 +96,15 @@ class StackInfo:
 
 
 class Stack:
-    """Chain + deployment + API. Use as a context manager, or `start()` / `stop()`."""
+    """Chain + deployment + API, as `settings` say. Use as a context manager, or `start()` / `stop()`.
 
-    def __init__(self, config: StackConfig, log=print):
-        self.config = config
+    `deploy_params` and `deploy_regions` go to `scripts/deploy.py` when the contracts are deployed."""
+
+    def __init__(self, settings: Settings, *, deploy_params: dict | None = None, deploy_regions: list[dict] | None = None,
+                 log=print):
+        self.settings = settings
+        self.deploy_params = deploy_params or {}
+        self.deploy_regions = deploy_regions
         self.log = log
         self.anvil: subprocess.Popen | None = None
         self.api: subprocess.Popen | None = None
@@ -175,54 +123,50 @@ class Stack:
         self.stop()
 
     def start(self) -> StackInfo:
-        config = self.config
-        log_dir = Path(config.state_dir) / "logs"
+        settings = self.settings
+        log_dir = Path(settings.state_dir) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        if port_in_use(config.host, config.api_port):
-            raise StackError(f"port {config.api_port} is in use (another `coopride run`?): "
+        if port_in_use(settings.host, settings.api_port):
+            raise StackError(f"port {settings.api_port} is in use (another `coopride run`?): "
                              "set COOPRIDE_API_PORT or --api-port")
 
-        if config.embedded_chain:
-            rpc_url = self._start_anvil(log_dir)
-            deployer_key = config.deployer_key or ANVIL_DEV_DEPLOYER_KEY
-            settler_key = config.settler_key or ANVIL_DEV_SETTLER_KEY
+        if settings.local_chain:
+            self._start_anvil(log_dir)
+            deployer_key: str | None = settings.deployer_key or ANVIL_DEV_DEPLOYER_KEY
         else:
-            rpc_url = config.rpc_url
-            deployer_key = config.deployer_key
-            if not config.settler_key:
+            deployer_key = settings.deployer_key
+            if not settings.configured("settler_key"):
                 raise StackError("COOPRIDE_RPC_URL needs COOPRIDE_SETTLER_KEY: a funded key that posts settlements and relays")
-            settler_key = config.settler_key
+        rpc_url = settings.chain_rpc_url
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         chain_id = _chain_id(w3, rpc_url)
-        manifest_path = Path(config.manifest_path or default_manifest_path(config.state_dir, chain_id))
-        settler = Account.from_key(settler_key).address
+        service = settings.for_chain(chain_id)
+        settler = Account.from_key(service.settler_key).address
 
-        if not config.embedded_chain:
+        if not settings.local_chain:
             _require_funds(w3, settler, 0, "COOPRIDE_SETTLER_KEY", "it pays the gas of settlements and relays")
-        reused = deployment_exists(w3, manifest_path, chain_id)
+        reused = deployment_exists(w3, service.manifest_path, chain_id)
         if reused:
-            self.log(f"reusing the deployment in {manifest_path} (its contracts exist on chain {chain_id})")
+            self.log(f"reusing the deployment in {service.manifest_path} (its contracts exist on chain {chain_id})")
         else:
             if deployer_key is None:
-                raise StackError(f"no deployment on chain {chain_id} at {manifest_path}: set COOPRIDE_DEPLOYER_KEY "
-                                 "(a funded key) to deploy the contracts")
-            if not config.embedded_chain:
+                raise StackError(f"no deployment on chain {chain_id} at {service.manifest_path}: set "
+                                 "COOPRIDE_DEPLOYER_KEY (a funded key) to deploy the contracts")
+            if not settings.local_chain:
                 _require_funds(w3, Account.from_key(deployer_key).address, DEPLOYMENT_GAS, "COOPRIDE_DEPLOYER_KEY",
                                f"deploying takes about {DEPLOYMENT_GAS:,} gas")
             self.log(f"deploying the contracts on chain {chain_id} (scripts/deploy.py) ...")
-            deploy_contracts(rpc_url, manifest_path, deployer_key=None if config.embedded_chain else deployer_key,
-                             settler=settler, params=config.deploy_params, regions=config.deploy_regions,
+            deploy_contracts(rpc_url, service.manifest_path, deployer_key=None if settings.local_chain else deployer_key,
+                             settler=settler, params=self.deploy_params, regions=self.deploy_regions,
                              log_path=log_dir / "deploy.log")
+        if not reused and not settings.configured("database_url"):
+            _remove_sqlite(service.database_url)  # it described a deployment that no longer exists
 
-        database_url = config.database_url or default_database_url(config.state_dir, chain_id)
-        if not reused and config.database_url is None:
-            _remove_sqlite(database_url)  # it described a deployment that no longer exists
-
-        api_url = f"http://{config.host}:{config.api_port}"
-        self.info = StackInfo(rpc_url=rpc_url, chain_id=chain_id, api_url=api_url, manifest_path=manifest_path,
-                              database_url=database_url, settler=settler, settler_key=settler_key,
+        api_url = f"http://{settings.host}:{settings.api_port}"
+        self.info = StackInfo(rpc_url=rpc_url, chain_id=chain_id, api_url=api_url, manifest_path=service.manifest_path,
+                              database_url=service.database_url, settler=settler, settler_key=service.settler_key,
                               deployer_key=deployer_key, reused_deployment=reused, log_dir=log_dir)
-        self._start_api(log_dir)
+        self._start_api(service, log_dir)
         return self.info
 
     def stop(self) -> None:
@@ -251,37 +195,30 @@ class Stack:
         return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=REPO_ROOT, preexec_fn=_die_with_parent)
 
-    def _start_anvil(self, log_dir: Path) -> str:
-        config = self.config
-        if port_in_use(config.host, config.anvil_port):
-            raise StackError(f"port {config.anvil_port} is in use (another chain or `coopride run`?): "
+    def _start_anvil(self, log_dir: Path) -> None:
+        settings = self.settings
+        if port_in_use(settings.host, settings.anvil_port):
+            raise StackError(f"port {settings.anvil_port} is in use (another chain or `coopride run`?): "
                              "set COOPRIDE_ANVIL_PORT or --anvil-port, or COOPRIDE_RPC_URL to use that node")
-        self.anvil = self._spawn(
-            [anvil_binary(), "--host", config.host, "--port", str(config.anvil_port), "--chain-id", str(ANVIL_CHAIN_ID),
-             "--block-base-fee-per-gas", "0", "--accounts", "10", "--gas-limit", "30000000"],
+        anvil = self._spawn(
+            [anvil_binary(), "--host", settings.host, "--port", str(settings.anvil_port), "--chain-id",
+             str(ANVIL_CHAIN_ID), "--block-base-fee-per-gas", "0", "--accounts", "10", "--gas-limit", "30000000"],
             log_dir / "anvil.log",
         )
-        rpc_url = f"http://{config.host}:{config.anvil_port}"
-        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 2}))
-        _wait_until(lambda: _answers(w3), f"anvil on {rpc_url}", self.anvil, log_dir / "anvil.log")
-        return rpc_url
+        self.anvil = anvil
+        w3 = Web3(Web3.HTTPProvider(settings.chain_rpc_url, request_kwargs={"timeout": 2}))
+        _wait_until(lambda: _answers(w3), f"anvil on {settings.chain_rpc_url}", anvil, log_dir / "anvil.log")
 
-    def _start_api(self, log_dir: Path) -> None:
-        info, config = self.info, self.config
-        env = {
-            **os.environ,
-            "DATABASE_URL": info.database_url,
-            "COOPRIDE_RPC_URL": info.rpc_url,
-            "COOPRIDE_MANIFEST": str(info.manifest_path),
-            "COOPRIDE_SETTLER_KEY": info.settler_key,
-            **config.api_env,
-        }
-        self.api = self._spawn(
-            [sys.executable, "-m", "uvicorn", "coopride.runner:service_app", "--factory", "--host", config.host,
-             "--port", str(config.api_port), "--log-level", "warning"],
-            log_dir / "api.log", env=env,
+    def _start_api(self, service: Settings, log_dir: Path) -> None:
+        """The API process gets `service`, the settings of this chain, through its environment."""
+        api_url = f"http://{service.host}:{service.api_port}"
+        api = self._spawn(
+            [sys.executable, "-m", "uvicorn", "coopride.runner:service_app", "--factory", "--host", service.host,
+             "--port", str(service.api_port), "--log-level", "warning"],
+            log_dir / "api.log", env={**os.environ, **service.to_env()},
         )
-        _wait_until(lambda: _healthy(info.api_url), f"the API on {info.api_url}", self.api, log_dir / "api.log")
+        self.api = api
+        _wait_until(lambda: _healthy(api_url), f"the API on {api_url}", api, log_dir / "api.log")
 
 
 def service_app():
@@ -317,7 +254,7 @@ def deploy_contracts(rpc_url: str, manifest_path: Path, *, settler: str, deploye
     """
     request = {"rpc_url": rpc_url, "manifest_path": str(manifest_path), "settler": settler,
                "deployer_key": deployer_key, "params": params or {}, "regions": regions}
-    env = {**os.environ, "SOLCX_BINARY_PATH": os.environ.get("SOLCX_BINARY_PATH") or str(REPO_ROOT / ".venv" / "solcx")}
+    env = {"SOLCX_BINARY_PATH": str(DEFAULT_SOLCX_BINARY_PATH), **os.environ}
     done = subprocess.run([sys.executable, "-m", "coopride.runner", "deploy"], input=json.dumps(request), text=True,
                           capture_output=True, cwd=REPO_ROOT, env=env, timeout=DEPLOY_TIMEOUT_SECONDS)
     if log_path is not None:

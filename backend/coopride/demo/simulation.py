@@ -35,7 +35,8 @@ from coopride.demo.actors import Api, DemoError, Member, Operator, seeded_accoun
 from coopride.demo.figures import DemoMismatch
 from coopride.demo.routes import street_route, gps_trace
 from coopride.domain.regions import LYON_3E
-from coopride.runner import ANVIL_DEV_DEPLOYER_KEY, Stack, StackConfig, free_port
+from coopride.config import ANVIL_DEV_DEPLOYER_KEY, Settings
+from coopride.runner import Stack, free_port
 
 __all__ = ["DemoError", "DemoMismatch", "DemoOptions", "run_demo"]
 
@@ -107,15 +108,11 @@ def run_demo(options: DemoOptions, console: Console | None = None, inspect=None)
                {"id": 2, "name": "Villeurbanne", "criticalMass": 8, "farePerKm": 450_000}]
 
     with tempfile.TemporaryDirectory(prefix="coopride-demo-") as state_dir:
-        config = StackConfig(
-            state_dir=Path(state_dir), anvil_port=free_port(), api_port=free_port(),
-            deploy_regions=regions,
-            api_env={"COOPRIDE_SETTLEMENT_BATCH_SIZE": str(options.batch_size),
-                     "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "1"},
-        )
+        settings = Settings(state_dir=Path(state_dir), anvil_port=free_port(), api_port=free_port(),
+                            settlement_batch_size=options.batch_size, settlement_max_age_seconds=1)
         console.print(f"[bold]CoopRide demo[/] seed {options.seed}, {options.members} members, {options.trips} trips: "
                       "starting anvil, deploying, starting the API ...")
-        with Stack(config, log=lambda text: console.print(f"[dim]{text}[/]")) as info:
+        with Stack(settings, deploy_regions=regions, log=lambda text: console.print(f"[dim]{text}[/]")) as info:
             manifest = load_manifest(info.manifest_path)
             chain = ChainClient(info.rpc_url, manifest, info.settler_key)
             api = Api(info.api_url)

@@ -11,21 +11,10 @@ from pathlib import Path
 import pytest
 
 from coopride.config import REPO_ROOT, Settings
-from coopride.runner import StackConfig
 
 
-def effective(environ: dict[str, str], **flags):
-    stack = StackConfig.from_env(environ, **flags)
-    service = Settings.from_env(environ)
-
-    class Effective:
-        state_dir, host, anvil_port, api_port = stack.state_dir, stack.host, stack.anvil_port, stack.api_port
-        deployer_key = stack.deployer_key
-        local_chain = stack.embedded_chain
-
-    for name in Settings.model_fields:
-        setattr(Effective, name, getattr(service, name))
-    return Effective
+def effective(environ: dict[str, str], **flags) -> Settings:
+    return Settings.from_env(environ, **flags)
 
 
 # (setting, its environment variable, a value there, a flag's value, the default)
@@ -97,3 +86,27 @@ def test_the_environment_of_the_process_is_not_read_when_one_is_given(monkeypatc
     monkeypatch.setenv("COOPRIDE_SETTLEMENT_BATCH_SIZE", "9")
     chosen = effective({})
     assert (chosen.api_port, chosen.settlement_batch_size) == (8000, 50)
+
+
+def test_the_local_chain_listens_where_the_settings_say():
+    assert effective({"COOPRIDE_HOST": "0.0.0.0", "COOPRIDE_ANVIL_PORT": "9545"}).chain_rpc_url == "http://0.0.0.0:9545"
+    assert effective({"COOPRIDE_RPC_URL": "https://node.example"}, anvil_port=1).chain_rpc_url == "https://node.example"
+
+
+def test_a_stack_keeps_one_manifest_and_one_database_per_chain_unless_configured(tmp_path):
+    on_chain = effective({}, state_dir=tmp_path).for_chain(5)
+    assert on_chain.manifest_path == tmp_path / "deployments" / "5" / "manifest.json"
+    assert on_chain.database_url == f"sqlite:///{tmp_path.resolve() / 'coopride-5.db'}"
+    assert on_chain.rpc_url == "http://127.0.0.1:8545"
+
+    configured = effective({"DATABASE_URL": "postgresql+psycopg://db/coop", "COOPRIDE_MANIFEST": "/tmp/m.json"},
+                           state_dir=tmp_path).for_chain(5)
+    assert (configured.database_url, configured.manifest_path) == ("postgresql+psycopg://db/coop", Path("/tmp/m.json"))
+
+
+def test_the_api_process_gets_the_same_settings_back_from_its_environment(tmp_path):
+    settings = Settings(state_dir=tmp_path, api_port=9001, settlement_batch_size=3, settlement_max_fee_gwei=1.5,
+                        deployer_key="0x" + "3" * 64)
+    environment = settings.to_env()
+    assert "COOPRIDE_DEPLOYER_KEY" not in environment  # the API never deploys
+    assert Settings.from_env(environment) == settings.model_copy(update={"deployer_key": None})
