@@ -143,7 +143,8 @@ def status(state_dir: StateDir = None) -> None:
     from sqlmodel import Session, select
 
     from coopride.models import Trip
-    from coopride.settlement.models import BATCH_SUBMITTED, SettlementBatch
+    from coopride.models import SettlementBatch
+    from coopride.models.enums import BatchStatus
 
     settings = operator_settings(state_dir)
     chain, engine = _chain_and_engine(settings)
@@ -166,7 +167,7 @@ def status(state_dir: StateDir = None) -> None:
 
     with Session(engine) as session:
         counts = Counter(session.exec(select(Trip.status)).all())
-        open_batches = session.exec(select(SettlementBatch).where(SettlementBatch.status == BATCH_SUBMITTED)).all()
+        open_batches = session.exec(select(SettlementBatch).where(SettlementBatch.status == BatchStatus.SUBMITTED)).all()
     queue = Table(title="Settlement queue", title_justify="left")
     for column in ("awaiting signatures", "queued", "submitted", "settled", "rejected", "void", "batches in flight"):
         queue.add_column(column, justify="right")

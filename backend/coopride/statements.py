@@ -8,89 +8,18 @@ decimal strings (18 decimals overflow JSON-safe integers).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from sqlmodel import Session, or_, select
 
 from coopride.chain.client import ChainClient
 from coopride.domain.regions import RegionMap
-from coopride.models import (
-    RELAY_BALLOT,
-    TRIP_AWAITING_SIGNATURES,
-    TRIP_QUEUED,
-    TRIP_SETTLED,
-    TRIP_SUBMITTED,
-    TRIP_VOID,
-    RelayedTransaction,
-    RelayedTransactionPublic,
-    Trip,
-)
-
-PENDING_STATUSES = (TRIP_AWAITING_SIGNATURES, TRIP_QUEUED, TRIP_SUBMITTED)
+from coopride.models import RelayedTransaction, Trip
+from coopride.models.enums import PENDING, RegionPhase, RelayKind, TripRole, TripStatus
+from coopride.schemas.common import RelayedTransactionPublic
+from coopride.schemas.regions import RegionStats
+from coopride.schemas.statements import ChainBalances, DrivingTotals, RidingTotals, Statement, StatementTrip, Vote
 
 
-class StatementTrip(BaseModel):
-    trip_id: int
-    role: str = Field(description='"driver" or "rider"')
-    region_id: int
-    distance_metres: int
-    shared: bool
-    fare_signed: int = Field(description="the most the rider agreed to pay")
-    status: str
-    fare_paid: int | None
-    fee_paid: int | None
-    shares_minted: str | None
-    batch_id: str | None
-    tx_hash: str | None
-    block_number: int | None
-    reject_reason: str | None
-
-
-class Vote(BaseModel):
-    proposal_id: str
-    support: int
-    tx_hash: str
-    block_number: int
-
-
-class DrivingTotals(BaseModel):
-    metres_driven: int = Field(description="verified metres of non-void trips as driver")
-    metres_shared: int = Field(description="of which with a rider on board")
-    metres_settled: int = Field(description="of which settled on chain")
-    shares_earned: str = Field(description="shares minted to you by settled trips (18 decimals)")
-    fares_received: int = Field(description="settled fares minus the cooperative fee, fare-token units")
-    fees_paid_to_treasury: int = Field(description="the cooperative fee on your settled trips")
-
-
-class RidingTotals(BaseModel):
-    metres_ridden: int
-    fares_paid: int = Field(description="what settled trips debited from your escrow")
-
-
-class ChainBalances(BaseModel):
-    """Read live from the chain when the statement was built."""
-
-    is_member: bool
-    shares: str
-    escrow: int
-    earnings: int
-    claimable_surplus: int
-
-
-class Statement(BaseModel):
-    address: str
-    full: bool = Field(description="false when you read another member's statement: public parts only")
-    driving: DrivingTotals
-    riding: RidingTotals | None
-    chain: ChainBalances | None
-    pending_trip_ids: list[int] | None
-    settled_trip_ids: list[int] | None
-    trips: list[StatementTrip] | None
-    votes: list[Vote]
-    transactions: list[RelayedTransactionPublic] | None
-    how_to_check: str
-
-
-def _trip_row(trip: Trip, role: str) -> StatementTrip:
+def _trip_row(trip: Trip, role: TripRole) -> StatementTrip:
     return StatementTrip(
         trip_id=trip.id, role=role, region_id=trip.region_id, distance_metres=trip.distance_metres,
         shared=trip.rider is not None, fare_signed=trip.fare, status=trip.status, fare_paid=trip.fare_paid,
@@ -101,9 +30,9 @@ def _trip_row(trip: Trip, role: str) -> StatementTrip:
 
 def member_statement(session: Session, chain: ChainClient, address: str, *, full: bool) -> Statement:
     trips = session.exec(select(Trip).where(or_(Trip.driver == address, Trip.rider == address)).order_by(Trip.id)).all()
-    driven = [t for t in trips if t.driver == address and t.status != TRIP_VOID]
-    ridden = [t for t in trips if t.rider == address and t.status != TRIP_VOID]
-    settled_driven = [t for t in driven if t.status == TRIP_SETTLED]
+    driven = [t for t in trips if t.driver == address and t.status != TripStatus.VOID]
+    ridden = [t for t in trips if t.rider == address and t.status != TripStatus.VOID]
+    settled_driven = [t for t in driven if t.status == TripStatus.SETTLED]
     driving = DrivingTotals(
         metres_driven=sum(t.distance_metres for t in driven),
         metres_shared=sum(t.distance_metres for t in driven if t.rider is not None),
@@ -113,7 +42,7 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
         fees_paid_to_treasury=sum(t.fee_paid or 0 for t in settled_driven),
     )
     ballots = session.exec(select(RelayedTransaction).where(RelayedTransaction.member == address,
-                                                            RelayedTransaction.kind == RELAY_BALLOT)
+                                                            RelayedTransaction.kind == RelayKind.BALLOT)
                            .order_by(RelayedTransaction.id)).all()
     votes = [Vote(proposal_id=b.proposal_id, support=b.support, tx_hash=b.tx_hash, block_number=b.block_number)
              for b in ballots]
@@ -129,7 +58,7 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
 
     relayed = session.exec(select(RelayedTransaction).where(RelayedTransaction.member == address)
                            .order_by(RelayedTransaction.id)).all()
-    settled_ridden = [t for t in ridden if t.status == TRIP_SETTLED]
+    settled_ridden = [t for t in ridden if t.status == TripStatus.SETTLED]
     return Statement(
         address=address,
         full=True,
@@ -139,30 +68,13 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
         chain=ChainBalances(is_member=chain.is_member(address), shares=str(chain.shares_of(address)),
                             escrow=chain.escrow_of(address), earnings=chain.earnings_of(address),
                             claimable_surplus=chain.claimable(address)),
-        pending_trip_ids=[t.id for t in trips if t.status in PENDING_STATUSES],
-        settled_trip_ids=[t.id for t in trips if t.status == TRIP_SETTLED],
-        trips=[_trip_row(t, "driver" if t.driver == address else "rider") for t in trips],
+        pending_trip_ids=[t.id for t in trips if t.status in PENDING],
+        settled_trip_ids=[t.id for t in trips if t.status == TripStatus.SETTLED],
+        trips=[_trip_row(t, TripRole.DRIVER if t.driver == address else TripRole.RIDER) for t in trips],
         votes=votes,
         transactions=[RelayedTransactionPublic.model_validate(r) for r in relayed],
         how_to_check=how_to_check,
     )
-
-
-class RegionStats(BaseModel):
-    region_id: int
-    name: str | None
-    phase: str = Field(description='"bootstrap" or "operating" (chain)')
-    members: int = Field(description="members registered in the region (chain)")
-    critical_mass: int = Field(description="members needed to switch to operating (chain)")
-    fare_per_km: int = Field(description="fare-token units per km (chain)")
-    trips_logged: int = Field(description="non-void trips in the database")
-    trips_settled: int
-    metres_verified: int
-    metres_shared: int
-    metres_settled: int
-    shares_minted: str = Field(description="by this region's settled trips (18 decimals)")
-    fees_to_treasury: int
-    treasury_balance: int = Field(description="the cooperative's whole treasury, all regions (chain)")
 
 
 def region_ids(chain: ChainClient, region_map: RegionMap) -> list[int]:
@@ -176,13 +88,13 @@ def region_stats(session: Session, chain: ChainClient, region_map: RegionMap, re
     state = chain.region(region_id)
     if not state.exists:
         return None
-    trips = session.exec(select(Trip).where(Trip.region_id == region_id, Trip.status != TRIP_VOID)).all()
-    settled = [t for t in trips if t.status == TRIP_SETTLED]
+    trips = session.exec(select(Trip).where(Trip.region_id == region_id, Trip.status != TripStatus.VOID)).all()
+    settled = [t for t in trips if t.status == TripStatus.SETTLED]
     names = {r.id: r.name for r in chain.manifest.regions} | {a.region_id: a.name for a in region_map.areas}
     return RegionStats(
         region_id=region_id,
         name=names.get(region_id),
-        phase="operating" if state.operating else "bootstrap",
+        phase=RegionPhase.OPERATING if state.operating else RegionPhase.BOOTSTRAP,
         members=state.members,
         critical_mass=state.critical_mass,
         fare_per_km=state.fare_per_km,

@@ -18,22 +18,10 @@ from coopride.domain import matching
 from coopride.domain.geo import GreatCircleDistance, LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
-from coopride.models import (
-    OFFER_OPEN,
-    REQUEST_BOOKED,
-    REQUEST_CANCELLED,
-    REQUEST_ENDED_EARLY,
-    REQUEST_HOLDS_SEAT,
-    REQUEST_MATCHED,
-    REQUEST_OPEN,
-    REQUEST_PICKED_UP,
-    LatLonIn,
-    OfferCreate,
-    OfferPublic,
-    RideRequest,
-    RideRequestCreate,
-    TripOffer,
-)
+from coopride.models import RideRequest, TripOffer
+from coopride.models.enums import SEAT_HOLDING, OfferStatus, RequestStatus
+from coopride.schemas.rides import OfferCreate, OfferPublic, RideRequestCreate
+from coopride.schemas.types import LatLonIn
 
 ROAD_DISTANCE = GreatCircleDistance()
 
@@ -54,7 +42,7 @@ def trip_region(region_map: RegionMap, origin: LatLonIn, destination: LatLonIn) 
 
 def seats_taken(session: Session, offer_id: int) -> int:
     query = select(func.count()).select_from(RideRequest).where(
-        RideRequest.offer_id == offer_id, RideRequest.status.in_(REQUEST_HOLDS_SEAT)
+        RideRequest.offer_id == offer_id, RideRequest.status.in_(SEAT_HOLDING)
     )
     return session.exec(query).one()
 
@@ -64,7 +52,7 @@ def seats_taken_by_offer(session: Session, offer_ids: list[int]) -> dict[int, in
     if not offer_ids:
         return {}
     query = (select(RideRequest.offer_id, func.count()).where(RideRequest.offer_id.in_(offer_ids),
-                                                              RideRequest.status.in_(REQUEST_HOLDS_SEAT))
+                                                              RideRequest.status.in_(SEAT_HOLDING))
              .group_by(RideRequest.offer_id))
     taken = dict(session.exec(query).all())
     return {offer_id: taken.get(offer_id, 0) for offer_id in offer_ids}
@@ -127,8 +115,8 @@ def run_matching(session: Session, region_id: int) -> list[RideRequest]:
     again afterwards against the other offers' remaining seats.
     """
     requests = session.exec(select(RideRequest).where(RideRequest.region_id == region_id,
-                                                      RideRequest.status == REQUEST_OPEN)).all()
-    offers = session.exec(select(TripOffer).where(TripOffer.region_id == region_id, TripOffer.status == OFFER_OPEN)).all()
+                                                      RideRequest.status == RequestStatus.OPEN)).all()
+    offers = session.exec(select(TripOffer).where(TripOffer.region_id == region_id, TripOffer.status == OfferStatus.OPEN)).all()
     taken = seats_taken_by_offer(session, [offer.id for offer in offers])
     free = {offer.id: offer.seats - taken[offer.id] for offer in offers}
     by_request = {r.id: r for r in requests}
@@ -161,7 +149,7 @@ def _match(requests: list[RideRequest], offers: list[TripOffer], free: dict[int,
 
 
 def _assign(session: Session, request: RideRequest, assignment, free: dict[int, int]) -> RideRequest:
-    request.status = REQUEST_MATCHED
+    request.status = RequestStatus.MATCHED
     request.offer_id = assignment.offer_id
     request.shared_metres = round(assignment.shared_metres)
     request.detour_metres = round(assignment.detour_metres)
@@ -195,9 +183,9 @@ def accept(session: Session, request_id: int, rider: str) -> RideRequest:
     request = get_request(session, request_id)
     if request.rider != rider:
         raise Forbidden(f"ride request {request_id} is not yours")
-    if request.status != REQUEST_MATCHED:
+    if request.status != RequestStatus.MATCHED:
         raise Conflict(f"ride request {request_id} is {request.status}; only a matched request can be accepted")
-    request.status = REQUEST_BOOKED
+    request.status = RequestStatus.BOOKED
     session.add(request)
     return request
 
@@ -206,9 +194,9 @@ def pick_up(session: Session, request_id: int, driver: str, now: int | None = No
     request = get_request(session, request_id)
     if driver_of(session, request) != driver:
         raise Forbidden(f"ride request {request_id} is not booked on your offer")
-    if request.status != REQUEST_BOOKED:
+    if request.status != RequestStatus.BOOKED:
         raise Conflict(f"ride request {request_id} is {request.status}; only a booked ride can be picked up")
-    request.status = REQUEST_PICKED_UP
+    request.status = RequestStatus.PICKED_UP
     request.picked_up_at = int(time.time()) if now is None else now
     session.add(request)
     return request
@@ -218,14 +206,14 @@ def cancel(session: Session, request_id: int, rider: str, now: int | None = None
     request = get_request(session, request_id)
     if request.rider != rider:
         raise Forbidden(f"ride request {request_id} is not yours")
-    if request.status in (REQUEST_OPEN, REQUEST_MATCHED, REQUEST_BOOKED):
-        request.status = REQUEST_CANCELLED
-    elif request.status == REQUEST_PICKED_UP:
-        request.status = REQUEST_ENDED_EARLY
+    if request.status in (RequestStatus.OPEN, RequestStatus.MATCHED, RequestStatus.BOOKED):
+        request.status = RequestStatus.CANCELLED
+    elif request.status == RequestStatus.PICKED_UP:
+        request.status = RequestStatus.ENDED_EARLY
         request.ended_at = int(time.time()) if now is None else now
     else:
         raise Conflict(f"ride request {request_id} is {request.status} and can no longer be cancelled")
     session.add(request)
-    if request.status == REQUEST_CANCELLED and request.offer_id is not None:
+    if request.status == RequestStatus.CANCELLED and request.offer_id is not None:
         run_matching(session, request.region_id)  # the freed seat may serve someone waiting
     return request

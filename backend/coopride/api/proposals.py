@@ -12,17 +12,14 @@ from sqlmodel import Session, select
 from coopride.api.errors import Conflict, Invalid
 from coopride.chain.client import ChainClient, ProposalInfo, ProposalState, TxOutcome
 from coopride.chain.eip712 import proposal_typed_data
-from coopride.models import (
-    RELAY_EXECUTE,
-    RELAY_PROPOSE,
-    RELAY_QUEUE,
+from coopride.models import Proposal, RelayedTransaction
+from coopride.models.enums import RelayKind
+from coopride.schemas.governance import (
     CriticalMassChange,
     FeeChange,
-    Proposal,
     ProposalDraft,
     ProposalPublic,
     RegionFareChange,
-    RelayedTransaction,
     RewardsChange,
     SurplusDistribution,
     TreasurySpend,
@@ -122,7 +119,7 @@ def relay(session: Session, chain: ChainClient, member: str, change, prepared: P
         tx_hash=outcome.tx_hash, block_number=outcome.block_number,
     )
     session.add(row)
-    _record(session, member, RELAY_PROPOSE, proposal_id, outcome)
+    _record(session, member, RelayKind.PROPOSE, proposal_id, outcome)
     return row
 
 
@@ -131,7 +128,7 @@ def queue(session: Session, chain: ChainClient, member: str, info: ProposalInfo)
     if info.state != ProposalState.SUCCEEDED:
         raise Conflict(f"proposal {info.proposal_id} is {label(info.state)}: only a Succeeded proposal is queued")
     outcome = chain.queue(info.targets, info.values, info.calldatas, info.description)
-    return _record(session, member, RELAY_QUEUE, info.proposal_id, outcome)
+    return _record(session, member, RelayKind.QUEUE, info.proposal_id, outcome)
 
 
 def execute(session: Session, chain: ChainClient, member: str, info: ProposalInfo) -> RelayedTransaction:
@@ -142,11 +139,12 @@ def execute(session: Session, chain: ChainClient, member: str, info: ProposalInf
     if now < info.eta:
         raise Conflict(f"proposal {info.proposal_id} may be executed from {info.eta} ({info.eta - now} s from now)")
     outcome = chain.execute(info.targets, info.values, info.calldatas, info.description)
-    return _record(session, member, RELAY_EXECUTE, info.proposal_id, outcome)
+    return _record(session, member, RelayKind.EXECUTE, info.proposal_id, outcome)
 
 
 def _record(session: Session, member: str, kind: str, proposal_id: int, outcome: TxOutcome) -> RelayedTransaction:
-    row = RelayedTransaction.of(member, kind, outcome, proposal_id=str(proposal_id))
+    row = RelayedTransaction(member=member, kind=kind, tx_hash=outcome.tx_hash, block_number=outcome.block_number,
+                             gas_used=outcome.gas_used, proposal_id=str(proposal_id))
     session.add(row)
     return row
 

@@ -19,18 +19,10 @@ from coopride.domain.geo import LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
 from coopride.domain.traces import Fix, check_trace, trace_hash
-from coopride.models import (
-    REQUEST_BOOKED,
-    REQUEST_COMPLETED,
-    REQUEST_ENDED_EARLY,
-    REQUEST_PICKED_UP,
-    TRIP_AWAITING_SIGNATURES,
-    TRIP_QUEUED,
-    TRIP_VOID,
-    LatLonIn,
-    Trip,
-    TripCreate,
-)
+from coopride.models import Trip
+from coopride.models.enums import RequestStatus, TripStatus
+from coopride.schemas.trips import TripCreate
+from coopride.schemas.types import LatLonIn
 
 # A ride cut short ends when the rider cancels; the driver's trace may run this long past that moment
 # (the time to stop the car and stop the app) and no longer.
@@ -54,11 +46,11 @@ def log_trip(session: Session, chain: ChainClient, region_map: RegionMap, driver
         request = booking.get_request(session, body.request_id)
         if booking.driver_of(session, request) != driver:
             raise Forbidden(f"ride request {request.id} is not booked on your offer")
-        if request.status not in (REQUEST_BOOKED, REQUEST_PICKED_UP, REQUEST_ENDED_EARLY):
+        if request.status not in (RequestStatus.BOOKED, RequestStatus.PICKED_UP, RequestStatus.ENDED_EARLY):
             raise Conflict(f"ride request {request.id} is {request.status}; only a booked ride can be logged")
         region_id = request.region_id
         pickup = LatLon(request.origin_lat, request.origin_lon)
-        if request.status == REQUEST_ENDED_EARLY:
+        if request.status == RequestStatus.ENDED_EARLY:
             if fixes[-1].t > request.ended_at + EARLY_END_GRACE_SECONDS:
                 raise Invalid("the rider ended this ride early: the trace must stop when the rider left")
         else:
@@ -86,11 +78,11 @@ def log_trip(session: Session, chain: ChainClient, region_map: RegionMap, driver
         trace_hash="0x" + trace_hash(fixes).hex(),
         trace=[[f.t, f.lat, f.lon] for f in fixes],
         check_reasons=reasons,
-        status=TRIP_AWAITING_SIGNATURES if check.accepted and not solo_while_operating else TRIP_VOID,
+        status=TripStatus.AWAITING_SIGNATURES if check.accepted and not solo_while_operating else TripStatus.VOID,
     )
     session.add(trip)
     if request is not None:
-        request.status = REQUEST_COMPLETED
+        request.status = RequestStatus.COMPLETED
         session.add(request)
     session.flush()
     return trip
@@ -114,7 +106,7 @@ def receipt_of(trip: Trip) -> TripReceipt:
 
 
 def receipt_data(trip: Trip, domain: Domain) -> dict:
-    if trip.status == TRIP_VOID:
+    if trip.status == TripStatus.VOID:
         raise Conflict(f"trip {trip.id} is void ({', '.join(trip.check_reasons)}): it has no receipt")
     return receipt_typed_data(domain, receipt_of(trip))
 
@@ -122,7 +114,7 @@ def receipt_data(trip: Trip, domain: Domain) -> dict:
 def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, signature: bytes) -> Trip:
     """Stores `signer`'s signature once it recovers to `signer` over this trip's exact receipt."""
     typed = receipt_data(trip, domain)
-    if trip.status != TRIP_AWAITING_SIGNATURES:
+    if trip.status != TripStatus.AWAITING_SIGNATURES:
         raise Conflict(f"trip {trip.id} is {trip.status}: it takes no more signatures")
     role = "driver" if signer == trip.driver else "rider"
     if getattr(trip, f"{role}_signature") is not None:
@@ -139,9 +131,9 @@ def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, sig
     # Decided in SQL, so that driver and rider signing at the same moment still queue the trip.
     session.execute(
         update(Trip)
-        .where(Trip.id == trip.id, Trip.status == TRIP_AWAITING_SIGNATURES, Trip.driver_signature.is_not(None),
+        .where(Trip.id == trip.id, Trip.status == TripStatus.AWAITING_SIGNATURES, Trip.driver_signature.is_not(None),
                or_(Trip.rider.is_(None), Trip.rider_signature.is_not(None)))
-        .values(status=TRIP_QUEUED)
+        .values(status=TripStatus.QUEUED)
     )
     session.refresh(trip)
     return trip

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from coopride.chain.client import ChainClient, TripSettlement
-from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SETTLED, TRIP_SUBMITTED, Trip, utcnow
+from coopride.models import Trip, utcnow
+from coopride.models.enums import TripStatus
 
 
 def record_settled(trip: Trip, settlement: TripSettlement) -> None:
-    trip.status = TRIP_SETTLED
+    trip.status = TripStatus.SETTLED
     trip.tx_hash = settlement.tx_hash
     trip.block_number = settlement.block_number
     trip.fare_paid = settlement.fare
@@ -26,7 +27,7 @@ def record_settled(trip: Trip, settlement: TripSettlement) -> None:
 
 
 def requeue(trip: Trip) -> None:
-    trip.status = TRIP_QUEUED
+    trip.status = TripStatus.QUEUED
     trip.batch_id = None
 
 
@@ -62,12 +63,12 @@ class Discrepancy:
 
 def audit(session: Session, chain: ChainClient) -> list[Discrepancy]:
     """Compares every trip the database calls settled, or had sent, with the chain's `TripSettled` events."""
-    trips = session.exec(select(Trip).where(Trip.status.in_([TRIP_SETTLED, TRIP_SUBMITTED, TRIP_REJECTED]))).all()
+    trips = session.exec(select(Trip).where(Trip.status.in_([TripStatus.SETTLED, TripStatus.SUBMITTED, TripStatus.REJECTED]))).all()
     on_chain = chain.find_settlements(t.id for t in trips)
     problems = []
     for trip in trips:
         event = on_chain.get(trip.id)
-        if trip.status == TRIP_SETTLED:
+        if trip.status == TripStatus.SETTLED:
             if event is None:
                 problems.append(Discrepancy(trip.id, f"settled by {trip.tx_hash}", "no TripSettled event"))
             elif (event.tx_hash, event.fare, event.fee, str(event.shares)) != (
@@ -78,6 +79,6 @@ def audit(session: Session, chain: ChainClient) -> list[Discrepancy]:
                     f"tx {trip.tx_hash} fare {trip.fare_paid} fee {trip.fee_paid} shares {trip.shares_minted}",
                     f"tx {event.tx_hash} fare {event.fare} fee {event.fee} shares {event.shares}",
                 ))
-        elif event is not None and trip.status == TRIP_REJECTED:
+        elif event is not None and trip.status == TripStatus.REJECTED:
             problems.append(Discrepancy(trip.id, f"rejected ({trip.reject_reason})", f"settled by {event.tx_hash}"))
     return problems

@@ -46,15 +46,8 @@ from coopride.chain.client import (
 )
 from coopride.api.trip_log import receipt_of
 from coopride.chain.eip712 import signed_receipt_tuple
-from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SUBMITTED, Trip, as_utc, utcnow
-from coopride.settlement.models import (
-    BATCH_CONFIRMED,
-    BATCH_REVERTED,
-    BATCH_SUBMITTED,
-    BATCH_SUPERSEDED,
-    SettlementBatch,
-    SettlementRetry,
-)
+from coopride.models import SettlementBatch, SettlementRetry, Trip, as_utc, utcnow
+from coopride.models.enums import BatchStatus, TripStatus
 from coopride.settlement.reconcile import reconcile_trips, record_settled, requeue
 
 log = logging.getLogger(__name__)
@@ -172,7 +165,7 @@ class SettlementWorker:
             rows = session.exec(
                 select(Trip, SettlementRetry)
                 .join(SettlementRetry, SettlementRetry.trip_id == Trip.id, isouter=True)
-                .where(Trip.status == TRIP_QUEUED)
+                .where(Trip.status == TripStatus.QUEUED)
                 .where(Trip.end_time <= chain_time)
                 .where((SettlementRetry.trip_id.is_(None)) | (SettlementRetry.retry_after <= now))
                 .order_by(Trip.id)
@@ -228,8 +221,8 @@ class SettlementWorker:
         with self._session() as session:
             claimed = session.execute(
                 update(Trip)
-                .where(Trip.id.in_(batch.trip_ids), Trip.status == TRIP_QUEUED)
-                .values(status=TRIP_SUBMITTED, batch_id=batch.id)
+                .where(Trip.id.in_(batch.trip_ids), Trip.status == TripStatus.QUEUED)
+                .values(status=TripStatus.SUBMITTED, batch_id=batch.id)
             ).rowcount
             if claimed != len(batch.trip_ids):
                 session.rollback()
@@ -265,7 +258,7 @@ class SettlementWorker:
     def _finish_unfinished(self, report: SettlementReport) -> None:
         with self._session() as session:
             unfinished = session.exec(
-                select(SettlementBatch).where(SettlementBatch.status == BATCH_SUBMITTED).order_by(SettlementBatch.nonce)
+                select(SettlementBatch).where(SettlementBatch.status == BatchStatus.SUBMITTED).order_by(SettlementBatch.nonce)
             ).all()
         for batch in unfinished:
             # Read the nonce before the receipt: if the nonce is used and our receipt is still absent
@@ -314,11 +307,11 @@ class SettlementWorker:
     def _supersede(self, batch: SettlementBatch, report: SettlementReport) -> None:
         with self._session() as session:
             stored = session.get(SettlementBatch, batch.id)
-            if stored.status != BATCH_SUBMITTED:
+            if stored.status != BatchStatus.SUBMITTED:
                 return
             trips = self._batch_trips(session, stored)
             settled, requeued = reconcile_trips(session, self.chain, trips)
-            stored.status = BATCH_SUPERSEDED
+            stored.status = BatchStatus.SUPERSEDED
             stored.finished_at = utcnow()
             stored.note = f"nonce {stored.nonce} was used by another transaction"
             session.add(stored)
@@ -333,7 +326,7 @@ class SettlementWorker:
         now = self.clock()
         with self._session() as session:
             batch = session.get(SettlementBatch, batch_id)
-            if batch.status != BATCH_SUBMITTED:
+            if batch.status != BatchStatus.SUBMITTED:
                 return  # another pass recorded it already
             trips = self._batch_trips(session, batch)
             batch.block_number = int(receipt["blockNumber"])
@@ -341,7 +334,7 @@ class SettlementWorker:
             batch.finished_at = utcnow()
             report.gas_used += batch.gas_used
             if receipt["status"] != 1:
-                batch.status = BATCH_REVERTED
+                batch.status = BatchStatus.REVERTED
                 batch.note = "settle reverted as a whole"
                 for trip in trips:
                     requeue(trip)
@@ -349,7 +342,7 @@ class SettlementWorker:
                 report.requeued.extend(t.id for t in trips)
             else:
                 events = self.chain.batch_events(receipt)
-                batch.status = BATCH_CONFIRMED
+                batch.status = BatchStatus.CONFIRMED
                 batch.settled_count = len(events.settled)
                 batch.rejected_count = len(events.rejected)
                 resend_check = []
@@ -390,7 +383,7 @@ class SettlementWorker:
                 return
             reason = f"{reason} after {retry.attempts} attempts"
             trip.reject_reason = reason
-        trip.status = TRIP_REJECTED
+        trip.status = TripStatus.REJECTED
         report.rejected[trip.id] = reason
         session.add(trip)
 
@@ -398,7 +391,7 @@ class SettlementWorker:
     def _batch_trips(session: Session, batch: SettlementBatch) -> list[Trip]:
         # Only trips still held by this batch: a trip reconciled elsewhere is not touched again.
         return list(session.exec(
-            select(Trip).where(Trip.id.in_(batch.trip_ids), Trip.batch_id == batch.id, Trip.status == TRIP_SUBMITTED)
+            select(Trip).where(Trip.id.in_(batch.trip_ids), Trip.batch_id == batch.id, Trip.status == TripStatus.SUBMITTED)
         ).all())
 
 

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from coopride.api import booking
 from coopride.api.errors import Refused
 from coopride.db import init_db, make_engine
-from coopride.models import REQUEST_HOLDS_SEAT, RideRequest, TripOffer
+from coopride.models import RideRequest, TripOffer
+from coopride.models.enums import SEAT_HOLDING
 
 PEOPLE = [f"0x{i:040x}" for i in range(1, 5)]
 NOW = int(time.time())
@@ -105,7 +106,7 @@ class Bookings(RuleBasedStateMachine):
     def every_seat_holder_rides_with_someone_else(self):
         with self._session() as session:
             for request in session.exec(select(RideRequest)).all():
-                if request.status in REQUEST_HOLDS_SEAT:
+                if request.status in SEAT_HOLDING:
                     assert request.offer_id is not None
                     assert session.get(TripOffer, request.offer_id).driver != request.rider
 

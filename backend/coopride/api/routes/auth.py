@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from coopride.api.deps import ChainDep, SessionDep, SettingsDep
 from coopride.api.signin import SignInError, issue_nonce, log_in
-from coopride.models import LoginRequest, LoginResponse, NonceRequest, NonceResponse
+from coopride.schemas.auth import LoginRequest, LoginResponse, NonceRequest, NonceResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

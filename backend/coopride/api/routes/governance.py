@@ -9,18 +9,10 @@ from coopride.api.deps import ChainDep, CurrentMember, SessionDep, SettingsDep
 from coopride.api.signatures import require_signer
 from coopride.chain.client import ChainRevert, ProposalInfo, ProposalState
 from coopride.chain.eip712 import ballot_typed_data
-from coopride.models import (
-    RELAY_BALLOT,
-    BallotRequest,
-    Proposal,
-    ProposalCreate,
-    ProposalDraft,
-    ProposalPublic,
-    ProposalSubmit,
-    RelayedTransaction,
-    RelayedTransactionPublic,
-    TypedDataResponse,
-)
+from coopride.models import Proposal, RelayedTransaction
+from coopride.models.enums import RelayKind
+from coopride.schemas.common import RelayedTransactionPublic, TypedDataResponse
+from coopride.schemas.governance import BallotRequest, ProposalCreate, ProposalDraft, ProposalPublic, ProposalSubmit
 
 router = APIRouter(prefix="/governance", tags=["governance"])
 
@@ -92,7 +84,8 @@ def cast_ballot(body: BallotRequest, member: CurrentMember, session: SessionDep,
                               chain.governor_nonce(member))
     signature = require_signer(typed, body.signature, member, "ballot")
     outcome = chain.relay_ballot(int(body.proposal_id), body.support, member, signature)
-    row = RelayedTransaction.of(member, RELAY_BALLOT, outcome, proposal_id=body.proposal_id, support=body.support)
+    row = RelayedTransaction(member=member, kind=RelayKind.BALLOT, tx_hash=outcome.tx_hash, block_number=outcome.block_number,
+                             gas_used=outcome.gas_used, proposal_id=body.proposal_id, support=body.support)
     session.add(row)
     session.commit()
     return row

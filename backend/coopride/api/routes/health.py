@@ -2,19 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import text
 
 from coopride.api.deps import ChainDep, SessionDep
 from coopride.chain.client import TRANSIENT_ERRORS
+from coopride.schemas.health import Health
 
 router = APIRouter(tags=["health"])
-
-
-class Health(BaseModel):
-    database: bool
-    chain: bool
-    block_number: int | None = None
 
 
 @router.get("/health", summary="Database and chain reachable?", response_model=Health,

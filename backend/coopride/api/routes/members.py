@@ -8,18 +8,12 @@ from coopride import statements
 from coopride.api.deps import ChainDep, CurrentMember, SessionDep, SettingsDep, SignedIn
 from coopride.api.signatures import require_signer
 from coopride.chain.eip712 import join_typed_data, permit_typed_data
-from coopride.models import (
-    RELAY_CLAIM,
-    RELAY_DEPOSIT,
-    RELAY_JOIN,
-    Address,
-    DepositRequest,
-    JoinRequest,
-    RelayedTransaction,
-    RelayedTransactionPublic,
-    TokenAmount,
-    TypedDataResponse,
-)
+from coopride.models import RelayedTransaction
+from coopride.models.enums import RelayKind
+from coopride.schemas.common import RelayedTransactionPublic, TypedDataResponse
+from coopride.schemas.members import DepositRequest, JoinRequest
+from coopride.schemas.statements import Statement
+from coopride.schemas.types import Address, TokenAmount
 
 router = APIRouter(prefix="/members", tags=["members"])
 
@@ -37,7 +31,8 @@ def _require_live_deadline(chain: ChainDep, deadline: int) -> None:
 
 
 def _record(session: SessionDep, member: str, kind: str, outcome, **fields) -> RelayedTransaction:
-    row = RelayedTransaction.of(member, kind, outcome, **fields)
+    row = RelayedTransaction(member=member, kind=kind, tx_hash=outcome.tx_hash, block_number=outcome.block_number,
+                             gas_used=outcome.gas_used, **fields)
     session.add(row)
     session.commit()
     return row
@@ -64,7 +59,7 @@ def join(body: JoinRequest, address: SignedIn, session: SessionDep, chain: Chain
                             chain.membership_nonce(address), body.deadline)
     signature = require_signer(typed, body.signature, address, "Join")
     outcome = chain.relay_join(address, body.region_id, body.deadline, signature)
-    return _record(session, address, RELAY_JOIN, outcome, region_id=body.region_id)
+    return _record(session, address, RelayKind.JOIN, outcome, region_id=body.region_id)
 
 
 @router.get("/me/deposit/typed-data", summary="ERC-2612 permit to sign for an escrow deposit",
@@ -89,7 +84,7 @@ def deposit(body: DepositRequest, member: CurrentMember, session: SessionDep, ch
                               chain.permit_nonce(member), body.deadline)
     signature = require_signer(typed, body.signature, member, "permit")
     outcome = chain.relay_permit_deposit(member, body.amount, body.deadline, signature)
-    return _record(session, member, RELAY_DEPOSIT, outcome, amount=str(body.amount))
+    return _record(session, member, RelayKind.DEPOSIT, outcome, amount=str(body.amount))
 
 
 @router.post("/me/claim", summary="Claim your share of distributed surplus (relayed, paid to you)",
@@ -99,13 +94,13 @@ def claim(member: CurrentMember, session: SessionDep, chain: ChainDep) -> Relaye
     if amount == 0:
         raise HTTPException(status.HTTP_409_CONFLICT, "nothing to claim")
     outcome = chain.relay_claim(member)
-    return _record(session, member, RELAY_CLAIM, outcome, amount=str(amount))
+    return _record(session, member, RelayKind.CLAIM, outcome, amount=str(amount))
 
 
 @router.get("/{address}/statement", summary="A member's statement, checkable against the chain",
-            response_model=statements.Statement)
+            response_model=Statement)
 def statement(address: Annotated[Address, Path()], caller: SignedIn, session: SessionDep,
-              chain: ChainDep) -> statements.Statement:
+              chain: ChainDep) -> Statement:
     """Your own statement in full. Another member's statement shows only its public part: totals of
     km and shares, and votes (all of which the chain already shows)."""
     return statements.member_statement(session, chain, address, full=(caller == address))

@@ -8,7 +8,8 @@ from sqlmodel import select
 from coopride.api import booking
 from coopride.api.errors import Forbidden, NotFound
 from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SignedIn
-from coopride.models import OfferCreate, OfferPublic, RideRequest, RideRequestCreate, RideRequestPublic, TripOffer
+from coopride.models import RideRequest, TripOffer
+from coopride.schemas.rides import OfferCreate, OfferPublic, RideRequestCreate, RideRequestPublic
 
 router = APIRouter(tags=["rides"])
 

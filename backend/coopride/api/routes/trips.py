@@ -8,7 +8,9 @@ from sqlmodel import or_, select
 from coopride.api import trip_log
 from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SignedIn
 from coopride.api.signatures import signature_bytes
-from coopride.models import SignatureIn, Trip, TripCreate, TripPublic, TypedDataResponse
+from coopride.models import Trip
+from coopride.schemas.common import SignatureIn, TypedDataResponse
+from coopride.schemas.trips import TripCreate, TripPublic
 
 router = APIRouter(prefix="/trips", tags=["trips"])
 
