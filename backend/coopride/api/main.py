@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse
 
 from coopride.api.errors import Refused
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
-from coopride.chain.client import TRANSIENT_ERRORS, ChainClient, ChainRevert, ChainUnavailable
+from coopride.chain.client import ChainClient
+from coopride.chain.errors import ChainRevert, ChainUnavailable
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
 from coopride.db import init_db, make_engine
@@ -67,9 +68,6 @@ def create_app(settings: Settings | None = None, chain: ChainClient | None = Non
     @app.exception_handler(ChainUnavailable)
     async def chain_down(_request: Request, exc: ChainUnavailable) -> JSONResponse:
         return _unavailable(exc)
-
-    for error_type in TRANSIENT_ERRORS:
-        app.add_exception_handler(error_type, lambda _request, exc: _unavailable(exc))
 
     return app
 

@@ -10,7 +10,8 @@ from eth_utils import to_checksum_address
 from sqlmodel import Session, select
 
 from coopride.api.errors import Conflict, Invalid
-from coopride.chain.client import ChainClient, ProposalInfo, ProposalState, TxOutcome
+from coopride.chain.client import ChainClient
+from coopride.chain.types import ProposalInfo, ProposalState, TxOutcome
 from coopride.chain.eip712 import proposal_typed_data
 from coopride.models import Proposal, RelayedTransaction
 from coopride.models.enums import RelayKind

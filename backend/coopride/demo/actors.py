@@ -16,7 +16,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
-from coopride.chain.client import ChainClient, TxOutcome
+from coopride.chain.client import ChainClient
+from coopride.chain.types import TxOutcome
 from coopride.chain.eip712 import sign_typed_data
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

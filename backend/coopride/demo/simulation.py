@@ -28,7 +28,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from coopride.chain.client import ChainClient, ProposalState
+from coopride.chain.client import ChainClient
+from coopride.chain.types import ProposalState
 from coopride.chain.manifest import load_manifest
 from coopride.demo import figures, report
 from coopride.demo.actors import Api, DemoError, Member, Operator, seeded_account

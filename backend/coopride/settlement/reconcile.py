@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from coopride.chain.client import ChainClient, TripSettlement
+from coopride.chain.client import ChainClient
+from coopride.chain.types import TripSettlement
 from coopride.models import Trip, utcnow
 from coopride.models.enums import TripStatus
 

@@ -34,16 +34,9 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 from web3.exceptions import TimeExhausted
 
-from coopride.chain.client import (
-    TRANSIENT_ERRORS,
-    ChainClient,
-    ChainRevert,
-    NonceConsumed,
-    NonceInUse,
-    RejectReason,
-    SignedTx,
-    TripRejection,
-)
+from coopride.chain.client import ChainClient
+from coopride.chain.errors import TRANSIENT_ERRORS, ChainRevert, NonceConsumed, NonceInUse
+from coopride.chain.types import RejectReason, SignedTx, TripRejection
 from coopride.api.trip_log import receipt_of
 from coopride.chain.eip712 import signed_receipt_tuple
 from coopride.models import SettlementBatch, SettlementRetry, Trip, as_utc, utcnow
@@ -189,10 +182,10 @@ class SettlementWorker:
         trips = sorted(trips, key=lambda t: (t.driver.lower(), t.id))
         trip_ids = [t.id for t in trips]
         signed_receipts = [self._signed_receipt(t) for t in trips]
-        with self.chain.exclusive_nonce() as nonce:
+        with self.chain.transactions.exclusive_nonce() as nonce:
             batch_id = batch_id_for(self.chain.chain_id, self.chain.ledger.address, nonce, trip_ids)
             try:
-                signed = self.chain.sign_call(self.chain.settle_call(batch_id, signed_receipts), nonce)
+                signed = self.chain.transactions.sign_call(self.chain.settle_call(batch_id, signed_receipts), nonce)
             except ChainRevert as exc:  # the whole batch would revert (paused, settler role revoked)
                 report.errors.append(f"settle would revert: {exc.message}")
                 return False
@@ -235,7 +228,7 @@ class SettlementWorker:
         """Sends the stored bytes; False if another transaction holds or used the nonce. If the node is down
         this raises and the batch stays "submitted": the next pass tries again."""
         try:
-            self.chain.broadcast(_signed_of(batch))
+            self.chain.transactions.broadcast(_signed_of(batch))
         except (NonceConsumed, NonceInUse):
             return False
         with self._session() as session:
@@ -247,7 +240,7 @@ class SettlementWorker:
 
     def _confirm(self, batch: SettlementBatch, report: SettlementReport) -> bool:
         try:
-            receipt = self.chain.wait_for_receipt(batch.tx_hash, timeout=self.receipt_timeout)
+            receipt = self.chain.transactions.wait_for_receipt(batch.tx_hash, timeout=self.receipt_timeout)
         except TimeExhausted:
             report.unfinished_batches.append(batch.id)
             return False
@@ -263,14 +256,14 @@ class SettlementWorker:
         for batch in unfinished:
             # Read the nonce before the receipt: if the nonce is used and our receipt is still absent
             # afterwards, our transaction can never be mined.
-            confirmed_nonce = self.chain.confirmed_nonce()
+            confirmed_nonce = self.chain.transactions.confirmed_nonce()
             receipt = self._receipt_of_any_version(batch)
             if receipt is not None:
                 self._record_mined(batch.id, receipt, report)
             elif batch.nonce < confirmed_nonce:
                 self._supersede(batch, report)
             else:
-                with self.chain.exclusive_nonce():
+                with self.chain.transactions.exclusive_nonce():
                     if self.clock() - batch.signed_at >= self.bump_after_seconds:
                         batch = self._replace_with_higher_fees(batch, report)
                     sent = self._broadcast(batch)
@@ -281,7 +274,7 @@ class SettlementWorker:
 
     def _receipt_of_any_version(self, batch: SettlementBatch):
         for tx_hash in [batch.tx_hash, *batch.replaced_tx_hashes]:
-            receipt = self.chain.receipt_of(tx_hash)
+            receipt = self.chain.transactions.receipt_of(tx_hash)
             if receipt is not None:
                 return receipt
         return None
@@ -289,7 +282,7 @@ class SettlementWorker:
     def _replace_with_higher_fees(self, batch: SettlementBatch, report: SettlementReport) -> SettlementBatch:
         """Stores the re-signed version before it can be broadcast, keeping the hashes of those it replaces.
         At the fee ceiling the batch is left as it is (its current version is broadcast again)."""
-        bumped = self.chain.bump_fees(_signed_of(batch), max_fee_ceiling=self.max_fee_per_gas)
+        bumped = self.chain.transactions.bump_fees(_signed_of(batch), max_fee_ceiling=self.max_fee_per_gas)
         if bumped is None:
             report.errors.append(f"batch {batch.id} waits unmined at the fee ceiling ({self.max_fee_per_gas} wei per gas)")
             return batch

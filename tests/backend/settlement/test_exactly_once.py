@@ -17,6 +17,7 @@ from hexbytes import HexBytes
 from sqlalchemy import update
 from sqlmodel import Session, select
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from coopride.chain.client import ChainClient
 from coopride.models import SettlementBatch, Trip
@@ -75,6 +76,14 @@ def assert_settled_exactly_once(members, chain_client, engine, trips_in_db, paid
     return check
 
 
+def _in_the_pool(web3, tx_hash: str) -> bool:
+    """True while the node holds the transaction unmined."""
+    try:
+        return web3.eth.get_transaction(tx_hash)["blockNumber"] is None
+    except TransactionNotFound:
+        return False
+
+
 def _only_batch(engine) -> SettlementBatch:
     with Session(engine) as session:
         return session.exec(select(SettlementBatch)).one()
@@ -105,12 +114,12 @@ class TestWorkerDies:
         with pytest.raises(WorkerDied):
             make_worker(hooks=SettlementHooks(after_broadcast=die)).run_once()
         assert {t.status for t in trips_in_db(*funded_trips).values()} == {TripStatus.SUBMITTED}
-        nonce_after_crash = chain_client.confirmed_nonce()
+        nonce_after_crash = chain_client.transactions.confirmed_nonce()
 
         report = make_worker().run_once()
 
         assert sorted(report.settled) == funded_trips
-        assert chain_client.confirmed_nonce() == nonce_after_crash
+        assert chain_client.transactions.confirmed_nonce() == nonce_after_crash
         assert_settled_exactly_once(funded_trips)
 
     def test_kill_9_between_send_and_record_loses_and_doubles_nothing(
@@ -189,7 +198,7 @@ class TestChainFaults:
             stored = _only_batch(engine)
             assert report.unfinished_batches == [stored.id]
             web3.provider.make_request("anvil_dropTransaction", [stored.tx_hash])
-            assert not chain_client.is_pending(stored.tx_hash)
+            assert not _in_the_pool(web3, stored.tx_hash)
         finally:
             web3.provider.make_request("evm_setAutomine", [True])
 
@@ -246,7 +255,7 @@ class TestChainFaults:
             report = make_worker().run_once()
             assert report.unfinished_batches == [stored.id] and report.settled == []
             assert _only_batch(engine).status == BatchStatus.SUBMITTED
-            assert not chain_client.is_pending(stored.tx_hash)  # the other transaction kept the nonce
+            assert not _in_the_pool(web3, stored.tx_hash)  # the other transaction kept the nonce
         finally:
             web3.provider.make_request("evm_setAutomine", [True])
         web3.provider.make_request("evm_mine", [])
@@ -305,8 +314,8 @@ class TestFeeBumping:
         report = worker.run_once()
 
         assert sorted(report.settled) == funded_trips
-        assert chain_client.receipt_of(bumped.tx_hash) is not None
-        assert chain_client.receipt_of(stuck_batch.tx_hash) is None  # the node kept only the replacement
+        assert chain_client.transactions.receipt_of(bumped.tx_hash) is not None
+        assert chain_client.transactions.receipt_of(stuck_batch.tx_hash) is None  # the node kept only the replacement
         assert {t.tx_hash for t in trips_in_db(*funded_trips).values()} == {bumped.tx_hash}
         assert _only_batch(engine).status == BatchStatus.CONFIRMED
         assert_settled_exactly_once(funded_trips)

@@ -117,7 +117,7 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
             with Session(self.engine) as session:
                 waiting = session.exec(select(SettlementBatch).where(SettlementBatch.status == BatchStatus.SUBMITTED)).all()
             for batch in waiting:
-                if batch.nonce == chain_client.pending_nonce() and chain_client.receipt_of(batch.tx_hash) is None:
+                if batch.nonce == chain_client.transactions.pending_nonce() and chain_client.transactions.receipt_of(batch.tx_hash) is None:
                     settler = chain_client.w3.eth.account.from_key(deployment.settler_key)
                     signed = settler.sign_transaction({"to": settler.address, "value": 1, "gas": 21_000,
                                                        "nonce": batch.nonce, "chainId": chain_client.chain_id,

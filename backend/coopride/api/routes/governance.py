@@ -7,7 +7,8 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from coopride.api import proposals
 from coopride.api.deps import ChainDep, CurrentMember, SessionDep, SettingsDep
 from coopride.api.signatures import require_signer
-from coopride.chain.client import ChainRevert, ProposalInfo, ProposalState
+from coopride.chain.errors import ChainRevert
+from coopride.chain.types import ProposalInfo, ProposalState
 from coopride.chain.eip712 import ballot_typed_data
 from coopride.models import Proposal, RelayedTransaction
 from coopride.models.enums import RelayKind

@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from coopride.api.deps import ChainDep, SessionDep
-from coopride.chain.client import TRANSIENT_ERRORS
+from coopride.chain.errors import ChainUnavailable
 from coopride.schemas.health import Health
 
 router = APIRouter(tags=["health"])
@@ -21,7 +21,7 @@ def health(session: SessionDep, chain: ChainDep):
         database = False
     try:
         block_number = chain.block_number()
-    except TRANSIENT_ERRORS:
+    except ChainUnavailable:
         block_number = None
     body = Health(database=database, chain=block_number is not None, block_number=block_number)
     code = status.HTTP_200_OK if body.database and body.chain else status.HTTP_503_SERVICE_UNAVAILABLE
