@@ -235,7 +235,7 @@ def statement(address: Annotated[str, typer.Argument(help="The member's address 
     from eth_utils import is_address, to_checksum_address
     from sqlmodel import Session
 
-    from coopride.statements import member_statement
+    from coopride.services.statements import member_statement
 
     if not is_address(address):
         _fail(f"{address!r} is not an address")

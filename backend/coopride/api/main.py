@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
-from coopride.api.errors import Refused
+from fastapi import FastAPI
+
+from coopride.api.errors import install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
 from coopride.chain.client import ChainClient
-from coopride.chain.errors import ChainRevert, ChainUnavailable
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
 from coopride.db import init_db, make_engine
@@ -35,9 +37,11 @@ TAGS = [
     {"name": "health", "description": "Is the service up?"},
 ]
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
 
 def create_app(settings: Settings | None = None, chain: ChainClient | None = None,
-               region_map: RegionMap | None = None, lifespan=None) -> FastAPI:
+               region_map: RegionMap | None = None, lifespan: Lifespan | None = None) -> FastAPI:
     """`lifespan` runs beside the app, e.g. `coopride.settlement.worker.embedded_worker`."""
     settings = settings or get_settings()
     if chain is None:
@@ -53,25 +57,5 @@ def create_app(settings: Settings | None = None, chain: ChainClient | None = Non
 
     for module in (auth, members, rides, trips, regions, governance, health):
         app.include_router(module.router)
-
-    @app.exception_handler(Refused)
-    async def refused(_request: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
-
-    @app.exception_handler(ChainRevert)
-    async def chain_refused(_request: Request, exc: ChainRevert) -> JSONResponse:
-        return JSONResponse(
-            status_code=status.HTTP_409_CONFLICT,
-            content={"detail": f"the chain refused the transaction: {exc.message}", "chain_error": exc.error_name},
-        )
-
-    @app.exception_handler(ChainUnavailable)
-    async def chain_down(_request: Request, exc: ChainUnavailable) -> JSONResponse:
-        return _unavailable(exc)
-
+    install_error_handlers(app)
     return app
-
-
-def _unavailable(exc: BaseException) -> JSONResponse:
-    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-                        content={"detail": f"the chain node is unreachable: {exc}"})

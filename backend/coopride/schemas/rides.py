@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, model_validator
 
-from coopride.models.rides import OfferBase, OfferTerms, PickupWindow, RideRequestBase
+from coopride.models.rides import OfferBase, OfferTerms, PickupWindow, RideRequestBase, TripOffer
 from coopride.schemas.types import PUBLIC, LatLonIn
 
 
@@ -37,6 +37,11 @@ class OfferPublic(OfferBase):
     model_config = PUBLIC  # type: ignore[assignment]
     id: int
     seats_left: int
+
+    @classmethod
+    def of(cls, offer: TripOffer, seats_left: int) -> OfferPublic:
+        fields = {name: getattr(offer, name) for name in OfferBase.model_fields}
+        return cls(**fields, id=offer.id, seats_left=seats_left)
 
 
 class RideRequestCreate(PickupWindow):

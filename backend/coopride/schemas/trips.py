@@ -55,5 +55,6 @@ class TripPublic(TripBase):
 
     @classmethod
     def of(cls, trip: Trip) -> TripPublic:
-        data = trip.model_dump(exclude={"trace", "driver_signature", "rider_signature", "created_at", "settled_at"})
-        return cls(**data, driver_signed=trip.driver_signature is not None, rider_signed=trip.rider_signature is not None)
+        fields = {name: getattr(trip, name) for name in TripBase.model_fields}
+        return cls(**fields, id=trip.id, driver_signed=trip.driver_signature is not None,
+                   rider_signed=trip.rider_signature is not None)

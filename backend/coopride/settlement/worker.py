@@ -37,10 +37,10 @@ from web3.exceptions import TimeExhausted
 from coopride.chain.client import ChainClient
 from coopride.chain.errors import TRANSIENT_ERRORS, ChainRevert, NonceConsumed, NonceInUse
 from coopride.chain.types import RejectReason, SignedTx, TripRejection
-from coopride.api.trip_log import receipt_of
 from coopride.chain.eip712 import signed_receipt_tuple
 from coopride.models import SettlementBatch, SettlementRetry, Trip, as_utc, utcnow
 from coopride.models.enums import BatchStatus, TripStatus
+from coopride.services.trips import receipt_of
 from coopride.settlement.reconcile import reconcile_trips, record_settled, requeue
 
 log = logging.getLogger(__name__)

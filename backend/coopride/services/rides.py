@@ -9,10 +9,10 @@ kilometres that trace verifies.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
-from coopride.api.errors import Conflict, Forbidden, Invalid, NotFound
 from coopride.chain.client import ChainClient
 from coopride.domain import matching
 from coopride.domain.geo import GreatCircleDistance, LatLon
@@ -20,86 +20,97 @@ from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
 from coopride.models import RideRequest, TripOffer
 from coopride.models.enums import SEAT_HOLDING, OfferStatus, RequestStatus
-from coopride.schemas.rides import OfferCreate, OfferPublic, RideRequestCreate
-from coopride.schemas.types import LatLonIn
+from coopride.schemas.rides import OfferPublic
+from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 ROAD_DISTANCE = GreatCircleDistance()
 
 
-def region_of(region_map: RegionMap, point: LatLonIn, what: str) -> int:
-    region_id = region_map.region_of(LatLon(point.lat, point.lon))
+def region_of(region_map: RegionMap, point: LatLon, what: str) -> int:
+    region_id = region_map.region_of(point)
     if region_id is None:
         raise Invalid(f"the {what} ({point.lat}, {point.lon}) lies outside every CoopRide region")
     return region_id
 
 
-def trip_region(region_map: RegionMap, origin: LatLonIn, destination: LatLonIn) -> int:
+def trip_region(region_map: RegionMap, origin: LatLon, destination: LatLon) -> int:
     """Trips belong to their origin's region; the destination must lie in some region too."""
     region_id = region_of(region_map, origin, "origin")
     region_of(region_map, destination, "destination")
     return region_id
 
 
-def seats_taken(session: Session, offer_id: int) -> int:
-    query = select(func.count()).select_from(RideRequest).where(
-        RideRequest.offer_id == offer_id, RideRequest.status.in_(SEAT_HOLDING)
-    )
-    return session.exec(query).one()
+def _registered_region(chain: ChainClient, region_map: RegionMap, origin: LatLon, destination: LatLon) -> int:
+    region_id = trip_region(region_map, origin, destination)
+    if not chain.region(region_id).exists:
+        raise Invalid(f"region {region_id} is not registered on chain")
+    return region_id
 
 
-def seats_taken_by_offer(session: Session, offer_ids: list[int]) -> dict[int, int]:
+def seats_taken_by_offer(session: Session, offer_ids: Sequence[int]) -> dict[int, int]:
     """Seats held on each of these offers, in one query."""
     if not offer_ids:
         return {}
-    query = (select(RideRequest.offer_id, func.count()).where(RideRequest.offer_id.in_(offer_ids),
-                                                              RideRequest.status.in_(SEAT_HOLDING))
-             .group_by(RideRequest.offer_id))
-    taken = dict(session.exec(query).all())
+    query = (
+        select(RideRequest.offer_id, func.count())
+        .where(col(RideRequest.offer_id).in_(offer_ids), col(RideRequest.status).in_(SEAT_HOLDING))
+        .group_by(col(RideRequest.offer_id))
+    )
+    taken: dict[int | None, int] = dict(session.exec(query).all())
     return {offer_id: taken.get(offer_id, 0) for offer_id in offer_ids}
 
 
-def offers_public(session: Session, offers: list[TripOffer]) -> list[OfferPublic]:
-    taken = seats_taken_by_offer(session, [offer.id for offer in offers])
-    return [OfferPublic(**offer.model_dump(), seats_left=offer.seats - taken[offer.id]) for offer in offers]
+def offers_public(session: Session, offers: Sequence[TripOffer]) -> list[OfferPublic]:
+    taken = seats_taken_by_offer(session, [_id(offer) for offer in offers])
+    return [OfferPublic.of(offer, seats_left=offer.seats - taken[_id(offer)]) for offer in offers]
 
 
-def offer_public(session: Session, offer: TripOffer) -> OfferPublic:
-    return offers_public(session, [offer])[0]
+def offers_of(session: Session, driver: str) -> list[OfferPublic]:
+    offers = session.exec(select(TripOffer).where(TripOffer.driver == driver).order_by(col(TripOffer.id))).all()
+    return offers_public(session, offers)
 
 
-def post_offer(session: Session, chain: ChainClient, region_map: RegionMap, driver: str, body: OfferCreate) -> TripOffer:
-    region_id = trip_region(region_map, body.origin, body.destination)
-    if not chain.region(region_id).exists:
-        raise Invalid(f"region {region_id} is not registered on chain")
+def post_offer(session: Session, chain: ChainClient, region_map: RegionMap, driver: str, *, origin: LatLon,
+               destination: LatLon, depart_earliest: int, depart_latest: int, seats: int,
+               max_detour_m: int) -> OfferPublic:
+    """Publishes an offer and runs matching over its region."""
+    region_id = _registered_region(chain, region_map, origin, destination)
     offer = TripOffer(
         driver=driver, region_id=region_id,
-        origin_lat=body.origin.lat, origin_lon=body.origin.lon,
-        destination_lat=body.destination.lat, destination_lon=body.destination.lon,
-        depart_earliest=body.depart_earliest, depart_latest=body.depart_latest,
-        seats=body.seats, max_detour_m=body.max_detour_m,
+        origin_lat=origin.lat, origin_lon=origin.lon, destination_lat=destination.lat, destination_lon=destination.lon,
+        depart_earliest=depart_earliest, depart_latest=depart_latest, seats=seats, max_detour_m=max_detour_m,
     )
     session.add(offer)
     session.flush()
     run_matching(session, region_id)
-    return offer
+    return offers_public(session, [offer])[0]
 
 
-def post_request(session: Session, chain: ChainClient, region_map: RegionMap, rider: str,
-                 body: RideRequestCreate) -> RideRequest:
-    region_id = trip_region(region_map, body.origin, body.destination)
+def requests_on_offer(session: Session, offer_id: int, driver: str) -> list[RideRequest]:
+    offer = session.get(TripOffer, offer_id)
+    if offer is None:
+        raise NotFound(f"no offer {offer_id}")
+    if offer.driver != driver:
+        raise Forbidden(f"offer {offer_id} is not yours")
+    query = select(RideRequest).where(RideRequest.offer_id == offer_id).order_by(col(RideRequest.id))
+    return list(session.exec(query).all())
+
+
+def post_request(session: Session, chain: ChainClient, region_map: RegionMap, rider: str, *, origin: LatLon,
+                 destination: LatLon, earliest: int, latest: int) -> RideRequest:
+    """Records a ride request quoted at the region's current fare (0 while it bootstraps) and runs matching."""
+    region_id = trip_region(region_map, origin, destination)
     region = chain.region(region_id)
     if not region.exists:
         raise Invalid(f"region {region_id} is not registered on chain")
-    estimated = round(ROAD_DISTANCE.road_metres(LatLon(body.origin.lat, body.origin.lon),
-                                                LatLon(body.destination.lat, body.destination.lon)))
+    estimated = round(ROAD_DISTANCE.road_metres(origin, destination))
     if estimated == 0:
         raise Invalid("origin and destination are the same point")
     fare_per_km = region.fare_per_km if region.operating else 0
     request = RideRequest(
         rider=rider, region_id=region_id,
-        origin_lat=body.origin.lat, origin_lon=body.origin.lon,
-        destination_lat=body.destination.lat, destination_lon=body.destination.lon,
-        earliest=body.earliest, latest=body.latest,
+        origin_lat=origin.lat, origin_lon=origin.lon, destination_lat=destination.lat, destination_lon=destination.lon,
+        earliest=earliest, latest=latest,
         estimated_metres=estimated, fare_per_km=fare_per_km, quoted_fare=quote_fare(estimated, fare_per_km),
     )
     session.add(request)
@@ -116,11 +127,12 @@ def run_matching(session: Session, region_id: int) -> list[RideRequest]:
     """
     requests = session.exec(select(RideRequest).where(RideRequest.region_id == region_id,
                                                       RideRequest.status == RequestStatus.OPEN)).all()
-    offers = session.exec(select(TripOffer).where(TripOffer.region_id == region_id, TripOffer.status == OfferStatus.OPEN)).all()
-    taken = seats_taken_by_offer(session, [offer.id for offer in offers])
-    free = {offer.id: offer.seats - taken[offer.id] for offer in offers}
-    by_request = {r.id: r for r in requests}
-    by_offer = {o.id: o for o in offers}
+    offers = session.exec(select(TripOffer).where(TripOffer.region_id == region_id,
+                                                  TripOffer.status == OfferStatus.OPEN)).all()
+    taken = seats_taken_by_offer(session, [_id(offer) for offer in offers])
+    free = {_id(offer): offer.seats - taken[_id(offer)] for offer in offers}
+    by_request = {_id(r): r for r in requests}
+    by_offer = {_id(o): o for o in offers}
     matched, own_car = [], []
     for assignment in _match(requests, offers, free):
         request = by_request[assignment.request_id]
@@ -136,19 +148,21 @@ def run_matching(session: Session, region_id: int) -> list[RideRequest]:
     return matched
 
 
-def _match(requests: list[RideRequest], offers: list[TripOffer], free: dict[int, int]):
-    offers = [offer for offer in offers if free[offer.id] > 0]
+def _match(requests: Sequence[RideRequest], offers: Sequence[TripOffer],
+           free: dict[int, int]) -> list[matching.Assignment]:
+    offers = [offer for offer in offers if free[_id(offer)] > 0]
     if not requests or not offers:
         return []
     return matching.match(
-        [matching.Request(r.id, LatLon(r.origin_lat, r.origin_lon), LatLon(r.destination_lat, r.destination_lon),
+        [matching.Request(_id(r), LatLon(r.origin_lat, r.origin_lon), LatLon(r.destination_lat, r.destination_lon),
                           r.earliest, r.latest) for r in requests],
-        [matching.Offer(o.id, LatLon(o.origin_lat, o.origin_lon), LatLon(o.destination_lat, o.destination_lon),
-                        o.depart_earliest, o.depart_latest, free[o.id], o.max_detour_m) for o in offers],
+        [matching.Offer(_id(o), LatLon(o.origin_lat, o.origin_lon), LatLon(o.destination_lat, o.destination_lon),
+                        o.depart_earliest, o.depart_latest, free[_id(o)], o.max_detour_m) for o in offers],
     )
 
 
-def _assign(session: Session, request: RideRequest, assignment, free: dict[int, int]) -> RideRequest:
+def _assign(session: Session, request: RideRequest, assignment: matching.Assignment,
+            free: dict[int, int]) -> RideRequest:
     request.status = RequestStatus.MATCHED
     request.offer_id = assignment.offer_id
     request.shared_metres = round(assignment.shared_metres)
@@ -169,7 +183,8 @@ def get_request(session: Session, request_id: int) -> RideRequest:
 def driver_of(session: Session, request: RideRequest) -> str | None:
     if request.offer_id is None:
         return None
-    return session.get(TripOffer, request.offer_id).driver
+    offer = session.get(TripOffer, request.offer_id)
+    return offer.driver if offer is not None else None
 
 
 def visible_request(session: Session, request_id: int, caller: str) -> RideRequest:
@@ -217,3 +232,9 @@ def cancel(session: Session, request_id: int, rider: str, now: int | None = None
     if request.status == RequestStatus.CANCELLED and request.offer_id is not None:
         run_matching(session, request.region_id)  # the freed seat may serve someone waiting
     return request
+
+
+def _id(row: TripOffer | RideRequest) -> int:
+    """The id of a stored row (flushed rows always have one)."""
+    assert row.id is not None, "the row has not been flushed"
+    return row.id

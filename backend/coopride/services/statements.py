@@ -1,4 +1,4 @@
-"""Member statements and region figures, from the database, each checkable against the chain alone.
+"""Member statements and region figures, from the database and the chain, each checkable against the chain alone.
 
 Every settled trip carries its trip id, the settlement transaction hash and block number: the
 RideLedger's `TripSettled(tripId, fare, fee, shares)` log in that transaction is the proof. Every
@@ -17,6 +17,7 @@ from coopride.models.enums import PENDING, RegionPhase, RelayKind, TripRole, Tri
 from coopride.schemas.common import RelayedTransactionPublic
 from coopride.schemas.regions import RegionStats
 from coopride.schemas.statements import ChainBalances, DrivingTotals, RidingTotals, Statement, StatementTrip, Vote
+from coopride.services.errors import NotFound
 
 
 def _trip_row(trip: Trip, role: TripRole) -> StatementTrip:
@@ -107,3 +108,17 @@ def region_stats(session: Session, chain: ChainClient, region_map: RegionMap, re
         fees_to_treasury=sum(t.fee_paid or 0 for t in settled),
         treasury_balance=chain.treasury_balance() if treasury_balance is None else treasury_balance,
     )
+
+
+def region(session: Session, chain: ChainClient, region_map: RegionMap, region_id: int) -> RegionStats:
+    stats = region_stats(session, chain, region_map, region_id)
+    if stats is None:
+        raise NotFound(f"unknown region {region_id}")
+    return stats
+
+
+def regions(session: Session, chain: ChainClient, region_map: RegionMap) -> list[RegionStats]:
+    """Every region the chain knows, with the treasury balance read once."""
+    treasury = chain.treasury_balance()
+    found = (region_stats(session, chain, region_map, rid, treasury) for rid in region_ids(chain, region_map))
+    return [stats for stats in found if stats is not None]
