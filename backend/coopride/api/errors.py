@@ -21,7 +21,7 @@ HTTP_STATUS: dict[type[DomainError], int] = {
 def http_status(error: DomainError) -> int:
     for kind in type(error).__mro__:
         if kind in HTTP_STATUS:
-            return HTTP_STATUS[kind]  # type: ignore[index]
+            return HTTP_STATUS[kind]
     return status.HTTP_400_BAD_REQUEST
 
 
@@ -40,5 +40,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ChainUnavailable)
     async def chain_down(_request: Request, exc: ChainUnavailable) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-                            content={"detail": f"the chain node is unreachable: {exc}"})
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": f"the chain node is unreachable: {exc}"}
+        )

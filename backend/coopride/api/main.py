@@ -30,7 +30,10 @@ Every error is a JSON body `{"detail": "<reason>"}` with a 4xx status (503 when 
 TAGS = [
     {"name": "auth", "description": "Sign in with a wallet signature; no passwords."},
     {"name": "members", "description": "Join, deposit fare tokens, claim surplus (relayed, gas-free), statements."},
-    {"name": "rides", "description": "Drivers offer seats, riders request rides; matching, booking, pickup, cancellation."},
+    {
+        "name": "rides",
+        "description": "Drivers offer seats, riders request rides; matching, booking, pickup, cancellation.",
+    },
     {"name": "trips", "description": "Driven trips with their GPS traces, and the EIP-712 receipts both parties sign."},
     {"name": "regions", "description": "Regions, their phase and figures, read from the chain and the database."},
     {"name": "governance", "description": "Parameter-change proposals and gas-free ballots (one member, one vote)."},
@@ -40,8 +43,12 @@ TAGS = [
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
 
-def create_app(settings: Settings | None = None, chain: ChainClient | None = None,
-               region_map: RegionMap | None = None, lifespan: Lifespan | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    chain: ChainClient | None = None,
+    region_map: RegionMap | None = None,
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
     """`lifespan` runs beside the app, e.g. `coopride.settlement.worker.embedded_worker`."""
     settings = settings or get_settings()
     if chain is None:

@@ -50,14 +50,22 @@ class ChainClient:
     """Everything the backend reads on chain and relays to it. Thread-safe: the settler's writes are
     serialised by `transactions`."""
 
-    def __init__(self, rpc_url: str, manifest: Manifest, settler_key: str, *, request_timeout: float = 10.0,
-                 receipt_timeout: float = RECEIPT_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        rpc_url: str,
+        manifest: Manifest,
+        settler_key: str,
+        *,
+        request_timeout: float = 10.0,
+        receipt_timeout: float = RECEIPT_TIMEOUT_SECONDS,
+    ):
         self.rpc_url = rpc_url
         self.manifest = manifest
         self.w3 = connect(rpc_url, request_timeout)
         self.errors = ErrorDecoder(c.abi for c in manifest.contracts.values())
-        self.transactions = SettlerTransactions(self.w3, settler_key, manifest.chain_id, self.errors,
-                                                receipt_timeout=receipt_timeout)
+        self.transactions = SettlerTransactions(
+            self.w3, settler_key, manifest.chain_id, self.errors, receipt_timeout=receipt_timeout
+        )
         self.settler = self.transactions.settler
 
         def handle(name: str) -> Contract:
@@ -146,16 +154,19 @@ class ChainClient:
     # --------------------------------------------------------- relayed writes
     def relay_join(self, member: str, region_id: int, deadline: int, signature: bytes) -> TxOutcome:
         return self.transactions.transact(
-            self.membership.functions.joinBySig(to_checksum_address(member), region_id, deadline, bytes(signature)))
+            self.membership.functions.joinBySig(to_checksum_address(member), region_id, deadline, bytes(signature))
+        )
 
     def relay_permit_deposit(self, rider: str, amount: int, deadline: int, signature: bytes) -> TxOutcome:
         v, r, s = split_signature(bytes(signature))
         return self.transactions.transact(
-            self.ledger.functions.depositWithPermit(to_checksum_address(rider), amount, deadline, v, r, s))
+            self.ledger.functions.depositWithPermit(to_checksum_address(rider), amount, deadline, v, r, s)
+        )
 
     def relay_ballot(self, proposal_id: int, support: int, voter: str, signature: bytes) -> TxOutcome:
         return self.transactions.transact(
-            self.governor.functions.castVoteBySig(proposal_id, support, to_checksum_address(voter), bytes(signature)))
+            self.governor.functions.castVoteBySig(proposal_id, support, to_checksum_address(voter), bytes(signature))
+        )
 
     def relay_claim(self, member: str) -> TxOutcome:
         return self.transactions.transact(self.share.functions.claimFor(to_checksum_address(member)))
@@ -164,31 +175,50 @@ class ChainClient:
         return self.transactions.transact(self.ledger.functions.activateRegion(region_id))
 
     # ------------------------------------------------------------- governance
-    def hash_proposal(self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str],
-                      description: str) -> int:
+    def hash_proposal(
+        self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str], description: str
+    ) -> int:
         """The Governor's id for this proposal (what a member signs in `Proposal.proposalHash`)."""
-        return int(self._call(self.governor.functions.hashProposal(*_proposal_args(targets, values, calldatas),
-                                                                   keccak(text=description))))
+        return int(
+            self._call(
+                self.governor.functions.hashProposal(
+                    *_proposal_args(targets, values, calldatas), keccak(text=description)
+                )
+            )
+        )
 
     def proposal_exists(self, proposal_id: int) -> bool:
         return bool(self._call(self.governor.functions.proposalSnapshot(proposal_id)) != 0)
 
-    def relay_proposal(self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str],
-                       description: str, proposer: str, deadline: int, signature: bytes) -> tuple[int, TxOutcome]:
+    def relay_proposal(
+        self,
+        targets: Sequence[str],
+        values: Sequence[int],
+        calldatas: Sequence[bytes | str],
+        description: str,
+        proposer: str,
+        deadline: int,
+        signature: bytes,
+    ) -> tuple[int, TxOutcome]:
         """Relays a member's signed `Proposal` (`CoopGovernor.proposeBySig`); the member is the recorded proposer."""
         targets_, values_, calldatas_ = _proposal_args(targets, values, calldatas)
         proposal_id = self.hash_proposal(targets_, values_, calldatas_, description)
-        outcome = self.transactions.transact(self.governor.functions.proposeBySig(
-            targets_, values_, calldatas_, description, to_checksum_address(proposer), deadline, bytes(signature)))
+        outcome = self.transactions.transact(
+            self.governor.functions.proposeBySig(
+                targets_, values_, calldatas_, description, to_checksum_address(proposer), deadline, bytes(signature)
+            )
+        )
         return proposal_id, outcome
 
-    def queue(self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str],
-              description: str) -> TxOutcome:
+    def queue(
+        self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str], description: str
+    ) -> TxOutcome:
         fn = self.governor.get_function_by_signature("queue(address[],uint256[],bytes[],bytes32)")
         return self.transactions.transact(fn(*_proposal_args(targets, values, calldatas), keccak(text=description)))
 
-    def execute(self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str],
-                description: str) -> TxOutcome:
+    def execute(
+        self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str], description: str
+    ) -> TxOutcome:
         fn = self.governor.get_function_by_signature("execute(address[],uint256[],bytes[],bytes32)")
         return self.transactions.transact(fn(*_proposal_args(targets, values, calldatas), keccak(text=description)))
 
@@ -203,7 +233,8 @@ class ChainClient:
         return [self._proposal_from_event(log["args"]) for log in self._proposal_logs()]
 
     def _proposal_logs(self) -> Iterable[EventData]:
-        return self.governor.events.ProposalCreated.get_logs(from_block=self.manifest.block_number)
+        logs: Iterable[EventData] = self.governor.events.ProposalCreated.get_logs(from_block=self.manifest.block_number)
+        return logs
 
     def _proposal_from_event(self, args: Any) -> ProposalInfo:
         proposal_id = int(args["proposalId"])
@@ -233,30 +264,43 @@ class ChainClient:
         tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
         block = int(receipt["blockNumber"])
         settled = {
-            int(e["args"]["tripId"]): TripSettlement(int(e["args"]["tripId"]), int(e["args"]["fare"]),
-                                                      int(e["args"]["fee"]), int(e["args"]["shares"]), tx_hash, block)
+            int(e["args"]["tripId"]): TripSettlement(
+                int(e["args"]["tripId"]),
+                int(e["args"]["fare"]),
+                int(e["args"]["fee"]),
+                int(e["args"]["shares"]),
+                tx_hash,
+                block,
+            )
             for e in self.ledger.events.TripSettled().process_receipt(receipt, errors=DISCARD)
         }
         rejected = {
-            int(e["args"]["tripId"]): TripRejection(int(e["args"]["tripId"]), RejectReason(int(e["args"]["reason"])),
-                                                     tx_hash, block)
+            int(e["args"]["tripId"]): TripRejection(
+                int(e["args"]["tripId"]), RejectReason(int(e["args"]["reason"])), tx_hash, block
+            )
             for e in self.ledger.events.TripRejected().process_receipt(receipt, errors=DISCARD)
         }
         return BatchEvents(settled, rejected)
 
-    def find_settlements(self, trip_ids: Iterable[int | None]) -> dict[int, TripSettlement]:
+    def find_settlements(self, trip_ids: Iterable[int]) -> dict[int, TripSettlement]:
         """`TripSettled` logs for these trip ids since deployment (a trip id settles at most once)."""
-        ids = sorted({int(t) for t in trip_ids if t is not None})
+        ids = sorted({int(t) for t in trip_ids})
         found: dict[int, TripSettlement] = {}
         for start in range(0, len(ids), LOG_QUERY_CHUNK):
-            chunk = ids[start:start + LOG_QUERY_CHUNK]
-            logs = self.ledger.events.TripSettled.get_logs(from_block=self.manifest.block_number,
-                                                           argument_filters={"tripId": chunk})
+            chunk = ids[start : start + LOG_QUERY_CHUNK]
+            logs = self.ledger.events.TripSettled.get_logs(
+                from_block=self.manifest.block_number, argument_filters={"tripId": chunk}
+            )
             for log in logs:
                 a = log["args"]
-                found[int(a["tripId"])] = TripSettlement(int(a["tripId"]), int(a["fare"]), int(a["fee"]),
-                                                         int(a["shares"]), HexBytes(log["transactionHash"]).to_0x_hex(),
-                                                         int(log["blockNumber"]))
+                found[int(a["tripId"])] = TripSettlement(
+                    int(a["tripId"]),
+                    int(a["fare"]),
+                    int(a["fee"]),
+                    int(a["shares"]),
+                    HexBytes(log["transactionHash"]).to_0x_hex(),
+                    int(log["blockNumber"]),
+                )
         return found
 
     # ---------------------------------------------------------------- helpers
@@ -267,8 +311,9 @@ class ChainClient:
             raise self.errors.of_call(exc) from exc
 
 
-def _proposal_args(targets: Sequence[str], values: Sequence[int],
-                   calldatas: Sequence[bytes | str]) -> tuple[list[str], list[int], list[bytes]]:
+def _proposal_args(
+    targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes | str]
+) -> tuple[list[str], list[int], list[bytes]]:
     return (
         [to_checksum_address(t) for t in targets],
         [int(v) for v in values],

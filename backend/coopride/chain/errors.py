@@ -74,7 +74,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ChainUnavailable, TimeExhau
 class UnavailableNode(Web3Middleware):
     """Raises `ChainUnavailable` for every request the node does not answer, whichever provider is in use."""
 
-    def wrap_make_request(self, make_request: Callable[[RPCEndpoint, Any], RPCResponse]) -> Callable[[RPCEndpoint, Any], RPCResponse]:
+    def wrap_make_request(
+        self, make_request: Callable[[RPCEndpoint, Any], RPCResponse]
+    ) -> Callable[[RPCEndpoint, Any], RPCResponse]:
         def middleware(method: RPCEndpoint, params: Any) -> RPCResponse:
             try:
                 return make_request(method, params)
@@ -106,7 +108,9 @@ class ErrorDecoder:
             return ChainRevert("Reverted", (), "reverted without a reason")
         known = self._errors.get(bytes(raw[:4]))
         if known is None:
-            return ChainRevert("UnknownError", (raw.to_0x_hex(),), f"reverted with unknown error data {raw.to_0x_hex()}")
+            return ChainRevert(
+                "UnknownError", (raw.to_0x_hex(),), f"reverted with unknown error data {raw.to_0x_hex()}"
+            )
         name, types, names = known
         try:
             values = tuple(_readable(v) for v in abi_decode(types, bytes(raw[4:])))

@@ -61,7 +61,7 @@ class Manifest:
         return self.contract(name).address
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], path: Path | None = None) -> "Manifest":
+    def from_dict(cls, data: dict[str, Any], path: Path | None = None) -> Manifest:
         where = f" in {path}" if path else ""
         try:
             contracts = {
@@ -82,7 +82,9 @@ class Manifest:
                 roles={role: _role_value(v) for role, v in data.get("roles", {}).items() if v},
                 parameters=dict(data.get("parameters", {})),
                 regions=[
-                    RegionConfig(int(r["id"]), str(r.get("name", "")), int(r.get("criticalMass", 0)), int(r.get("farePerKm", 0)))
+                    RegionConfig(
+                        int(r["id"]), str(r.get("name", "")), int(r.get("criticalMass", 0)), int(r.get("farePerKm", 0))
+                    )
                     for r in data.get("regions", [])
                 ],
                 path=path,

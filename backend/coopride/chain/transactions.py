@@ -7,15 +7,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from eth_account.typed_transactions import TypedTransaction
+from eth_typing import ChecksumAddress, HexStr
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt
 
 from coopride.chain.errors import ChainRevert, ChainUnavailable, ErrorDecoder, NonceConsumed, NonceInUse
 from coopride.chain.types import SignedTx, TxOutcome
@@ -29,14 +30,21 @@ FEE_BUMP_NUMERATOR, FEE_BUMP_DENOMINATOR = 9, 8
 class SettlerTransactions:
     """Everything sent from the settler key. Thread-safe: one lock serialises nonces within the process."""
 
-    def __init__(self, w3: Web3, settler_key: str, chain_id: int, errors: ErrorDecoder, *,
-                 receipt_timeout: float = RECEIPT_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        w3: Web3,
+        settler_key: str,
+        chain_id: int,
+        errors: ErrorDecoder,
+        *,
+        receipt_timeout: float = RECEIPT_TIMEOUT_SECONDS,
+    ):
         self.w3 = w3
         self.chain_id = chain_id
         self.errors = errors
         self.receipt_timeout = receipt_timeout
         self._account = Account.from_key(settler_key)
-        self.settler: str = self._account.address
+        self.settler: ChecksumAddress = self._account.address
         self._send_lock = threading.RLock()
 
     # ---------------------------------------------------------------- nonces
@@ -68,8 +76,8 @@ class SettlerTransactions:
             except Web3RPCError as exc:
                 raise self.errors.of_rpc_error(exc) from exc
             gas = gas * (100 + GAS_MARGIN_PERCENT) // 100
-        tx = call.build_transaction({"from": self.settler, "nonce": nonce, "gas": gas, "chainId": self.chain_id,
-                                     **self._fees()})
+        params = {"from": self.settler, "nonce": nonce, "gas": gas, "chainId": self.chain_id, **self._fees()}
+        tx = call.build_transaction(cast(TxParams, params))
         signed = self._account.sign_transaction(tx)
         return SignedTx(raw=signed.raw_transaction.to_0x_hex(), tx_hash=signed.hash.to_0x_hex(), nonce=nonce)
 
@@ -92,7 +100,7 @@ class SettlerTransactions:
     def broadcast(self, signed: SignedTx) -> str:
         """Sends a signed transaction. Sending the same bytes again is harmless (the node knows it)."""
         try:
-            return self.w3.eth.send_raw_transaction(signed.raw).to_0x_hex()
+            return self.w3.eth.send_raw_transaction(HexStr(signed.raw)).to_0x_hex()
         except Web3RPCError as exc:
             text = str(exc).lower()
             if "already known" in text or "already imported" in text:

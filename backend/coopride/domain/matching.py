@@ -22,8 +22,9 @@ augmenting path (moving already-placed riders to other feasible offers) frees a 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from itertools import pairwise
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -205,7 +206,8 @@ def find_candidates(
     # projection on the route.
     safe_length = np.maximum(route_length[offer_index], 1e-9)
     pickup_along = np.clip(
-        np.einsum("ij,ij->i", pickup_xy[request_index] - start_xy[offer_index], (end_xy - start_xy)[offer_index]) / safe_length,
+        np.einsum("ij,ij->i", pickup_xy[request_index] - start_xy[offer_index], (end_xy - start_xy)[offer_index])
+        / safe_length,
         0.0,
         route_length[offer_index],
     )
@@ -244,7 +246,9 @@ def find_candidates(
     )
 
 
-def _assignments(requests, offers, candidates: Candidates, chosen_edges: Sequence[int]) -> list[Assignment]:
+def _assignments(
+    requests: Sequence[Request], offers: Sequence[Offer], candidates: Candidates, chosen_edges: Sequence[int]
+) -> list[Assignment]:
     chosen = sorted(chosen_edges, key=lambda edge: candidates.request_index[edge])
     return [
         Assignment(
@@ -260,7 +264,7 @@ def _assignments(requests, offers, candidates: Candidates, chosen_edges: Sequenc
 
 def _edges_by_request(candidates: Candidates, request_count: int) -> list[range]:
     bounds = np.searchsorted(candidates.request_index, np.arange(request_count + 1))
-    return [range(start, end) for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+    return [range(start, end) for start, end in pairwise(bounds.tolist())]
 
 
 def match_candidates(candidates: Candidates, request_count: int) -> list[int]:
@@ -418,7 +422,14 @@ def match_optimal(
     return _assignments(requests, offers, candidates, chosen[chosen >= 0].tolist())
 
 
-def _optimal_sparse(row_of_edge, offer_of_edge, first_column, seat_counts, score, row_count) -> list[int]:
+def _optimal_sparse(
+    row_of_edge: np.ndarray,
+    offer_of_edge: np.ndarray,
+    first_column: np.ndarray,
+    seat_counts: np.ndarray,
+    score: np.ndarray,
+    row_count: int,
+) -> list[int]:
     """The same optimum on a sparse graph, for sizes whose dense matrix would not fit.
 
     scipy's `min_weight_full_bipartite_matching` needs every row matched, so each request also gets a
@@ -441,8 +452,8 @@ def _optimal_sparse(row_of_edge, offer_of_edge, first_column, seat_counts, score
     graph = csr_matrix((cost, (row, column)), shape=(row_count, seat_columns + row_count))
     matched_rows, matched_columns = min_weight_full_bipartite_matching(graph)
     # Map each (row, column) choice back to its edge; private columns mean "unmatched".
-    edge_at = {(int(r), int(c)): int(e) for r, c, e in zip(row, column, edge) if e >= 0}
-    return [edge_at[(int(r), int(c))] for r, c in zip(matched_rows, matched_columns) if c < seat_columns]
+    edge_at = {(int(r), int(c)): int(e) for r, c, e in zip(row, column, edge, strict=True) if e >= 0}
+    return [edge_at[(int(r), int(c))] for r, c in zip(matched_rows, matched_columns, strict=True) if c < seat_columns]
 
 
 def total_shared_metres(assignments: Sequence[Assignment]) -> float:

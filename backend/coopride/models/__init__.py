@@ -4,7 +4,7 @@ exceed 2^63 (share amounts, proposal ids, token amounts in 18 decimals) is store
 SQLite integers are signed 64-bit. The schema itself is made by the Alembic migrations (`coopride.migrations`)."""
 
 from coopride.models.auth import MemberSession, SignInNonce
-from coopride.models.base import as_utc, utcnow
+from coopride.models.base import as_utc, stored_id, utcnow
 from coopride.models.relays import Proposal, RelayedTransaction
 from coopride.models.rides import RideRequest, TripOffer
 from coopride.models.settlement import SettlementBatch, SettlementRetry
@@ -21,5 +21,6 @@ __all__ = [
     "Trip",
     "TripOffer",
     "as_utc",
+    "stored_id",
     "utcnow",
 ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Column, Dialect, Integer, String, TypeDecorator
 
@@ -13,12 +13,12 @@ HASH_LENGTH = 66  # 0x + 64 hex digits
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands datetimes back without their zone; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class EnumString(TypeDecorator[StrEnum]):
@@ -37,6 +37,17 @@ class EnumString(TypeDecorator[StrEnum]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum(value)
+
+
+class Numbered(Protocol):
+    id: int | None
+
+
+def stored_id(row: Numbered) -> int:
+    """The id the database gave a row (None only before the row is flushed)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id
 
 
 def trip_id_column() -> Column[int]:

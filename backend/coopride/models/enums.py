@@ -27,7 +27,7 @@ SEAT_HOLDING = (RequestStatus.MATCHED, RequestStatus.BOOKED, RequestStatus.PICKE
 
 
 class TripStatus(StrEnum):
-    """"void": trace rejected, or solo movement in an operating region (earns nothing, never settled).
+    """ "void": trace rejected, or solo movement in an operating region (earns nothing, never settled).
     The settlement worker moves "queued" -> "submitted" -> "settled" | "rejected"."""
 
     VOID = "void"

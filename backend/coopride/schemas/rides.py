@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, model_validator
 
+from coopride.models.base import stored_id
 from coopride.models.rides import OfferBase, OfferTerms, PickupWindow, RideRequestBase, TripOffer
 from coopride.schemas.types import PUBLIC, LatLonIn
 
@@ -41,7 +42,7 @@ class OfferPublic(OfferBase):
     @classmethod
     def of(cls, offer: TripOffer, seats_left: int) -> OfferPublic:
         fields = {name: getattr(offer, name) for name in OfferBase.model_fields}
-        return cls(**fields, id=offer.id, seats_left=seats_left)
+        return cls(**fields, id=stored_id(offer), seats_left=seats_left)
 
 
 class RideRequestCreate(PickupWindow):

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coopride.domain.geo import validate_latlon
 from coopride.domain.traces import Fix
+from coopride.models.base import stored_id
 from coopride.models.trips import Trip, TripBase
 from coopride.schemas.types import PUBLIC
 
@@ -56,5 +57,9 @@ class TripPublic(TripBase):
     @classmethod
     def of(cls, trip: Trip) -> TripPublic:
         fields = {name: getattr(trip, name) for name in TripBase.model_fields}
-        return cls(**fields, id=trip.id, driver_signed=trip.driver_signature is not None,
-                   rider_signed=trip.rider_signature is not None)
+        return cls(
+            **fields,
+            id=stored_id(trip),
+            driver_signed=trip.driver_signature is not None,
+            rider_signed=trip.rider_signature is not None,
+        )

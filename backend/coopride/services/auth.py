@@ -36,8 +36,9 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sign_in_message(settings: Settings, address: str, chain_id: int, nonce: str, issued_at: datetime,
-                    expires_at: datetime) -> str:
+def sign_in_message(
+    settings: Settings, address: str, chain_id: int, nonce: str, issued_at: datetime, expires_at: datetime
+) -> str:
     """An EIP-4361 message."""
     return (
         f"{settings.sign_in_domain} wants you to sign in with your Ethereum account:\n"

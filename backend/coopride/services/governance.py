@@ -95,8 +95,9 @@ def prepare(chain: ChainClient, member: str, change: ParameterChange, deadline: 
     proposal_id = chain.hash_proposal(proposal.targets, proposal.values, proposal.calldatas, proposal.description)
     if chain.proposal_exists(proposal_id):
         raise Conflict(f"proposal {proposal_id} already exists: reword the description to propose the change again")
-    typed = proposal_typed_data(chain.manifest.domains["governor"], member, proposal_id, chain.governor_nonce(member),
-                                deadline)
+    typed = proposal_typed_data(
+        chain.manifest.domains["governor"], member, proposal_id, chain.governor_nonce(member), deadline
+    )
     return Prepared(proposal, proposal_id, deadline, typed)
 
 
@@ -108,24 +109,44 @@ def draft(chain: ChainClient, settings: Settings, member: str, change: Parameter
     typed["message"]["proposalHash"] = "0x" + typed["message"]["proposalHash"].hex()
     proposal = prepared.proposal
     return ProposalDraft(
-        proposal_id=str(prepared.proposal_id), targets=proposal.targets, values=[str(v) for v in proposal.values],
-        calldatas=proposal.calldatas, description=proposal.description, deadline=prepared.deadline, typed_data=typed,
+        proposal_id=str(prepared.proposal_id),
+        targets=proposal.targets,
+        values=[str(v) for v in proposal.values],
+        calldatas=proposal.calldatas,
+        description=proposal.description,
+        deadline=prepared.deadline,
+        typed_data=typed,
     )
 
 
-def propose(session: Session, chain: ChainClient, member: str, change: ParameterChange, deadline: int,
-            signature: bytes) -> Proposal:
+def propose(
+    session: Session, chain: ChainClient, member: str, change: ParameterChange, deadline: int, signature: bytes
+) -> Proposal:
     """Rebuilds the draft, checks that `member` signed exactly it, relays `proposeBySig` (the settler key pays)
     and records the proposal once the chain accepted; the caller commits."""
     prepared = prepare(chain, member, change, deadline)
     require_typed_signer(prepared.typed_data, signature, member, "proposal")
     proposal = prepared.proposal
-    proposal_id, outcome = chain.relay_proposal(proposal.targets, proposal.values, proposal.calldatas,
-                                                proposal.description, member, prepared.deadline, signature)
+    proposal_id, outcome = chain.relay_proposal(
+        proposal.targets,
+        proposal.values,
+        proposal.calldatas,
+        proposal.description,
+        member,
+        prepared.deadline,
+        signature,
+    )
     row = Proposal(
-        proposal_id=str(proposal_id), proposer=member, kind=change.kind, parameters=change.parameters,
-        description=proposal.description, targets=proposal.targets, values=[str(v) for v in proposal.values],
-        calldatas=proposal.calldatas, tx_hash=outcome.tx_hash, block_number=outcome.block_number,
+        proposal_id=str(proposal_id),
+        proposer=member,
+        kind=change.kind,
+        parameters=change.parameters,
+        description=proposal.description,
+        targets=proposal.targets,
+        values=[str(v) for v in proposal.values],
+        calldatas=proposal.calldatas,
+        tx_hash=outcome.tx_hash,
+        block_number=outcome.block_number,
     )
     session.add(row)
     record_relayed(session, member, RelayKind.PROPOSE, outcome, proposal_id=str(proposal_id))
@@ -142,12 +163,23 @@ def proposal_info(chain: ChainClient, proposal_id: str) -> ProposalInfo:
 
 def public(info: ProposalInfo, recorded: Proposal | None) -> ProposalPublic:
     return ProposalPublic(
-        proposal_id=str(info.proposal_id), state=info.state.label, proposer=info.proposer,
-        description=info.description, votes_for=info.votes_for, votes_against=info.votes_against,
-        votes_abstain=info.votes_abstain, vote_start=info.vote_start, vote_end=info.vote_end,
-        eta=info.eta or None, targets=info.targets, values=[str(v) for v in info.values], calldatas=info.calldatas,
-        requested_by=recorded.proposer if recorded else None, kind=recorded.kind if recorded else None,
-        parameters=recorded.parameters if recorded else None, tx_hash=recorded.tx_hash if recorded else None,
+        proposal_id=str(info.proposal_id),
+        state=info.state.label,
+        proposer=info.proposer,
+        description=info.description,
+        votes_for=info.votes_for,
+        votes_against=info.votes_against,
+        votes_abstain=info.votes_abstain,
+        vote_start=info.vote_start,
+        vote_end=info.vote_end,
+        eta=info.eta or None,
+        targets=info.targets,
+        values=[str(v) for v in info.values],
+        calldatas=info.calldatas,
+        requested_by=recorded.proposer if recorded else None,
+        kind=recorded.kind if recorded else None,
+        parameters=recorded.parameters if recorded else None,
+        tx_hash=recorded.tx_hash if recorded else None,
         block_number=recorded.block_number if recorded else None,
     )
 
@@ -161,22 +193,26 @@ def all_proposals(session: Session, chain: ChainClient) -> list[ProposalPublic]:
     return [public(info, recorded.get(str(info.proposal_id))) for info in chain.proposals()]
 
 
-def ballot_typed_data(session: Session, chain: ChainClient, member: str, proposal_id: str,
-                      support: int) -> dict[str, Any]:
+def ballot_typed_data(
+    session: Session, chain: ChainClient, member: str, proposal_id: str, support: int
+) -> dict[str, Any]:
     """The EIP-712 `Ballot` for `member` to sign (404 for an unknown proposal)."""
     proposal_public(session, chain, proposal_id)
-    return ballot_message(chain.manifest.domains["governor"], int(proposal_id), support, member,
-                          chain.governor_nonce(member))
+    return ballot_message(
+        chain.manifest.domains["governor"], int(proposal_id), support, member, chain.governor_nonce(member)
+    )
 
 
-def cast_ballot(session: Session, chain: ChainClient, member: str, proposal_id: str, support: int,
-                signature: bytes) -> RelayedTransaction:
+def cast_ballot(
+    session: Session, chain: ChainClient, member: str, proposal_id: str, support: int, signature: bytes
+) -> RelayedTransaction:
     """Relays `member`'s signed ballot (`castVoteBySig`) on an Active proposal; the caller commits."""
     proposal = proposal_public(session, chain, proposal_id)
     if proposal.state != ProposalState.ACTIVE.label:
         raise Conflict(f"proposal {proposal_id} is {proposal.state}, not open for votes")
-    typed = ballot_message(chain.manifest.domains["governor"], int(proposal_id), support, member,
-                           chain.governor_nonce(member))
+    typed = ballot_message(
+        chain.manifest.domains["governor"], int(proposal_id), support, member, chain.governor_nonce(member)
+    )
     require_typed_signer(typed, signature, member, "ballot")
     outcome = chain.relay_ballot(int(proposal_id), support, member, signature)
     return record_relayed(session, member, RelayKind.BALLOT, outcome, proposal_id=proposal_id, support=support)

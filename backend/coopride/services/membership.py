@@ -35,8 +35,9 @@ def _require_newcomer(chain: ChainClient, address: str) -> None:
 
 
 def _join_message(chain: ChainClient, address: str, region_id: int, deadline: int) -> dict[str, Any]:
-    return join_message(chain.manifest.domains["membership"], address, region_id, chain.membership_nonce(address),
-                        deadline)
+    return join_message(
+        chain.manifest.domains["membership"], address, region_id, chain.membership_nonce(address), deadline
+    )
 
 
 def join_typed_data(chain: ChainClient, settings: Settings, address: str, region_id: int) -> dict[str, Any]:
@@ -46,8 +47,9 @@ def join_typed_data(chain: ChainClient, settings: Settings, address: str, region
     return _join_message(chain, address, region_id, signature_deadline(chain, settings))
 
 
-def join(session: Session, chain: ChainClient, address: str, region_id: int, deadline: int,
-         signature: bytes) -> RelayedTransaction:
+def join(
+    session: Session, chain: ChainClient, address: str, region_id: int, deadline: int, signature: bytes
+) -> RelayedTransaction:
     """Relays `address`'s signed `Join` (`Membership.joinBySig`)."""
     _require_newcomer(chain, address)
     require_region(chain, region_id)
@@ -58,8 +60,9 @@ def join(session: Session, chain: ChainClient, address: str, region_id: int, dea
 
 
 def _permit(chain: ChainClient, member: str, amount: int, deadline: int) -> dict[str, Any]:
-    return permit_typed_data(chain.manifest.domains["fareToken"], member, chain.ledger.address, amount,
-                             chain.permit_nonce(member), deadline)
+    return permit_typed_data(
+        chain.manifest.domains["fareToken"], member, chain.ledger.address, amount, chain.permit_nonce(member), deadline
+    )
 
 
 def deposit_typed_data(chain: ChainClient, settings: Settings, member: str, amount: int) -> dict[str, Any]:
@@ -67,8 +70,9 @@ def deposit_typed_data(chain: ChainClient, settings: Settings, member: str, amou
     return _permit(chain, member, amount, signature_deadline(chain, settings))
 
 
-def deposit(session: Session, chain: ChainClient, member: str, amount: int, deadline: int,
-            signature: bytes) -> RelayedTransaction:
+def deposit(
+    session: Session, chain: ChainClient, member: str, amount: int, deadline: int, signature: bytes
+) -> RelayedTransaction:
     """Relays `member`'s signed permit into an escrow deposit (`RideLedger.depositWithPermit`)."""
     require_live_deadline(chain, deadline)
     balance = chain.fare_token_balance(member)

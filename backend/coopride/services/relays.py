@@ -25,10 +25,17 @@ def require_live_deadline(chain: ChainClient, deadline: int) -> None:
         raise Invalid("the signed deadline has passed: fetch fresh typed data")
 
 
-def record_relayed(session: Session, member: str, kind: RelayKind, outcome: TxOutcome,
-                   **fields: Any) -> RelayedTransaction:
+def record_relayed(
+    session: Session, member: str, kind: RelayKind, outcome: TxOutcome, **fields: Any
+) -> RelayedTransaction:
     """Adds the row for a transaction the backend sent for `member`; the caller commits."""
-    row = RelayedTransaction(member=member, kind=kind, tx_hash=outcome.tx_hash, block_number=outcome.block_number,
-                             gas_used=outcome.gas_used, **fields)
+    row = RelayedTransaction(
+        member=member,
+        kind=kind,
+        tx_hash=outcome.tx_hash,
+        block_number=outcome.block_number,
+        gas_used=outcome.gas_used,
+        **fields,
+    )
     session.add(row)
     return row

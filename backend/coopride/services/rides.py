@@ -18,7 +18,7 @@ from coopride.domain import matching
 from coopride.domain.geo import GreatCircleDistance, LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
-from coopride.models import RideRequest, TripOffer
+from coopride.models import RideRequest, TripOffer, stored_id
 from coopride.models.enums import SEAT_HOLDING, OfferStatus, RequestStatus
 from coopride.schemas.rides import OfferPublic
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -61,8 +61,8 @@ def seats_taken_by_offer(session: Session, offer_ids: Sequence[int]) -> dict[int
 
 
 def offers_public(session: Session, offers: Sequence[TripOffer]) -> list[OfferPublic]:
-    taken = seats_taken_by_offer(session, [_id(offer) for offer in offers])
-    return [OfferPublic.of(offer, seats_left=offer.seats - taken[_id(offer)]) for offer in offers]
+    taken = seats_taken_by_offer(session, [stored_id(offer) for offer in offers])
+    return [OfferPublic.of(offer, seats_left=offer.seats - taken[stored_id(offer)]) for offer in offers]
 
 
 def offers_of(session: Session, driver: str) -> list[OfferPublic]:
@@ -70,15 +70,32 @@ def offers_of(session: Session, driver: str) -> list[OfferPublic]:
     return offers_public(session, offers)
 
 
-def post_offer(session: Session, chain: ChainClient, region_map: RegionMap, driver: str, *, origin: LatLon,
-               destination: LatLon, depart_earliest: int, depart_latest: int, seats: int,
-               max_detour_m: int) -> OfferPublic:
+def post_offer(
+    session: Session,
+    chain: ChainClient,
+    region_map: RegionMap,
+    driver: str,
+    *,
+    origin: LatLon,
+    destination: LatLon,
+    depart_earliest: int,
+    depart_latest: int,
+    seats: int,
+    max_detour_m: int,
+) -> OfferPublic:
     """Publishes an offer and runs matching over its region."""
     region_id = _registered_region(chain, region_map, origin, destination)
     offer = TripOffer(
-        driver=driver, region_id=region_id,
-        origin_lat=origin.lat, origin_lon=origin.lon, destination_lat=destination.lat, destination_lon=destination.lon,
-        depart_earliest=depart_earliest, depart_latest=depart_latest, seats=seats, max_detour_m=max_detour_m,
+        driver=driver,
+        region_id=region_id,
+        origin_lat=origin.lat,
+        origin_lon=origin.lon,
+        destination_lat=destination.lat,
+        destination_lon=destination.lon,
+        depart_earliest=depart_earliest,
+        depart_latest=depart_latest,
+        seats=seats,
+        max_detour_m=max_detour_m,
     )
     session.add(offer)
     session.flush()
@@ -96,8 +113,17 @@ def requests_on_offer(session: Session, offer_id: int, driver: str) -> list[Ride
     return list(session.exec(query).all())
 
 
-def post_request(session: Session, chain: ChainClient, region_map: RegionMap, rider: str, *, origin: LatLon,
-                 destination: LatLon, earliest: int, latest: int) -> RideRequest:
+def post_request(
+    session: Session,
+    chain: ChainClient,
+    region_map: RegionMap,
+    rider: str,
+    *,
+    origin: LatLon,
+    destination: LatLon,
+    earliest: int,
+    latest: int,
+) -> RideRequest:
     """Records a ride request quoted at the region's current fare (0 while it bootstraps) and runs matching."""
     region_id = trip_region(region_map, origin, destination)
     region = chain.region(region_id)
@@ -108,10 +134,17 @@ def post_request(session: Session, chain: ChainClient, region_map: RegionMap, ri
         raise Invalid("origin and destination are the same point")
     fare_per_km = region.fare_per_km if region.operating else 0
     request = RideRequest(
-        rider=rider, region_id=region_id,
-        origin_lat=origin.lat, origin_lon=origin.lon, destination_lat=destination.lat, destination_lon=destination.lon,
-        earliest=earliest, latest=latest,
-        estimated_metres=estimated, fare_per_km=fare_per_km, quoted_fare=quote_fare(estimated, fare_per_km),
+        rider=rider,
+        region_id=region_id,
+        origin_lat=origin.lat,
+        origin_lon=origin.lon,
+        destination_lat=destination.lat,
+        destination_lon=destination.lon,
+        earliest=earliest,
+        latest=latest,
+        estimated_metres=estimated,
+        fare_per_km=fare_per_km,
+        quoted_fare=quote_fare(estimated, fare_per_km),
     )
     session.add(request)
     session.flush()
@@ -125,50 +158,72 @@ def run_matching(session: Session, region_id: int) -> list[RideRequest]:
     The matcher does not know who drives: a request it pairs with its own rider's offer is matched
     again afterwards against the other offers' remaining seats.
     """
-    requests = session.exec(select(RideRequest).where(RideRequest.region_id == region_id,
-                                                      RideRequest.status == RequestStatus.OPEN)).all()
-    offers = session.exec(select(TripOffer).where(TripOffer.region_id == region_id,
-                                                  TripOffer.status == OfferStatus.OPEN)).all()
-    taken = seats_taken_by_offer(session, [_id(offer) for offer in offers])
-    free = {_id(offer): offer.seats - taken[_id(offer)] for offer in offers}
-    by_request = {_id(r): r for r in requests}
-    by_offer = {_id(o): o for o in offers}
+    requests = session.exec(
+        select(RideRequest).where(RideRequest.region_id == region_id, RideRequest.status == RequestStatus.OPEN)
+    ).all()
+    offers = session.exec(
+        select(TripOffer).where(TripOffer.region_id == region_id, TripOffer.status == OfferStatus.OPEN)
+    ).all()
+    taken = seats_taken_by_offer(session, [stored_id(offer) for offer in offers])
+    free = {stored_id(offer): offer.seats - taken[stored_id(offer)] for offer in offers}
+    by_request: dict[object, RideRequest] = {r.id: r for r in requests}
+    by_offer: dict[object, TripOffer] = {o.id: o for o in offers}
     matched, own_car = [], []
     for assignment in _match(requests, offers, free):
-        request = by_request[assignment.request_id]
-        if by_offer[assignment.offer_id].driver == request.rider:
+        request, offer = by_request[assignment.request_id], by_offer[assignment.offer_id]
+        if offer.driver == request.rider:
             own_car.append(request)
         else:
-            matched.append(_assign(session, request, assignment, free))
+            matched.append(_assign(session, request, offer, assignment, free))
     for request in own_car:
         others = [offer for offer in offers if offer.driver != request.rider]
         for assignment in _match([request], others, free):
-            matched.append(_assign(session, request, assignment, free))
+            matched.append(_assign(session, request, by_offer[assignment.offer_id], assignment, free))
     session.flush()
     return matched
 
 
-def _match(requests: Sequence[RideRequest], offers: Sequence[TripOffer],
-           free: dict[int, int]) -> list[matching.Assignment]:
-    offers = [offer for offer in offers if free[_id(offer)] > 0]
+def _match(
+    requests: Sequence[RideRequest], offers: Sequence[TripOffer], free: dict[int, int]
+) -> list[matching.Assignment]:
+    offers = [offer for offer in offers if free[stored_id(offer)] > 0]
     if not requests or not offers:
         return []
     return matching.match(
-        [matching.Request(_id(r), LatLon(r.origin_lat, r.origin_lon), LatLon(r.destination_lat, r.destination_lon),
-                          r.earliest, r.latest) for r in requests],
-        [matching.Offer(_id(o), LatLon(o.origin_lat, o.origin_lon), LatLon(o.destination_lat, o.destination_lon),
-                        o.depart_earliest, o.depart_latest, free[_id(o)], o.max_detour_m) for o in offers],
+        [
+            matching.Request(
+                stored_id(r),
+                LatLon(r.origin_lat, r.origin_lon),
+                LatLon(r.destination_lat, r.destination_lon),
+                r.earliest,
+                r.latest,
+            )
+            for r in requests
+        ],
+        [
+            matching.Offer(
+                stored_id(o),
+                LatLon(o.origin_lat, o.origin_lon),
+                LatLon(o.destination_lat, o.destination_lon),
+                o.depart_earliest,
+                o.depart_latest,
+                free[stored_id(o)],
+                o.max_detour_m,
+            )
+            for o in offers
+        ],
     )
 
 
-def _assign(session: Session, request: RideRequest, assignment: matching.Assignment,
-            free: dict[int, int]) -> RideRequest:
+def _assign(
+    session: Session, request: RideRequest, offer: TripOffer, assignment: matching.Assignment, free: dict[int, int]
+) -> RideRequest:
     request.status = RequestStatus.MATCHED
-    request.offer_id = assignment.offer_id
+    request.offer_id = stored_id(offer)
     request.shared_metres = round(assignment.shared_metres)
     request.detour_metres = round(assignment.detour_metres)
     request.pickup_time = int(assignment.pickup_time)
-    free[assignment.offer_id] -= 1
+    free[stored_id(offer)] -= 1
     session.add(request)
     return request
 
@@ -232,9 +287,3 @@ def cancel(session: Session, request_id: int, rider: str, now: int | None = None
     if request.status == RequestStatus.CANCELLED and request.offer_id is not None:
         run_matching(session, request.region_id)  # the freed seat may serve someone waiting
     return request
-
-
-def _id(row: TripOffer | RideRequest) -> int:
-    """The id of a stored row (flushed rows always have one)."""
-    assert row.id is not None, "the row has not been flushed"
-    return row.id

@@ -10,8 +10,9 @@ from eth_account.messages import SignableMessage, encode_typed_data
 from coopride.services.errors import DomainError, Forbidden
 
 
-def recover_signer(signable: SignableMessage, signature: bytes, what: str,
-                   refusal: type[DomainError] = Forbidden) -> str:
+def recover_signer(
+    signable: SignableMessage, signature: bytes, what: str, refusal: type[DomainError] = Forbidden
+) -> str:
     """The address that signed `signable`; `refusal` ("<what> cannot be verified: ...") when none can be recovered."""
     try:
         return str(Account.recover_message(signable, signature=signature))
@@ -23,4 +24,6 @@ def require_typed_signer(typed_data: dict[str, Any], signature: bytes, expected:
     """Refuses (403) unless `expected` signed exactly `typed_data` (EIP-712)."""
     signer = recover_signer(encode_typed_data(full_message=typed_data), signature, f"the {what} signature")
     if signer != expected:
-        raise Forbidden(f"the {what} signature is not {expected}'s over this exact typed data (it recovers to {signer})")
+        raise Forbidden(
+            f"the {what} signature is not {expected}'s over this exact typed data (it recovers to {signer})"
+        )

@@ -8,11 +8,11 @@ decimal strings (18 decimals overflow JSON-safe integers).
 
 from __future__ import annotations
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from coopride.chain.client import ChainClient
 from coopride.domain.regions import RegionMap
-from coopride.models import RelayedTransaction, Trip
+from coopride.models import RelayedTransaction, Trip, stored_id
 from coopride.models.enums import PENDING, RegionPhase, RelayKind, TripRole, TripStatus
 from coopride.schemas.common import RelayedTransactionPublic
 from coopride.schemas.regions import RegionStats
@@ -22,15 +22,27 @@ from coopride.services.errors import NotFound
 
 def _trip_row(trip: Trip, role: TripRole) -> StatementTrip:
     return StatementTrip(
-        trip_id=trip.id, role=role, region_id=trip.region_id, distance_metres=trip.distance_metres,
-        shared=trip.rider is not None, fare_signed=trip.fare, status=trip.status, fare_paid=trip.fare_paid,
-        fee_paid=trip.fee_paid, shares_minted=trip.shares_minted, batch_id=trip.batch_id, tx_hash=trip.tx_hash,
-        block_number=trip.block_number, reject_reason=trip.reject_reason,
+        trip_id=stored_id(trip),
+        role=role,
+        region_id=trip.region_id,
+        distance_metres=trip.distance_metres,
+        shared=trip.rider is not None,
+        fare_signed=trip.fare,
+        status=trip.status,
+        fare_paid=trip.fare_paid,
+        fee_paid=trip.fee_paid,
+        shares_minted=trip.shares_minted,
+        batch_id=trip.batch_id,
+        tx_hash=trip.tx_hash,
+        block_number=trip.block_number,
+        reject_reason=trip.reject_reason,
     )
 
 
 def member_statement(session: Session, chain: ChainClient, address: str, *, full: bool) -> Statement:
-    trips = session.exec(select(Trip).where(or_(Trip.driver == address, Trip.rider == address)).order_by(Trip.id)).all()
+    trips = session.exec(
+        select(Trip).where(or_(Trip.driver == address, Trip.rider == address)).order_by(col(Trip.id))
+    ).all()
     driven = [t for t in trips if t.driver == address and t.status != TripStatus.VOID]
     ridden = [t for t in trips if t.rider == address and t.status != TripStatus.VOID]
     settled_driven = [t for t in driven if t.status == TripStatus.SETTLED]
@@ -42,11 +54,16 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
         fares_received=sum((t.fare_paid or 0) - (t.fee_paid or 0) for t in settled_driven),
         fees_paid_to_treasury=sum(t.fee_paid or 0 for t in settled_driven),
     )
-    ballots = session.exec(select(RelayedTransaction).where(RelayedTransaction.member == address,
-                                                            RelayedTransaction.kind == RelayKind.BALLOT)
-                           .order_by(RelayedTransaction.id)).all()
-    votes = [Vote(proposal_id=b.proposal_id, support=b.support, tx_hash=b.tx_hash, block_number=b.block_number)
-             for b in ballots]
+    ballots = session.exec(
+        select(RelayedTransaction)
+        .where(RelayedTransaction.member == address, RelayedTransaction.kind == RelayKind.BALLOT)
+        .order_by(col(RelayedTransaction.id))
+    ).all()
+    votes = [
+        Vote(proposal_id=b.proposal_id, support=b.support, tx_hash=b.tx_hash, block_number=b.block_number)
+        for b in ballots
+        if b.proposal_id is not None and b.support is not None  # a ballot always names both
+    ]
     ledger = chain.ledger.address
     how_to_check = (
         f"Each settled trip: the TripSettled(tripId, fare, fee, shares) log of RideLedger {ledger} in tx_hash at "
@@ -54,23 +71,41 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
         f"{chain.governor.address} in tx_hash. Balances: RideLedger.escrowOf/earningsOf, CoopShare.balanceOf/claimable."
     )
     if not full:
-        return Statement(address=address, full=False, driving=driving, riding=None, chain=None, pending_trip_ids=None,
-                         settled_trip_ids=None, trips=None, votes=votes, transactions=None, how_to_check=how_to_check)
+        return Statement(
+            address=address,
+            full=False,
+            driving=driving,
+            riding=None,
+            chain=None,
+            pending_trip_ids=None,
+            settled_trip_ids=None,
+            trips=None,
+            votes=votes,
+            transactions=None,
+            how_to_check=how_to_check,
+        )
 
-    relayed = session.exec(select(RelayedTransaction).where(RelayedTransaction.member == address)
-                           .order_by(RelayedTransaction.id)).all()
+    relayed = session.exec(
+        select(RelayedTransaction).where(RelayedTransaction.member == address).order_by(col(RelayedTransaction.id))
+    ).all()
     settled_ridden = [t for t in ridden if t.status == TripStatus.SETTLED]
     return Statement(
         address=address,
         full=True,
         driving=driving,
-        riding=RidingTotals(metres_ridden=sum(t.distance_metres for t in ridden),
-                            fares_paid=sum(t.fare_paid or 0 for t in settled_ridden)),
-        chain=ChainBalances(is_member=chain.is_member(address), shares=str(chain.shares_of(address)),
-                            escrow=chain.escrow_of(address), earnings=chain.earnings_of(address),
-                            claimable_surplus=chain.claimable(address)),
-        pending_trip_ids=[t.id for t in trips if t.status in PENDING],
-        settled_trip_ids=[t.id for t in trips if t.status == TripStatus.SETTLED],
+        riding=RidingTotals(
+            metres_ridden=sum(t.distance_metres for t in ridden),
+            fares_paid=sum(t.fare_paid or 0 for t in settled_ridden),
+        ),
+        chain=ChainBalances(
+            is_member=chain.is_member(address),
+            shares=str(chain.shares_of(address)),
+            escrow=chain.escrow_of(address),
+            earnings=chain.earnings_of(address),
+            claimable_surplus=chain.claimable(address),
+        ),
+        pending_trip_ids=[stored_id(t) for t in trips if t.status in PENDING],
+        settled_trip_ids=[stored_id(t) for t in trips if t.status == TripStatus.SETTLED],
         trips=[_trip_row(t, TripRole.DRIVER if t.driver == address else TripRole.RIDER) for t in trips],
         votes=votes,
         transactions=[RelayedTransactionPublic.model_validate(r) for r in relayed],
@@ -82,8 +117,9 @@ def region_ids(chain: ChainClient, region_map: RegionMap) -> list[int]:
     return sorted({r.id for r in chain.manifest.regions} | {a.region_id for a in region_map.areas})
 
 
-def region_stats(session: Session, chain: ChainClient, region_map: RegionMap, region_id: int,
-                 treasury_balance: int | None = None) -> RegionStats | None:
+def region_stats(
+    session: Session, chain: ChainClient, region_map: RegionMap, region_id: int, treasury_balance: int | None = None
+) -> RegionStats | None:
     """None when the chain does not know the region. `treasury_balance` (read from the chain when not given)
     is the same for every region: a listing reads it once."""
     state = chain.region(region_id)

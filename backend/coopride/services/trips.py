@@ -34,8 +34,15 @@ EARLY_END_GRACE_SECONDS = 120
 MAX_CLOCK_SKEW_SECONDS = 60
 
 
-def log_trip(session: Session, chain: ChainClient, region_map: RegionMap, driver: str, request_id: int | None,
-             fixes: Sequence[Fix], now: int | None = None) -> Trip:
+def log_trip(
+    session: Session,
+    chain: ChainClient,
+    region_map: RegionMap,
+    driver: str,
+    request_id: int | None,
+    fixes: Sequence[Fix],
+    now: int | None = None,
+) -> Trip:
     """Records a driven trace: for the booked ride `request_id`, or solo movement when it is None."""
     now = int(time.time()) if now is None else now
     if fixes[-1].t > now + MAX_CLOCK_SKEW_SECONDS:
@@ -111,8 +118,14 @@ def receipt_of(trip: Trip) -> TripReceipt:
     """The receipt driver and rider sign, and the settlement worker sends."""
     assert trip.id is not None, "the trip has not been flushed"
     return TripReceipt(
-        tripId=trip.id, driver=trip.driver, rider=trip.rider or ZERO_ADDRESS, regionId=trip.region_id,
-        distanceMetres=trip.distance_metres, fare=trip.fare, startTime=trip.start_time, endTime=trip.end_time,
+        tripId=trip.id,
+        driver=trip.driver,
+        rider=trip.rider or ZERO_ADDRESS,
+        regionId=trip.region_id,
+        distanceMetres=trip.distance_metres,
+        fare=trip.fare,
+        startTime=trip.start_time,
+        endTime=trip.end_time,
         traceHash=bytes.fromhex(trip.trace_hash.removeprefix("0x")),
     )
 
@@ -141,9 +154,12 @@ def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, sig
     # Decided in SQL, so that driver and rider signing at the same moment still queue the trip.
     session.execute(
         update(Trip)
-        .where(col(Trip.id) == trip.id, col(Trip.status) == TripStatus.AWAITING_SIGNATURES,
-               col(Trip.driver_signature).is_not(None),
-               or_(col(Trip.rider).is_(None), col(Trip.rider_signature).is_not(None)))
+        .where(
+            col(Trip.id) == trip.id,
+            col(Trip.status) == TripStatus.AWAITING_SIGNATURES,
+            col(Trip.driver_signature).is_not(None),
+            or_(col(Trip.rider).is_(None), col(Trip.rider_signature).is_not(None)),
+        )
         .values(status=TripStatus.QUEUED)
     )
     session.refresh(trip)

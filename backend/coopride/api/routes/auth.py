@@ -19,8 +19,12 @@ def nonce(body: NonceRequest, session: SessionDep, settings: SettingsDep, chain:
     return NonceResponse(nonce=challenge.nonce, message=challenge.message, expires_at=challenge.expires_at)
 
 
-@router.post("/login", summary="Exchange a signed sign-in message for a session token", response_model=LoginResponse,
-             responses={401: {"description": "unknown, used or expired nonce; bad signature; wrong signer"}})
+@router.post(
+    "/login",
+    summary="Exchange a signed sign-in message for a session token",
+    response_model=LoginResponse,
+    responses={401: {"description": "unknown, used or expired nonce; bad signature; wrong signer"}},
+)
 def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> LoginResponse:
     issued = auth.log_in(session, settings, body.message, signature_bytes(body.signature))
     session.commit()

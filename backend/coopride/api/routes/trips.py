@@ -15,10 +15,15 @@ router = APIRouter(prefix="/trips", tags=["trips"])
 TripId = Annotated[int, Path(ge=1, description="trip id (the on-chain tripId)")]
 
 
-@router.post("", summary="Driver: log a driven trip with its GPS trace", response_model=TripPublic,
-             status_code=status.HTTP_201_CREATED)
-def log_trip(body: TripCreate, driver: CurrentMember, session: SessionDep, chain: ChainDep,
-             region_map: RegionMapDep) -> TripPublic:
+@router.post(
+    "",
+    summary="Driver: log a driven trip with its GPS trace",
+    response_model=TripPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def log_trip(
+    body: TripCreate, driver: CurrentMember, session: SessionDep, chain: ChainDep, region_map: RegionMapDep
+) -> TripPublic:
     """With `request_id`, the trace must start at the booked pickup and (unless the rider ended the
     ride early) end at the booked drop-off. Without it, it is solo movement: it earns shares while
     the region bootstraps and is recorded "void" once the region operates. A trace that fails the
@@ -52,7 +57,8 @@ def sign(trip_id: TripId, body: SignatureIn, caller: SignedIn, session: SessionD
     """The driver and, for a shared trip, the rider each sign once. When every required signature
     is in, the trip is "queued" for settlement."""
     trip = trips.get_trip(session, trip_id, caller)
-    trip = trips.add_signature(session, trip, chain.manifest.domains["receipt"], caller,
-                               signature_bytes(body.signature))
+    trip = trips.add_signature(
+        session, trip, chain.manifest.domains["receipt"], caller, signature_bytes(body.signature)
+    )
     session.commit()
     return TripPublic.of(trip)
