@@ -118,13 +118,15 @@ class Coop:
         nonce = self.membership.nonces(applicant)
         typed = application_typed_data(self.membership_domain, applicant.address, region_id, max_capital_share, nonce, deadline)
         permit_value = max_capital_share if permit_value is None else permit_value
+        permit_deadline = chain.time() + APPLICATION_SECONDS
         return {
             "applicant": applicant,
             "region_id": region_id,
             "max_capital_share": max_capital_share,
             "deadline": deadline,
             "signature": sign_typed_data(applicant.private_key, typed),
-            "permit": (permit_value, deadline, *self.permit_signature(applicant, self.ledger.address, permit_value, deadline)),
+            "permit": (permit_value, permit_deadline,
+                       *self.permit_signature(applicant, self.ledger.address, permit_value, permit_deadline)),
         }
 
     def admit(self, application: dict, sender=None):
