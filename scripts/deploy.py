@@ -174,7 +174,7 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
     overrides params["guardian"].
 
     Returns the contract handles by manifest name ("RideLedger", "Membership", "CoopShare", "CoopGovernor",
-    "TimelockController", "FareToken") plus "manifest" (the dict written) and "manifest_path".
+    "TimelockController" (a CoopTimelock), "FareToken") plus "manifest" (the dict written) and "manifest_path".
     """
     from brownie import Contract, web3
 
@@ -231,7 +231,8 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
         ledger.grantRole(ledger.GUARDIAN_ROLE(), guardian_address, tx)
 
     zero = "0x0000000000000000000000000000000000000000"
-    timelock = build.TimelockController.deploy(p["timelockDelay"], [], [zero], deployer, tx)
+    # CoopTimelock: OpenZeppelin's TimelockController, except that the guardian cannot cancel its own removal.
+    timelock = build.CoopTimelock.deploy(p["timelockDelay"], [], [zero], deployer, tx)
     governor = build.CoopGovernor.deploy(
         membership,
         timelock,

@@ -79,6 +79,8 @@ def test_deployer_keeps_no_power(coop):
 
 def test_timelock_is_its_own_admin_and_governor_proposes(coop):
     timelock = coop.timelock
+    assert coop.manifest["contracts"]["TimelockController"]["abi"] == timelock.abi  # a CoopTimelock
+    assert timelock.GUARDIAN_ROLE() == coop.ledger.GUARDIAN_ROLE()
     assert timelock.hasRole(timelock.DEFAULT_ADMIN_ROLE(), timelock)
     assert timelock.hasRole(timelock.PROPOSER_ROLE(), coop.governor)
     assert timelock.hasRole(timelock.CANCELLER_ROLE(), coop.governor)

@@ -201,3 +201,38 @@ def test_governance_replaces_the_guardian(coop, governance, members):
     ledger.pause({"from": new})
     ledger.unpause({"from": new})
     assert timelock.hasRole(timelock.CANCELLER_ROLE(), new) and not timelock.hasRole(timelock.CANCELLER_ROLE(), old)
+
+
+# ---------------------------------------------------------------- the guardian stays removable
+
+
+def test_the_guardian_cannot_cancel_its_own_removal(coop, governance):
+    ledger, timelock, guardian = coop.ledger, coop.timelock, coop.guardian
+    proposal_id, call, operation = queued_proposal(coop, governance, [
+        (ledger, "revokeRole", (ledger.GUARDIAN_ROLE(), guardian)),
+        (timelock, "revokeRole", (timelock.CANCELLER_ROLE(), guardian)),
+    ], "retire the guardian")
+    assert timelock.isGuardianRemoval(operation)
+
+    with brownie.reverts(f"GuardianCannotCancelRemoval: {bytes(operation)}"):
+        timelock.cancel(operation, {"from": guardian})
+    advance(timelock.getMinDelay() + 1)
+    coop.governor.execute(*call, {"from": coop.members[0]})
+    assert coop.governor.state(proposal_id) == EXECUTED
+    assert not ledger.hasRole(ledger.GUARDIAN_ROLE(), guardian)
+    assert not timelock.hasRole(timelock.CANCELLER_ROLE(), guardian)
+
+
+@pytest.mark.parametrize("other_action", ["fee change", "governor's canceller role", "ledger admin"])
+def test_anything_more_than_a_guardian_removal_stays_cancellable(coop, governance, other_action):
+    ledger, timelock, guardian = coop.ledger, coop.timelock, coop.guardian
+    removal = (ledger, "revokeRole", (ledger.GUARDIAN_ROLE(), guardian))
+    other = {
+        "fee change": (ledger, "setFeeBps", (0,)),
+        "governor's canceller role": (timelock, "revokeRole", (timelock.CANCELLER_ROLE(), coop.governor)),
+        "ledger admin": (ledger, "revokeRole", (ledger.DEFAULT_ADMIN_ROLE(), timelock)),
+    }[other_action]
+    proposal_id, _, operation = queued_proposal(coop, governance, [removal, other], f"retire the guardian, and {other_action}")
+    assert not timelock.isGuardianRemoval(operation)
+    timelock.cancel(operation, {"from": guardian})
+    assert coop.governor.state(proposal_id) == CANCELED
