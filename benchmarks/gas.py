@@ -23,6 +23,9 @@ from eth_account import Account
 from eth_utils import keccak
 from web3.logs import DISCARD
 
+import gas_admission  # benchmarks/, the script's own folder
+from gas_admission import Admissions
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "gas.json"
 README = ROOT / "benchmarks" / "README.md"
@@ -77,6 +80,7 @@ class Bench:
         handle = {name: self.web3.eth.contract(c.address, abi=c.abi) for name, c in contracts.items() if hasattr(c, "abi")}
         self.ledger, self.membership, self.fare_token = handle["RideLedger"], handle["Membership"], handle["FareToken"]
         self.relay = {"from": relayer, "gasPrice": 0, "gas": 500_000}
+        self.admissions = Admissions(self.web3, contracts, relayer)
         self.settler = settler
         self.region_id = region_id
         chain_id = self.web3.eth.chain_id
@@ -95,20 +99,23 @@ class Bench:
         return receipts
 
     def new_members(self, count: int, deposit: int = 0) -> list:
-        """Fresh keys that join the region by a relayed signature and, if `deposit`, fund their escrow by permit."""
-        from coopride.chain.eip712 import join_typed_data, permit_typed_data, sign_typed_data, split_signature
+        """Fresh keys admitted to the region (signed application and capital-share permit, relayed by the admissions
+        key) and, if `deposit`, with their escrow funded by permit."""
+        from coopride.chain.eip712 import permit_typed_data, sign_typed_data, split_signature
 
         members, sent = [], []
         deadline = 2**40
+        capital = self.membership.functions.capitalShare().call()
         for _ in range(count):
             key = keccak(b"coopride-bench-%d" % self.next_key)
             self.next_key += 1
             account = Account.from_key(key)
-            join = sign_typed_data(key, join_typed_data(self.membership_domain, account.address, self.region_id, 0, deadline))
-            sent.append(self.membership.functions.joinBySig(account.address, self.region_id, deadline, join).transact(self.relay))
+            sent.append(self.fare_token.functions.mint(account.address, capital).transact(self.relay))
+            for call in self.admissions.admission_calls(key, self.region_id):
+                sent.append(call.transact({**self.relay, "from": self.admissions.admissions}))
             if deposit:
                 sent.append(self.fare_token.functions.mint(account.address, deposit).transact(self.relay))
-                permit = permit_typed_data(self.token_domain, account.address, self.ledger.address, deposit, 0, deadline)
+                permit = permit_typed_data(self.token_domain, account.address, self.ledger.address, deposit, 1, deadline)
                 v, r, s = split_signature(sign_typed_data(key, permit))
                 sent.append(self.ledger.functions.depositWithPermit(account.address, deposit, deadline, v, r, s).transact(self.relay))
             members.append(account)
@@ -220,7 +227,8 @@ def run() -> tuple[dict, tuple[int, Counter]]:
     # Where the gas of a warm 100-trip batch goes (re-executed by debug_traceCall, not sent).
     trips, drivers, riders = next(group for group in groups if group[0] == BREAKDOWN_TRIPS)
     breakdown = bench.breakdown(bench.batch(drivers, riders))
-    return {"batches": rows, "naive_gas_per_trip": round(sum(naive) / len(naive))}, breakdown
+    admission = gas_admission.measure(rpc_url, contracts)
+    return {"batches": rows, "naive_gas_per_trip": round(sum(naive) / len(naive)), "admission": admission}, breakdown
 
 
 def report_breakdown(breakdown: tuple[int, Counter]) -> None:
@@ -316,6 +324,7 @@ def main() -> None:
     update_readme(markdown(results, breakdown))
     report(results)
     report_breakdown(breakdown)
+    gas_admission.report(results["admission"])
     print(f"wrote {RESULTS.relative_to(ROOT)} and the table in {README.relative_to(ROOT)} in {time.perf_counter() - started:.0f} s")
 
 

@@ -180,7 +180,7 @@ contract RideLedger is
     mapping(uint256 wordIndex => uint256) private _settledWords;
 
     /// @param fareToken_ The ERC-20 fares are paid in.
-    /// @param membership_ The Membership contract (the only caller of `onMembershipChanged`).
+    /// @param membership_ The Membership contract (the only caller of the membership hooks).
     /// @param shares_ The CoopShare contract this ledger mints.
     /// @param admin The initial admin (the deployer hands it to the Timelock).
     /// @param feeBps_ Cooperative fee in basis points.
@@ -222,22 +222,60 @@ contract RideLedger is
         _setDailyRewardedMetres(dailyRewardedMetres_);
     }
 
-    // ---------------------------------------------------------------- membership hook
+    // ---------------------------------------------------------------- membership hooks
+
+    /// @notice Fare tokens held as the current members' capital shares: apart from the treasury, never spent.
+    uint256 public capitalHeld;
 
     /// @inheritdoc IMembershipObserver
-    function onMembershipChanged(address member, uint32 regionId, bool joined, uint256 joiningFee) external {
-        if (msg.sender != membership) revert OnlyMembership(msg.sender);
-        Region storage r = _regions[regionId];
-        if (!r.exists) revert UnknownRegion(regionId);
-        _accounts[member].member = joined;
-        uint32 members = joined ? r.members + 1 : r.members - 1;
+    function onAdmitted(address member, uint32 regionId, uint256 capitalShare) external nonReentrant {
+        Region storage r = _memberRegion(regionId);
+        _accounts[member].member = true;
+        uint32 members = r.members + 1;
         r.members = members;
-        emit RegionMembersChanged(regionId, member, joined, members);
-        if (joined && joiningFee != 0) {
-            treasuryBalance += joiningFee;
-            fareToken.safeTransferFrom(member, address(this), joiningFee);
-            emit JoiningFeeCollected(member, joiningFee);
+        emit RegionMembersChanged(regionId, member, true, members);
+        if (capitalShare != 0) {
+            uint256 before = fareToken.balanceOf(address(this));
+            fareToken.safeTransferFrom(member, address(this), capitalShare);
+            uint256 received = fareToken.balanceOf(address(this)) - before;
+            if (received != capitalShare) revert CapitalShareNotReceived(capitalShare, received);
+            capitalHeld += capitalShare;
+            emit CapitalShareCollected(member, capitalShare);
         }
+    }
+
+    /// @inheritdoc IMembershipObserver
+    function onLeft(address member, uint32 regionId, uint256 capitalShare) external nonReentrant {
+        _memberGone(member, _memberRegion(regionId), regionId, capitalShare);
+        if (capitalShare != 0) {
+            fareToken.safeTransfer(member, capitalShare);
+            emit CapitalShareReturned(member, capitalShare);
+        }
+    }
+
+    /// @inheritdoc IMembershipObserver
+    function onRemoved(address member, uint32 regionId, uint256 capitalShare) external nonReentrant {
+        _memberGone(member, _memberRegion(regionId), regionId, capitalShare);
+        if (capitalShare != 0) {
+            treasuryBalance += capitalShare;
+            emit CapitalShareForfeited(member, capitalShare);
+        }
+    }
+
+    /// @dev The caller must be the Membership; the region must exist.
+    function _memberRegion(uint32 regionId) private view returns (Region storage r) {
+        if (msg.sender != membership) revert OnlyMembership(msg.sender);
+        r = _regions[regionId];
+        if (!r.exists) revert UnknownRegion(regionId);
+    }
+
+    /// @dev `member` leaves the region's count; their capital share leaves `capitalHeld`.
+    function _memberGone(address member, Region storage r, uint32 regionId, uint256 capitalShare) private {
+        _accounts[member].member = false;
+        uint32 members = r.members - 1;
+        r.members = members;
+        emit RegionMembersChanged(regionId, member, false, members);
+        capitalHeld -= capitalShare;
     }
 
     // ---------------------------------------------------------------- escrow and pull payments
@@ -836,21 +874,37 @@ contract RideLedger is
 
     // ---------------------------------------------------------------- emergency
 
+    /// @dev Whether the current pause was made (or taken over) by governance: then only governance lifts it.
+    bool private _pausedByGovernance;
+
     /// @inheritdoc IRideLedgerGovernance
     function pause() external {
-        _checkGuardianOrAdmin();
+        bool governance = hasRole(DEFAULT_ADMIN_ROLE, msg.sender);
+        if (!governance && !hasRole(GUARDIAN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
+        }
+        if (governance && paused() && !_pausedByGovernance) {
+            // Governance keeps a guardian's pause: from now on only governance lifts it.
+            _pausedByGovernance = true;
+            emit PauseTakenOverByGovernance(msg.sender);
+            return;
+        }
+        _pausedByGovernance = governance;
         _pause();
     }
 
     /// @inheritdoc IRideLedgerGovernance
     function unpause() external {
-        _checkGuardianOrAdmin();
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            if (!hasRole(GUARDIAN_ROLE, msg.sender)) revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
+            if (_pausedByGovernance) revert PausedByGovernance();
+        }
+        _pausedByGovernance = false;
         _unpause();
     }
 
-    function _checkGuardianOrAdmin() private view {
-        if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
-            revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
-        }
+    /// @inheritdoc IRideLedgerGovernance
+    function pausedByGovernance() external view returns (bool) {
+        return _pausedByGovernance;
     }
 }

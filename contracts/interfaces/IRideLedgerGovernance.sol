@@ -22,9 +22,10 @@ interface IRideLedgerGovernance {
     event RewardsSet(uint96 bootstrapRewardPerKm, uint96 operatingRewardPerKm);
     event HalvingIntervalSet(uint256 halvingInterval);
     event DailyRewardedMetresSet(uint32 dailyRewardedMetres);
-    event JoiningFeeCollected(address indexed member, uint256 amount);
     event TreasurySpent(address indexed to, uint256 amount);
     event SurplusSentToShareholders(uint256 amount);
+    /// @notice Governance paused over a guardian's pause: only governance lifts it now.
+    event PauseTakenOverByGovernance(address indexed account);
 
     error UnknownRegion(uint32 regionId);
     error RegionExists(uint32 regionId);
@@ -34,6 +35,8 @@ interface IRideLedgerGovernance {
     error TreasuryInsufficient(uint256 available, uint256 requested);
     error OnlyMembership(address caller);
     error ZeroAddress();
+    /// @notice Governance paused settlement: the guardian cannot lift that pause.
+    error PausedByGovernance();
 
     /// @notice Registers a region in the bootstrap phase.
     function addRegion(uint32 regionId, string calldata name, uint32 criticalMass, uint96 farePerKm) external;
@@ -55,10 +58,13 @@ interface IRideLedgerGovernance {
     function spendTreasury(address to, uint256 amount) external;
     /// @notice Moves `amount` from the treasury to the shareholders (CoopShare's surplus distribution).
     function distributeSurplus(uint256 amount) external;
-    /// @notice Stops settlement (guardian or governance). Escrow and earnings stay withdrawable.
+    /// @notice Stops settlement (guardian or governance). Escrow and earnings stay withdrawable. Governance pausing
+    /// while the guardian's pause holds takes that pause over.
     function pause() external;
-    /// @notice Resumes settlement (guardian or governance).
+    /// @notice Resumes settlement: governance always; the guardian only a pause it made itself.
     function unpause() external;
+    /// @notice Whether the current pause is governance's (the guardian cannot lift it).
+    function pausedByGovernance() external view returns (bool);
 
     /// @notice A region's on-chain state.
     function region(uint32 regionId) external view returns (Region memory);

@@ -19,7 +19,8 @@ from coopride.chain.eip712 import (
     ZERO_ADDRESS,
     Domain,
     TripReceipt,
-    join_typed_data,
+    application_typed_data,
+    leave_typed_data,
     permit_typed_data,
     receipt_typed_data,
     sign_typed_data,
@@ -38,6 +39,8 @@ MEMBER_COUNT = 6
 MEMBER_FUNDS = 1_000 * TOKEN
 MEMBER_ESCROW = 100 * TOKEN
 
+CAPITAL_SHARE = 10 * TOKEN  # the local chain's capital share, paid at admission
+
 # Test parameters: the local defaults, with a cap and halving interval small enough to reach in a test.
 TEST_PARAMS = {
     "feeBps": 1500,
@@ -46,11 +49,15 @@ TEST_PARAMS = {
     "halvingInterval": 1_000_000 * SHARE,
     "shareCap": 21_000_000 * SHARE,
     "dailyRewardedMetres": 300_000,
+    "capitalShare": CAPITAL_SHARE,
     "votingDelay": 1,
     "votingPeriod": 120,
+    "votingMaturity": 2,
     "quorumPercent": 20,
+    "quorumFloor": 3,
     "timelockDelay": 30,
 }
+APPLICATION_SECONDS = 3_600  # how long a test application stays valid
 
 RejectReason = SimpleNamespace(
     None_=0,
@@ -84,6 +91,7 @@ class Coop:
     fare_token: object
     deployer: object
     settler: object
+    admissions: object
     guardian: object
     manifest: dict
     params: dict
@@ -96,7 +104,46 @@ class Coop:
         self.fare_token.mint(account, amount, {"from": self.deployer})
 
     def join(self, account, region_id: int = REGION_LYON):
-        return self.membership.join(region_id, {"from": account})
+        """The whole way in for a test member: `account` signs an application and a permit for the capital
+        share, and the admissions account admits it at once. Returns the `admit` transaction."""
+        application = self.application(account, region_id)
+        return self.admit(application)
+
+    def application(self, applicant, region_id: int = REGION_LYON, max_capital_share: int | None = None,
+                    deadline: int | None = None, permit_value: int | None = None) -> dict:
+        """What an applicant signs off chain: the EIP-712 Application (at most `max_capital_share`, default the
+        current capital share) and an ERC-2612 permit letting the ledger pull `permit_value` (default the same)."""
+        max_capital_share = self.membership.capitalShare() if max_capital_share is None else max_capital_share
+        deadline = chain.time() + APPLICATION_SECONDS if deadline is None else deadline
+        nonce = self.membership.nonces(applicant)
+        typed = application_typed_data(self.membership_domain, applicant.address, region_id, max_capital_share, nonce, deadline)
+        permit_value = max_capital_share if permit_value is None else permit_value
+        permit_deadline = chain.time() + APPLICATION_SECONDS
+        return {
+            "applicant": applicant,
+            "region_id": region_id,
+            "max_capital_share": max_capital_share,
+            "deadline": deadline,
+            "signature": sign_typed_data(applicant.private_key, typed),
+            "permit": (permit_value, permit_deadline,
+                       *self.permit_signature(applicant, self.ledger.address, permit_value, permit_deadline)),
+        }
+
+    def admit(self, application: dict, sender=None):
+        """The admissions account (or `sender`) relays the applicant's permit, then admits the application."""
+        sender = sender or self.admissions
+        applicant = application["applicant"]
+        value, deadline, v, r, s = application["permit"]
+        if value and self.fare_token.allowance(applicant, self.ledger) < value:
+            self.fare_token.permit(applicant, self.ledger, value, deadline, v, r, s, {"from": sender})
+        return self.membership.admit(
+            applicant, application["region_id"], application["max_capital_share"], application["deadline"],
+            application["signature"], {"from": sender},
+        )
+
+    def leave_signature(self, member, deadline: int, nonce: int | None = None) -> bytes:
+        nonce = self.membership.nonces(member) if nonce is None else nonce
+        return sign_typed_data(member.private_key, leave_typed_data(self.membership_domain, member.address, nonce, deadline))
 
     def deposit(self, account, amount: int):
         self.fare_token.approve(self.ledger, amount, {"from": account})
@@ -107,19 +154,16 @@ class Coop:
         typed = permit_typed_data(self.fare_token_domain, owner.address, spender, value, nonce, deadline)
         return split_signature(sign_typed_data(owner.private_key, typed))
 
-    def join_signature(self, member, region_id: int, deadline: int, nonce: int | None = None) -> bytes:
-        nonce = self.membership.nonces(member) if nonce is None else nonce
-        typed = join_typed_data(self.membership_domain, member.address, region_id, nonce, deadline)
-        return sign_typed_data(member.private_key, typed)
-
     def activate(self, region_id: int = REGION_LYON):
         return self.ledger.activateRegion(region_id, {"from": self.deployer})
 
 
-def _deploy_coop(params: dict, regions=None, guardian_index: int = 2, manifest_dir=None) -> Coop:
-    deployer, settler, guardian = accounts[0], accounts[1], accounts[guardian_index]
+def _deploy_coop(params: dict, regions=None, manifest_dir=None) -> Coop:
+    """Deploys with the local chain's roles: deployer #0, settler #1, admissions #2, guardian #4."""
+    deployer, settler = accounts[0], accounts[1]
     manifest_path = Path(manifest_dir) / "manifest.json" if manifest_dir else None
-    result = deploy(deployer, settler, guardian=guardian, params=params, regions=regions, manifest_path=manifest_path)
+    result = deploy(deployer, settler, params=params, regions=regions, manifest_path=manifest_path)
+    roles = result["manifest"]["roles"]
     eip712 = result["manifest"]["eip712"]
     return Coop(
         ledger=result["RideLedger"],
@@ -130,7 +174,8 @@ def _deploy_coop(params: dict, regions=None, guardian_index: int = 2, manifest_d
         fare_token=result["FareToken"],
         deployer=deployer,
         settler=settler,
-        guardian=guardian,
+        admissions=accounts.at(roles["admissions"]),
+        guardian=accounts.at(roles["guardian"]),
         manifest=result["manifest"],
         params={**params},
         receipt_domain=Domain.from_manifest(eip712["receipt"]),
@@ -140,6 +185,7 @@ def _deploy_coop(params: dict, regions=None, guardian_index: int = 2, manifest_d
 
 
 def _enrol(coop: Coop, labels, region_id: int = REGION_LYON, escrow: int = MEMBER_ESCROW) -> list:
+    """Funds, admits (application + capital share) and, if `escrow`, deposits for one keyed account per label."""
     joined = []
     for label in labels:
         member = keyed_account(label)
@@ -259,3 +305,9 @@ class Governance:
         chain.sleep(self.coop.timelock.getMinDelay() + 1)
         chain.mine()
         return governor.execute(targets, values, calldatas, description_hash, {"from": self.coop.members[0]})
+
+
+def mature(coop: Coop) -> None:
+    """Waits until every membership admitted so far votes (and may propose) on a proposal made now."""
+    chain.sleep(coop.governor.votingMaturity() + 1)
+    chain.mine()

@@ -20,7 +20,7 @@ ADMIN_SETTERS = [
 @pytest.mark.parametrize("name,args", ADMIN_SETTERS, ids=[s[0] for s in ADMIN_SETTERS])
 def test_ledger_setters_refuse_everyone_but_the_timelock(coop, members, name, args):
     admin_role = bytes(32)  # brownie renders the bytes32 argument as a Python bytes literal
-    for caller in (members[0], coop.deployer, coop.settler, coop.guardian):
+    for caller in (members[0], coop.deployer, coop.settler, coop.admissions, coop.guardian):
         with brownie.reverts(f"AccessControlUnauthorizedAccount: {caller.address.lower()}, {admin_role}"):
             getattr(coop.ledger, name)(*args, {"from": caller})
 

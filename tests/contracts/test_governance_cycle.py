@@ -4,7 +4,7 @@ relayed by someone else, one member one vote, quorum, and no way around the Time
 import brownie
 import pytest
 from brownie import accounts, chain
-from contract_helpers import REGION_LYON, SHARE, Governance
+from contract_helpers import REGION_LYON, SHARE, Governance, mature
 from eth_utils import keccak
 
 from coopride.chain.eip712 import Domain, ballot_typed_data, sign_typed_data
@@ -26,16 +26,16 @@ def relayer():
 
 @pytest.fixture(scope="module")
 def gasless_members(coop, relayer):
-    """Three members who never held native currency: they joined by a relayed signature."""
-    joined = []
+    """Three members who never held native currency: their signed applications and capital-share permits were
+    relayed by the admissions key, and they are mature (they vote on proposals made from now on)."""
+    admitted = []
     for index in range(3):
         member = accounts.add(keccak(text=f"coopride-gasless-voter-{index}"))
-        deadline = chain.time() + 3600
-        signature = coop.join_signature(member, REGION_LYON, deadline)
-        coop.membership.joinBySig(member, REGION_LYON, deadline, signature, {"from": relayer})
-        joined.append(member)
-    advance(2)  # memberships count as votes from the next second on
-    return joined
+        coop.fund(member)
+        coop.join(member)
+        admitted.append(member)
+    mature(coop)
+    return admitted
 
 
 def ballot_signature(governor, voter, proposal_id: int, support: int, nonce: int | None = None) -> bytes:

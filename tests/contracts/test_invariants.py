@@ -1,4 +1,4 @@
-"""Stateful property test of the whole ledger: random sequences of joins, deposits (plain and permit),
+"""Stateful property test of the whole ledger: random sequences of admissions, deposits (plain and permit),
 withdrawals, mixed settlement batches, share grants, surplus distributions and claims, checked after every
 step against a Python model of every balance and against the conservation invariants.
 
@@ -58,7 +58,7 @@ MAGNITUDE = 2**96
 DAY = 86_400
 # Small enough that halvings and the hard cap happen within a run, and a fee that leaves remainders.
 PARAMS = {"halvingInterval": 40 * SHARE, "shareCap": 100 * SHARE, "dailyRewardedMetres": 60_000, "feeBps": 1234}
-CANDIDATES = 3  # keyed accounts that may join during a run
+CANDIDATES = 3  # keyed accounts that may be admitted during a run
 SETTINGS = {
     "max_examples": examples(60),
     "stateful_step_count": 20,
@@ -101,6 +101,7 @@ class Model:
     earnings: dict
     member: dict
     treasury: int = 0
+    capital: int = 0  # capital shares the ledger holds for its members
     supply: int = 0
     rewards: int = 0
     grants: int = 0
@@ -210,6 +211,7 @@ def read_model(coop, actors) -> Model:
         escrow={a.address: int(ledger.escrowOf(a)) for a in actors},
         earnings={a.address: int(ledger.earningsOf(a)) for a in actors},
         treasury=int(ledger.treasuryBalance()),
+        capital=int(ledger.capitalHeld()),
         member={a.address: bool(ledger.isMember(a)) for a in actors},
     )
 
@@ -281,19 +283,21 @@ class LedgerMachine:
 
     # ---------------------------------------------------------------- membership and escrow
 
-    def rule_join(self, candidate="st_candidate", region="st_region", by_signature="st_flag"):
+    def rule_join(self, candidate="st_candidate", region="st_region", by_governance="st_flag"):
+        """A candidate's signed application (with a permit for the capital share) is admitted by the admissions
+        key or by governance; the capital share moves from their wallet to the ledger's capital."""
         account = self.actors[len(self.coop.members) + candidate]
+        application = self.coop.application(account, region)
+        sender = self.timelock if by_governance else self.coop.admissions
         if self.model.member[account.address]:
             with brownie.reverts(revert_pattern=ERROR["already_member"]):
-                self.coop.membership.join.call(region, {"from": account})
+                self.coop.membership.admit.call(account, region, application["max_capital_share"],
+                                                application["deadline"], application["signature"], {"from": sender})
             return
-        if by_signature:
-            deadline = chain.time() + 3600
-            signature = self.coop.join_signature(account, region, deadline)
-            self.coop.membership.joinBySig(account, region, deadline, signature, {"from": self.relayer})
-        else:
-            self.coop.join(account, region)
+        self.coop.admit(application, sender=sender)
         self.model.member[account.address] = True
+        self.model.wallet[account.address] -= application["max_capital_share"]
+        self.model.capital += application["max_capital_share"]
 
     def _expect_deposit_error(self, account, amount: int):
         if not self.model.member[account.address]:
@@ -498,6 +502,7 @@ class LedgerMachine:
             ]
         calls += [
             (coop.ledger, "treasuryBalance()", None),
+            (coop.ledger, "capitalHeld()", None),
             (coop.fare_token, "balanceOf(address)", coop.ledger.address),
             (coop.fare_token, "balanceOf(address)", coop.shares.address),
             (coop.shares, "totalSupply()", None),
@@ -506,10 +511,11 @@ class LedgerMachine:
         calls += [(coop.ledger, "isSettled(uint256)", trip_id) for trip_id in settled_ids]
         results = self.rpc.read_uints(calls)
         rows = [dict(zip(per_actor, results[i : i + 5])) for i in range(0, 5 * len(self.actors), 5)]
-        treasury, ledger_holds, shares_holds, supply = results[5 * len(self.actors) : 5 * len(self.actors) + 4]
-        assert all(results[5 * len(self.actors) + 4 :]), "a settled trip id is not marked settled on chain"
+        treasury, capital, ledger_holds, shares_holds, supply = results[5 * len(self.actors) : 5 * len(self.actors) + 5]
+        assert all(results[5 * len(self.actors) + 5 :]), "a settled trip id is not marked settled on chain"
 
-        assert ledger_holds == sum(row["escrowOf"] + row["earningsOf"] for row in rows) + treasury
+        assert ledger_holds == sum(row["escrowOf"] + row["earningsOf"] for row in rows) + treasury + capital
+        assert capital == model.capital
         assert shares_holds >= sum(row["claimable"] for row in rows)
         assert supply == model.rewards + model.grants <= model.share_cap
         assert supply == sum(row["balanceOf"] for row in rows)

@@ -280,13 +280,13 @@ def test_member_who_rides_and_drives_in_one_batch_keeps_both_balances(operating,
     assert coop.shares.balanceOf(a) == 4 * SHARE  # 8 shared km at 0.5
 
 
-def test_tokens_held_equal_escrow_plus_earnings_plus_treasury(operating, receipts, members):
+def test_tokens_held_equal_escrow_plus_earnings_plus_treasury_plus_capital(operating, receipts, members):
     coop = operating
     batch = [receipts.trip(members[i % 3], members[3 + i % 3], distance=1_000 + 37 * i) for i in range(9)]
     receipts.settle(batch)
     held = coop.fare_token.balanceOf(coop.ledger)
     owed = sum(coop.ledger.escrowOf(m) + coop.ledger.earningsOf(m) for m in members)
-    assert held == owed + coop.ledger.treasuryBalance()
+    assert held == owed + coop.ledger.treasuryBalance() + coop.ledger.capitalHeld()
 
 
 def test_only_the_settler_settles(coop, receipts, members):

@@ -12,7 +12,7 @@ import pytest
 from contract_helpers import REGION_LYON, TOKEN, keyed_account
 from web3.logs import DISCARD
 
-from coopride.chain.eip712 import join_typed_data, permit_typed_data, sign_typed_data, split_signature
+from coopride.chain.eip712 import application_typed_data, permit_typed_data, sign_typed_data, split_signature
 
 TRIPS_PER_DRIVER = 4
 DRIVERS = 25
@@ -65,12 +65,17 @@ def crowd(coop, web3, ledger):
     drivers = [keyed_account(f"gas-driver-{i}") for i in range(DRIVERS)]
     riders = [keyed_account(f"gas-rider-{i}") for i in range(RIDERS)]
     sender = Web3Sender(web3)
-    for account in drivers + riders:
-        join = join_typed_data(coop.membership_domain, account.address, REGION_LYON, 0, deadline)
-        sender.send(membership.functions.joinBySig(account.address, REGION_LYON, deadline, sign_typed_data(account.private_key, join)), relayer)
+    capital = coop.membership.capitalShare()
+    for account in drivers + riders:  # each signs an application and a permit for the capital share; admissions admits
+        application = application_typed_data(coop.membership_domain, account.address, REGION_LYON, capital, 0, deadline)
+        permit = permit_typed_data(coop.fare_token_domain, account.address, coop.ledger.address, capital, 0, deadline)
+        v, r, s = split_signature(sign_typed_data(account.private_key, permit))
+        sender.send(fare_token.functions.mint(account.address, capital), relayer)
+        sender.send(fare_token.functions.permit(account.address, coop.ledger.address, capital, deadline, v, r, s), coop.admissions.address)
+        sender.send(membership.functions.admit(account.address, REGION_LYON, capital, deadline, sign_typed_data(account.private_key, application)), coop.admissions.address)
     for rider in riders:
         sender.send(fare_token.functions.mint(rider.address, escrow), relayer)
-        permit = permit_typed_data(coop.fare_token_domain, rider.address, coop.ledger.address, escrow, 0, deadline)
+        permit = permit_typed_data(coop.fare_token_domain, rider.address, coop.ledger.address, escrow, 1, deadline)
         v, r, s = split_signature(sign_typed_data(rider.private_key, permit))
         sender.send(ledger.functions.depositWithPermit(rider.address, escrow, deadline, v, r, s), relayer)
     sender.send(ledger.functions.activateRegion(REGION_LYON), relayer)

@@ -184,3 +184,44 @@ def signed_receipt_tuple(receipt: TripReceipt, driver_signature: bytes, rider_si
     driver_r, driver_vs = compact_signature(driver_signature)
     rider_r, rider_vs = compact_signature(rider_signature) if rider_signature else NO_SIGNATURE
     return (receipt.as_tuple(), driver_r, driver_vs, rider_r, rider_vs)
+
+
+# ---------------------------------------------------------------- membership v2: applications and leaving
+# Signed under the Membership domain (name "CoopRide Membership", version "1"). An Application is stored off
+# chain until the admissions role (or governance) submits it with `Membership.admit`; `nonce` is
+# `Membership.nonces(applicant)`, consumed at admission. A Leave is relayed with `Membership.leaveBySig`.
+
+APPLICATION_FIELDS = [
+    {"name": "applicant", "type": "address"},
+    {"name": "regionId", "type": "uint32"},
+    {"name": "maxCapitalShare", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+LEAVE_FIELDS = [
+    {"name": "member", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+def application_typed_data(
+    domain: Domain, applicant: str, region_id: int, max_capital_share: int, nonce: int, deadline: int
+) -> dict:
+    """`Application(address applicant,uint32 regionId,uint256 maxCapitalShare,uint256 nonce,uint256 deadline)`:
+    `max_capital_share` is the most the applicant pays at admission (fare-token units)."""
+    message = {
+        "applicant": to_checksum_address(applicant),
+        "regionId": region_id,
+        "maxCapitalShare": max_capital_share,
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+    return _typed(domain, "Application", APPLICATION_FIELDS, message)
+
+
+def leave_typed_data(domain: Domain, member: str, nonce: int, deadline: int) -> dict:
+    """`Leave(address member,uint256 nonce,uint256 deadline)`."""
+    message = {"member": to_checksum_address(member), "nonce": nonce, "deadline": deadline}
+    return _typed(domain, "Leave", LEAVE_FIELDS, message)
