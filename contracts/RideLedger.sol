@@ -22,6 +22,7 @@ import {IRideLedgerGovernance} from "./interfaces/IRideLedgerGovernance.sol";
 import {LedgerMessages} from "./libraries/LedgerMessages.sol";
 import {Emission} from "./libraries/Emission.sol";
 import {SettlementMath} from "./libraries/SettlementMath.sol";
+import {EscrowBook} from "./libraries/EscrowBook.sol";
 
 /// @title RideLedger
 /// @notice Regions and their phases, fare escrow and per-booking holds, disputes and mediators' decisions, batched
@@ -64,22 +65,6 @@ contract RideLedger is
         uint40 lastActiveAt;
         uint32 activeRegion;
         bool member;
-    }
-
-    /// @notice Free escrow, apart from the driver word. `permitNonce` is the fare token's nonce after the last permit
-    /// a deposit used (so a front-run permit deposits once, never twice).
-    struct Escrow {
-        uint96 balance;
-        uint160 permitNonce;
-    }
-
-    /// @notice A hold as stored: `released` marks a hold that was released (reads `None`, never authorised again).
-    struct HoldRecord {
-        uint96 maxFare;
-        uint40 cancelBy;
-        uint40 expiry;
-        HoldState state;
-        bool released;
     }
 
     /// @dev What `settle` keeps in memory between receipts: parameters read once, and cached storage words (the
@@ -258,9 +243,9 @@ contract RideLedger is
     mapping(address account => Account) private _accounts;
     mapping(uint32 regionId => Region) private _regions;
     mapping(uint256 wordIndex => uint256) private _settledWords;
-    mapping(address account => Escrow) private _escrow;
+    mapping(address account => EscrowBook.Escrow) private _escrow;
     /// @dev keccak256(abi.encode(tripId, driver, rider)) => hold.
-    mapping(bytes32 holdKey => HoldRecord) private _holds;
+    mapping(bytes32 holdKey => EscrowBook.HoldRecord) private _holds;
     mapping(uint32 regionId => mapping(uint256 day => uint256 metres)) private _regionDayMetres;
 
     /// @param fareToken_ The ERC-20 fares are paid in (no rebasing token: balances are credited as they arrive).
@@ -347,21 +332,7 @@ contract RideLedger is
         external
         nonReentrant
     {
-        IERC20Permit token = IERC20Permit(address(fareToken));
-        Escrow storage escrow = _escrow[rider];
-        try token.permit(rider, address(this), amount, deadline, v, r, s) {
-            escrow.permitNonce = token.nonces(rider).toUint160();
-        } catch {
-            // Someone submitted the permit first (a front-run must not block the deposit). Accept it only if it is
-            // the rider's signature for exactly these values at the nonce just used, and no deposit used it yet:
-            // otherwise this would push whatever allowance the rider left standing into escrow.
-            uint256 next = token.nonces(rider);
-            if (
-                next == 0 || escrow.permitNonce == next
-                    || !_isPermitSignature(token, rider, amount, next - 1, deadline, v, r, s)
-            ) revert InvalidPermit(rider);
-            escrow.permitNonce = uint160(next);
-        }
+        EscrowBook.usePermit(_escrow, IERC20Permit(address(fareToken)), rider, amount, deadline, v, r, s);
         _deposit(rider, amount);
     }
 
@@ -423,7 +394,7 @@ contract RideLedger is
         fareToken.safeTransferFrom(rider, address(this), amount);
         uint256 received = fareToken.balanceOf(address(this)) - before;
         if (received == 0) revert ZeroAmount();
-        _creditEscrow(rider, received);
+        EscrowBook.credit(_escrow, rider, received);
         emit EscrowDeposited(rider, received);
     }
 
@@ -436,35 +407,13 @@ contract RideLedger is
             driver.earnings = uint96(available - amount);
             emit EarningsWithdrawn(account, amount);
         } else {
-            Escrow storage escrow = _escrow[account];
+            EscrowBook.Escrow storage escrow = _escrow[account];
             uint256 available = escrow.balance;
             if (available < amount) revert InsufficientBalance(account, available, amount);
             escrow.balance = uint96(available - amount);
             emit EscrowWithdrawn(account, amount);
         }
         fareToken.safeTransfer(account, amount);
-    }
-
-    function _creditEscrow(address rider, uint256 amount) private {
-        Escrow storage escrow = _escrow[rider];
-        escrow.balance = (escrow.balance + amount).toUint96();
-    }
-
-    function _isPermitSignature(
-        IERC20Permit token,
-        address owner,
-        uint256 value,
-        uint256 nonce,
-        uint256 deadline,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
-    ) private view returns (bool) {
-        bytes32 structHash =
-            keccak256(abi.encode(LedgerMessages.PERMIT_TYPEHASH, owner, address(this), value, nonce, deadline));
-        bytes32 digest = keccak256(abi.encodePacked(hex"1901", token.DOMAIN_SEPARATOR(), structHash));
-        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, v, r, s);
-        return error == ECDSA.RecoverError.NoError && signer == owner;
     }
 
     /// @dev Reverts unless `signer` signed the EIP-712 struct `structHash` in this ledger's domain before `deadline`.
@@ -482,21 +431,8 @@ contract RideLedger is
 
     /// @inheritdoc IRideLedgerBookings
     function authoriseFare(FareAuthorisation calldata auth, bytes calldata riderSignature) external {
-        bytes32 key = _checkAuthorisation(auth, riderSignature);
-        address rider = auth.rider;
-        uint256 maxFare = auth.maxFare;
-        Escrow storage escrow = _escrow[rider];
-        uint256 available = escrow.balance;
-        if (available < maxFare) revert InsufficientBalance(rider, available, maxFare);
-        escrow.balance = uint96(available - maxFare);
-        _holds[key] = HoldRecord({
-            maxFare: auth.maxFare,
-            cancelBy: auth.cancelBy,
-            expiry: auth.expiry,
-            state: HoldState.Active,
-            released: false
-        });
-        emit FareAuthorised(auth.tripId, rider, auth.driver, maxFare, auth.cancelBy, auth.expiry);
+        _checkAuthorisation(auth, riderSignature);
+        EscrowBook.hold(_holds, _escrow, auth);
     }
 
     /// @inheritdoc IRideLedgerBookings
@@ -589,21 +525,17 @@ contract RideLedger is
 
     /// @inheritdoc IRideLedgerBookings
     function holdOf(uint64 tripId, address driver, address rider) external view returns (Hold memory) {
-        HoldRecord storage hold = _holds[_holdKey(tripId, driver, rider)];
+        EscrowBook.HoldRecord storage hold = _holds[EscrowBook.holdKey(tripId, driver, rider)];
         return Hold({maxFare: hold.maxFare, cancelBy: hold.cancelBy, expiry: hold.expiry, state: hold.state});
     }
 
     /// @inheritdoc IRideLedgerBookings
     function isHoldReleased(uint64 tripId, address driver, address rider) external view returns (bool) {
-        return _holds[_holdKey(tripId, driver, rider)].released;
+        return _holds[EscrowBook.holdKey(tripId, driver, rider)].released;
     }
 
-    /// @dev `authoriseFare`'s checks; returns the hold's key.
-    function _checkAuthorisation(FareAuthorisation calldata auth, bytes calldata riderSignature)
-        private
-        view
-        returns (bytes32 key)
-    {
+    /// @dev `authoriseFare`'s checks but the hold's own (EscrowBook.hold checks that none exists and the funds).
+    function _checkAuthorisation(FareAuthorisation calldata auth, bytes calldata riderSignature) private view {
         uint64 tripId = auth.tripId;
         address rider = auth.rider;
         address driver = auth.driver;
@@ -613,33 +545,17 @@ contract RideLedger is
         if (!_accounts[driver].member) revert NotMember(driver);
         _existingRegion(auth.regionId);
         if (_isSettled(tripId)) revert TripAlreadySettled(tripId);
-        key = _holdKey(tripId, driver, rider);
-        HoldRecord storage hold = _holds[key];
-        if (hold.state != HoldState.None || hold.released) revert HoldExists(tripId);
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(LedgerMessages.FARE_AUTHORISATION_TYPEHASH, auth)));
-        if (!SignatureChecker.isValidSignatureNow(rider, digest, riderSignature)) revert InvalidSignature(rider);
+        if (!SignatureChecker.isValidSignatureNow(rider, _hashTypedDataV4(_authorisationHash(auth)), riderSignature)) {
+            revert InvalidSignature(rider);
+        }
     }
 
     function _releaseHold(uint64 tripId, address driver, address rider, address by) private {
-        bytes32 key = _holdKey(tripId, driver, rider);
-        HoldRecord storage hold = _holds[key];
-        if (hold.state != HoldState.Active) revert HoldNotActive(tripId);
-        bool allowed = by == driver || (by == rider && block.timestamp < hold.cancelBy)
-            || block.timestamp > uint256(hold.expiry) + maxReceiptAge;
-        if (!allowed) revert ReleaseNotAllowed(by);
-        uint256 amount = hold.maxFare;
-        // A tombstone, not a deletion: the rider's authorisation can never be relayed again for this booking.
-        _holds[key] = HoldRecord({maxFare: 0, cancelBy: 0, expiry: 0, state: HoldState.None, released: true});
-        _creditEscrow(rider, amount);
-        emit HoldReleased(tripId, by, amount);
+        EscrowBook.release(_holds, _escrow, tripId, driver, rider, by, maxReceiptAge);
     }
 
     function _dispute(uint64 tripId, address driver, address rider, string calldata reason, address by) private {
-        if (by != driver && by != rider) revert NotParty(by);
-        HoldRecord storage hold = _holds[_holdKey(tripId, driver, rider)];
-        if (hold.state != HoldState.Active) revert NotDisputable(tripId);
-        hold.state = HoldState.Disputed;
-        emit TripDisputed(tripId, by, reason);
+        EscrowBook.dispute(_holds, tripId, driver, rider, reason, by);
     }
 
     function _resolveDispute(
@@ -651,23 +567,22 @@ contract RideLedger is
         address mediator
     ) private {
         if (!hasRole(MEDIATOR_ROLE, mediator) || !_accounts[mediator].member) revert NotMediator(mediator);
-        if (mediator == driver || mediator == rider) revert MediatorIsParty(mediator);
-        HoldRecord storage hold = _holds[_holdKey(tripId, driver, rider)];
-        if (hold.state != HoldState.Disputed) revert NotDisputable(tripId);
-        uint256 maxFare = hold.maxFare;
-        if (award > maxFare) revert AwardExceedsHold(award, maxFare);
-        hold.state = award > 0 ? HoldState.ResolvedPaid : HoldState.ResolvedUnpaid;
-        uint256 fee = uint256(award) * feeBps / SettlementMath.BPS;
+        uint256 fee = EscrowBook.resolve(_holds, _escrow, tripId, driver, rider, award, reason, mediator, feeBps);
         treasuryBalance += fee;
         Account storage account = _accounts[driver];
         account.earnings = (account.earnings + award - fee).toUint96();
-        uint256 refund = maxFare - award;
-        if (refund != 0) _creditEscrow(rider, refund);
-        emit DisputeResolved(tripId, mediator, award, fee, refund, reason);
     }
 
-    function _holdKey(uint64 tripId, address driver, address rider) private pure returns (bytes32) {
-        return keccak256(abi.encode(tripId, driver, rider));
+    /// @dev The EIP-712 struct hash of `auth`: its eleven static fields in calldata are exactly their `abi.encode`
+    /// (a word that is not a clean encoding only yields a hash the rider never signed).
+    function _authorisationHash(FareAuthorisation calldata auth) private pure returns (bytes32 structHash) {
+        bytes32 typeHash = LedgerMessages.FARE_AUTHORISATION_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            calldatacopy(add(ptr, 0x20), auth, 0x160)
+            structHash := keccak256(ptr, 0x180)
+        }
     }
 
     // ---------------------------------------------------------------- settlement

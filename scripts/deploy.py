@@ -31,12 +31,31 @@ DEFAULT_PARAMS = {
     "timelockDelay": 30,
     # Address of an existing fare token; required off the local chain, where TestFareToken is deployed instead.
     "fareToken": None,
+    # Settlement (issue 11). The attester signs each batch's attestation: required off the local chain, anvil's
+    # account #3 on it. Mediators (MEDIATOR_ROLE) decide disputed trips; they must also be members to act.
+    "attester": None,
+    "mediators": [],
+    "disputeWindow": 60,
+    "maxReceiptAge": 7 * 24 * 3600,
+    "maxTripSeconds": 6 * 3600,
 }
 
+# Settlement values for a public chain, and the shortest windows `deploy` accepts off the local chain.
+PRODUCTION_SETTLEMENT_PARAMS = {
+    "attester": None,  # required: pass the attester key's address
+    "mediators": [],
+    "disputeWindow": 24 * 3600,
+    "maxReceiptAge": 14 * 24 * 3600,
+    "maxTripSeconds": 6 * 3600,
+}
+SETTLEMENT_MINIMUMS = {"disputeWindow": 24 * 3600}
+LOCAL_ATTESTER_INDEX = 3  # anvil's dev account #3
+
 DEFAULT_REGIONS = [
-    {"id": 1, "name": "Lyon 3e arrondissement", "criticalMass": 5, "farePerKm": 500_000},
-    {"id": 2, "name": "Villeurbanne", "criticalMass": 8, "farePerKm": 450_000},
+    {"id": 1, "name": "Lyon 3e arrondissement", "criticalMass": 5, "farePerKm": 500_000, "dailyRewardedKm": 1_000},
+    {"id": 2, "name": "Villeurbanne", "criticalMass": 8, "farePerKm": 450_000, "dailyRewardedKm": 1_000},
 ]
+DEFAULT_REGION_DAILY_REWARDED_KM = 1_000
 
 
 class DeploymentError(RuntimeError):
@@ -102,6 +121,7 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
     tx = {"from": deployer}
     settler_address = getattr(settler, "address", settler)
     guardian_address = getattr(guardian, "address", guardian) if guardian else None
+    attester_address, mediator_addresses = _settlement_roles(p, chain_id)
 
     if p["fareToken"]:
         fare_token = Contract.from_abi("FareToken", p["fareToken"], build.TestFareToken.abi)
@@ -112,6 +132,7 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
 
     membership = build.Membership.deploy(deployer, tx)
     shares = build.CoopShare.deploy(p["shareCap"], fare_token, deployer, tx)
+    escrow_book = build.EscrowBook.deploy(tx)  # the ledger's linked library (Brownie links the latest deployed)
     ledger = build.RideLedger.deploy(
         fare_token,
         membership,
@@ -129,8 +150,14 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
         membership.setJoiningFee(p["joiningFee"], tx)
     shares.setMinter(ledger, tx)
     for r in regions:
-        ledger.addRegion(r["id"], r["name"], r["criticalMass"], r["farePerKm"], tx)
+        r.setdefault("dailyRewardedKm", DEFAULT_REGION_DAILY_REWARDED_KM)
+        ledger.addRegion(r["id"], r["name"], r["criticalMass"], r["farePerKm"], r["dailyRewardedKm"], tx)
     ledger.grantRole(ledger.SETTLER_ROLE(), settler_address, tx)
+    ledger.setTripBounds(p["maxTripSeconds"], tx)
+    ledger.setReceiptWindows(p["disputeWindow"], p["maxReceiptAge"], tx)
+    ledger.grantRole(ledger.ATTESTER_ROLE(), attester_address, tx)
+    for mediator in mediator_addresses:
+        ledger.grantRole(ledger.MEDIATOR_ROLE(), mediator, tx)
     if guardian_address:
         ledger.grantRole(ledger.GUARDIAN_ROLE(), guardian_address, tx)
 
@@ -160,10 +187,35 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
         "FareToken": fare_token,
     }
     manifest = _manifest(chain_id, contracts, settler_address, guardian_address, p, regions)
+    manifest["roles"].update(
+        attester=attester_address,
+        mediators=mediator_addresses,
+        ATTESTER_ROLE=str(ledger.ATTESTER_ROLE()),
+        MEDIATOR_ROLE=str(ledger.MEDIATOR_ROLE()),
+    )
+    manifest["libraries"] = {"EscrowBook": str(escrow_book.address)}
     path = Path(manifest_path or os.environ.get("COOPRIDE_MANIFEST") or PROJECT_ROOT / "deployments" / str(chain_id) / "manifest.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     return {**contracts, "manifest": manifest, "manifest_path": str(path)}
+
+
+def _settlement_roles(p: dict, chain_id: int) -> tuple[str, list[str]]:
+    """The attester and mediators to grant, after refusing settlement windows too short for a public chain."""
+    from brownie import accounts
+
+    local = chain_id in LOCAL_CHAIN_IDS
+    if not local:
+        for name, minimum in SETTLEMENT_MINIMUMS.items():
+            if p[name] < minimum:
+                raise DeploymentError(f"{name} {p[name]} s is below {minimum} s, the least allowed off the local chain")
+    attester = p["attester"]
+    if attester is None:
+        if not local:
+            raise DeploymentError(f"chain {chain_id} is not local: pass params['attester'] (the attester key's address)")
+        attester = accounts[LOCAL_ATTESTER_INDEX]
+    mediators = [str(getattr(m, "address", m)) for m in p["mediators"] or []]
+    return str(getattr(attester, "address", attester)), mediators
 
 
 def _verify_handover(deployer, timelock, membership, shares, ledger) -> None:
@@ -172,7 +224,7 @@ def _verify_handover(deployer, timelock, membership, shares, ledger) -> None:
         problems.append("Membership owner is not the Timelock")
     if shares.owner() != timelock.address:
         problems.append("CoopShare owner is not the Timelock")
-    for name in ("DEFAULT_ADMIN_ROLE", "SETTLER_ROLE", "GUARDIAN_ROLE"):
+    for name in ("DEFAULT_ADMIN_ROLE", "SETTLER_ROLE", "GUARDIAN_ROLE", "ATTESTER_ROLE", "MEDIATOR_ROLE"):
         if ledger.hasRole(getattr(ledger, name)(), deployer):
             problems.append(f"deployer still holds RideLedger.{name}")
     if not ledger.hasRole(ledger.DEFAULT_ADMIN_ROLE(), timelock):
@@ -214,7 +266,7 @@ def _manifest(chain_id, contracts, settler, guardian, params, regions) -> dict:
             "SETTLER_ROLE": str(ledger.SETTLER_ROLE()),
             "GUARDIAN_ROLE": str(ledger.GUARDIAN_ROLE()),
         },
-        "parameters": {k: v for k, v in params.items() if k != "fareToken"},
+        "parameters": {k: v for k, v in params.items() if k not in ("fareToken", "attester", "mediators")},
         "regions": regions,
     }
 

@@ -8,10 +8,11 @@ from contract_helpers import REGION_LYON, REGION_VILLEURBANNE, TEST_PARAMS
 
 
 def test_genesis_regions_are_registered_in_bootstrap(coop):
+    # farePerKm, criticalMass, members, operating, exists, phaseChangedAt, dailyRewardedKm
     lyon = coop.ledger.region(REGION_LYON)
-    assert tuple(lyon) == (500_000, 5, len(coop.members), False, True)
+    assert tuple(lyon) == (500_000, 5, len(coop.members), False, True, 0, 1_000)
     villeurbanne = coop.ledger.region(REGION_VILLEURBANNE)
-    assert tuple(villeurbanne) == (450_000, 8, 0, False, True)
+    assert tuple(villeurbanne) == (450_000, 8, 0, False, True, 0, 1_000)
 
 
 def test_contracts_are_wired_to_each_other(coop):
@@ -72,6 +73,34 @@ def test_deployer_cannot_change_anything(coop):
 def test_settler_and_guardian_hold_their_roles(coop):
     assert coop.ledger.hasRole(coop.ledger.SETTLER_ROLE(), coop.settler)
     assert coop.ledger.hasRole(coop.ledger.GUARDIAN_ROLE(), coop.guardian)
+
+
+def test_attester_is_a_key_of_its_own_and_the_settlement_windows_are_set(coop):
+    ledger = coop.ledger
+    assert ledger.hasRole(ledger.ATTESTER_ROLE(), coop.attester)
+    assert not ledger.hasRole(ledger.ATTESTER_ROLE(), coop.settler)
+    assert not ledger.hasRole(ledger.SETTLER_ROLE(), coop.attester)
+    assert (ledger.disputeWindow(), ledger.maxReceiptAge(), ledger.maxTripSeconds()) == (60, 7 * 86_400, 6 * 3_600)
+    roles = coop.manifest["roles"]
+    assert roles["attester"] == coop.attester.address
+    assert roles["mediators"] == []
+    assert roles["ATTESTER_ROLE"] == str(ledger.ATTESTER_ROLE())
+    assert coop.manifest["parameters"]["disputeWindow"] == 60
+    assert coop.manifest["regions"][0]["dailyRewardedKm"] == 1_000
+
+
+def test_a_public_chain_deployment_refuses_a_short_dispute_window_or_no_attester():
+    from deploy import DEFAULT_PARAMS, DeploymentError, _settlement_roles
+
+    with pytest.raises(DeploymentError, match="disputeWindow"):
+        _settlement_roles({**DEFAULT_PARAMS, "attester": "0x" + "11" * 20}, chain_id=100)
+    with pytest.raises(DeploymentError, match="attester"):
+        _settlement_roles({**DEFAULT_PARAMS, "disputeWindow": 86_400}, chain_id=100)
+    attester, mediators = _settlement_roles(
+        {**DEFAULT_PARAMS, "disputeWindow": 86_400, "attester": "0x" + "11" * 20, "mediators": ["0x" + "22" * 20]},
+        chain_id=100,
+    )
+    assert (attester, mediators) == ("0x" + "11" * 20, ["0x" + "22" * 20])
 
 
 def test_manifest_describes_the_deployment(coop):
