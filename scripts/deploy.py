@@ -37,11 +37,18 @@ LOCAL_PARAMS = {
     # The fewest votes that make a quorum, whatever the number of members.
     "quorumFloor": 3,
     "timelockDelay": 30,
-    # Addresses; None on the local chain means anvil's dev account #2 (admissions) and #4 (guardian).
+    # Addresses; None on the local chain means anvil's dev account #2 (admissions), #3 (attester), #4 (guardian).
     "admissions": None,
     "guardian": None,
     # Address of an existing fare token; required off the local chain, where TestFareToken is deployed instead.
     "fareToken": None,
+    # Settlement (issue 11). The attester signs each batch's attestation: required off the local chain, anvil's
+    # account #3 on it. Mediators (MEDIATOR_ROLE) decide disputed trips; they must also be members to act.
+    "attester": None,
+    "mediators": [],
+    "disputeWindow": 60,
+    "maxReceiptAge": 7 * 24 * 3600,
+    "maxTripSeconds": 6 * 3600,
 }
 
 # Any other chain: windows members can notice and act in, and a quorum that two wallets cannot reach.
@@ -59,6 +66,10 @@ PRODUCTION_PARAMS = {
     "admissions": None,
     # Optional: pauses settlement and cancels queued proposals.
     "guardian": None,
+    # Required: the attester key's address (signs each settlement batch's attestation).
+    "attester": None,
+    "disputeWindow": DAY,
+    "maxReceiptAge": 14 * DAY,
 }
 
 # What `deploy` refuses below on any chain but the local one (a parameter not deployed here is not checked).
@@ -72,14 +83,15 @@ PRODUCTION_MINIMUMS = {
 }
 
 # Anvil's dev accounts that hold the local chain's roles when the parameters name nobody.
-LOCAL_ROLE_ACCOUNTS = {"admissions": 2, "guardian": 4}
+LOCAL_ROLE_ACCOUNTS = {"admissions": 2, "attester": 3, "guardian": 4}
 CAPITAL_SHARE_WHOLE_TOKENS = 50
-ADDRESS_PARAMS = ("admissions", "guardian", "fareToken")
+ADDRESS_PARAMS = ("admissions", "attester", "guardian", "mediators", "fareToken")
 
 DEFAULT_REGIONS = [
-    {"id": 1, "name": "Lyon 3e arrondissement", "criticalMass": 5, "farePerKm": 500_000},
-    {"id": 2, "name": "Villeurbanne", "criticalMass": 8, "farePerKm": 450_000},
+    {"id": 1, "name": "Lyon 3e arrondissement", "criticalMass": 5, "farePerKm": 500_000, "dailyRewardedKm": 1_000},
+    {"id": 2, "name": "Villeurbanne", "criticalMass": 8, "farePerKm": 450_000, "dailyRewardedKm": 1_000},
 ]
+DEFAULT_REGION_DAILY_REWARDED_KM = 1_000
 
 
 class DeploymentError(RuntimeError):
@@ -94,7 +106,7 @@ def base_params(chain_id: int) -> dict:
 def validate_params(params: dict, chain_id: int) -> None:
     """Raises DeploymentError for parameters that must not be deployed on `chain_id`: on every chain a voting
     maturity below the voting delay (members admitted after a proposal could vote on it) or a quorum floor below
-    one; on any chain but the local one, windows below PRODUCTION_MINIMUMS and a missing admissions address."""
+    one; on any chain but the local one, windows below PRODUCTION_MINIMUMS and a missing admissions or attester address."""
     problems = []
     if params["votingMaturity"] < params["votingDelay"]:
         problems.append(f"votingMaturity {params['votingMaturity']} is below votingDelay {params['votingDelay']}")
@@ -104,8 +116,9 @@ def validate_params(params: dict, chain_id: int) -> None:
         for name, minimum in PRODUCTION_MINIMUMS.items():
             if name in params and params[name] < minimum:
                 problems.append(f"{name} {params[name]} is below the production minimum {minimum}")
-        if not params.get("admissions"):
-            problems.append("params['admissions'] (the admissions key or committee) is required")
+        for role in ("admissions", "attester"):
+            if not params.get(role):
+                problems.append(f"params['{role}'] (the {role} key's address) is required")
     if problems:
         where = "the local chain" if chain_id in LOCAL_CHAIN_IDS else f"chain {chain_id} (not local)"
         raise DeploymentError(f"refusing to deploy on {where}: " + "; ".join(problems))
@@ -186,7 +199,7 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
     if guardian:
         p["guardian"] = guardian
     node_accounts = web3.eth.accounts if chain_id in LOCAL_CHAIN_IDS else []
-    for name in ("admissions", "guardian"):
+    for name in ("admissions", "attester", "guardian"):
         p[name] = _role_address(p, name, chain_id, node_accounts)
     validate_params(p, chain_id)
     regions = [dict(r) for r in (regions if regions is not None else DEFAULT_REGIONS)]
@@ -195,6 +208,8 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
     settler_address = getattr(settler, "address", settler)
     guardian_address = p["guardian"]
     admissions_address = p["admissions"]
+    attester_address = p["attester"]
+    mediator_addresses = [str(getattr(m, "address", m)) for m in p["mediators"] or []]
 
     if p["fareToken"]:
         fare_token = Contract.from_abi("FareToken", p["fareToken"], build.TestFareToken.abi)
@@ -207,6 +222,7 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
 
     membership = build.Membership.deploy(deployer, tx)
     shares = build.CoopShare.deploy(p["shareCap"], fare_token, deployer, tx)
+    escrow_book = build.EscrowBook.deploy(tx)  # the ledger's linked library (Brownie links the latest deployed)
     ledger = build.RideLedger.deploy(
         fare_token,
         membership,
@@ -225,8 +241,14 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
     membership.setAdmissions(admissions_address, tx)
     shares.setMinter(ledger, tx)
     for r in regions:
-        ledger.addRegion(r["id"], r["name"], r["criticalMass"], r["farePerKm"], tx)
+        r.setdefault("dailyRewardedKm", DEFAULT_REGION_DAILY_REWARDED_KM)
+        ledger.addRegion(r["id"], r["name"], r["criticalMass"], r["farePerKm"], r["dailyRewardedKm"], tx)
     ledger.grantRole(ledger.SETTLER_ROLE(), settler_address, tx)
+    ledger.setTripBounds(p["maxTripSeconds"], tx)
+    ledger.setReceiptWindows(p["disputeWindow"], p["maxReceiptAge"], tx)
+    ledger.grantRole(ledger.ATTESTER_ROLE(), attester_address, tx)
+    for mediator in mediator_addresses:
+        ledger.grantRole(ledger.MEDIATOR_ROLE(), mediator, tx)
     if guardian_address:
         ledger.grantRole(ledger.GUARDIAN_ROLE(), guardian_address, tx)
 
@@ -269,6 +291,13 @@ def deploy(deployer, settler, guardian=None, params=None, regions=None, manifest
         "FareToken": fare_token,
     }
     manifest = _manifest(chain_id, contracts, settler_address, guardian_address, admissions_address, p, regions)
+    manifest["roles"].update(
+        attester=attester_address,
+        mediators=mediator_addresses,
+        ATTESTER_ROLE=str(ledger.ATTESTER_ROLE()),
+        MEDIATOR_ROLE=str(ledger.MEDIATOR_ROLE()),
+    )
+    manifest["libraries"] = {"EscrowBook": str(escrow_book.address)}
     path = Path(manifest_path or os.environ.get("COOPRIDE_MANIFEST") or PROJECT_ROOT / "deployments" / str(chain_id) / "manifest.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=2) + "\n")
@@ -281,7 +310,7 @@ def _verify_handover(deployer, timelock, membership, shares, ledger) -> None:
         problems.append("Membership owner is not the Timelock")
     if shares.owner() != timelock.address:
         problems.append("CoopShare owner is not the Timelock")
-    for name in ("DEFAULT_ADMIN_ROLE", "SETTLER_ROLE", "GUARDIAN_ROLE"):
+    for name in ("DEFAULT_ADMIN_ROLE", "SETTLER_ROLE", "GUARDIAN_ROLE", "ATTESTER_ROLE", "MEDIATOR_ROLE"):
         if ledger.hasRole(getattr(ledger, name)(), deployer):
             problems.append(f"deployer still holds RideLedger.{name}")
     if not ledger.hasRole(ledger.DEFAULT_ADMIN_ROLE(), timelock):

@@ -18,11 +18,14 @@ from eth_utils import keccak
 from coopride.chain.eip712 import (
     ZERO_ADDRESS,
     Domain,
+    FareAuthorisation,
     TripReceipt,
     application_typed_data,
     leave_typed_data,
+    fare_authorisation_typed_data,
     permit_typed_data,
     receipt_typed_data,
+    sign_attestation,
     sign_typed_data,
     signed_receipt_tuple,
     split_signature,
@@ -67,10 +70,25 @@ RejectReason = SimpleNamespace(
     NotMember=4,
     UnknownRegion=5,
     RegionNotOperating=6,
-    FareExceedsSigned=7,
-    RiderUnderfunded=8,
+    FareExceedsAuthorised=7,
+    NotAuthorised=8,
     InvalidTrip=9,
+    Expired=10,
+    Disputed=11,
+    DisputeWindowOpen=12,
+    SoloInOperatingRegion=13,
 )
+HoldState = SimpleNamespace(None_=0, Active=1, Disputed=2, ResolvedPaid=3, ResolvedUnpaid=4)
+DISPUTE_WINDOW = 60  # scripts/deploy.py's local value, which the tests deploy with
+MAX_RECEIPT_AGE = 7 * 86_400
+DAY = 86_400
+LYON_PICKUP_E6 = (45_760_000, 4_840_000)
+LYON_DROPOFF_E6 = (45_750_000, 4_870_000)
+
+
+def attester_account():
+    """The test deployments' attester key."""
+    return keyed_account("attester")
 
 
 def keyed_account(label: str):
@@ -99,6 +117,7 @@ class Coop:
     membership_domain: Domain
     fare_token_domain: Domain
     members: list = field(default_factory=list)
+    attester: object = None  # a keyed account holding ATTESTER_ROLE (signs each batch's attestation)
 
     def fund(self, account, amount: int = MEMBER_FUNDS):
         self.fare_token.mint(account, amount, {"from": self.deployer})
@@ -155,13 +174,51 @@ class Coop:
         return split_signature(sign_typed_data(owner.private_key, typed))
 
     def activate(self, region_id: int = REGION_LYON):
-        return self.ledger.activateRegion(region_id, {"from": self.deployer})
+        """Governance switches the region to Operating; then a second passes, so that trips ending from now on
+        settle under the new phase (a trip that ended before the switch keeps the old one)."""
+        tx = self.ledger.setRegionPhase(region_id, True, {"from": self.timelock})
+        chain.sleep(2)
+        chain.mine()
+        return tx
+
+    def authorise(
+        self,
+        trip_id: int,
+        driver,
+        rider,
+        max_fare: int,
+        region_id: int = REGION_LYON,
+        cancel_by: int | None = None,
+        expiry: int | None = None,
+        signer=None,
+        relayer=None,
+    ):
+        """Relays the rider's signed fare authorisation (a hold of `max_fare` for this booking); returns the tx."""
+        now = chain[-1].timestamp
+        expiry = expiry if expiry is not None else now + 2 * DAY
+        authorisation = FareAuthorisation(
+            tripId=trip_id,
+            rider=rider.address,
+            driver=driver.address,
+            regionId=region_id,
+            pickupLatE6=LYON_PICKUP_E6[0],
+            pickupLonE6=LYON_PICKUP_E6[1],
+            dropoffLatE6=LYON_DROPOFF_E6[0],
+            dropoffLonE6=LYON_DROPOFF_E6[1],
+            maxFare=max_fare,
+            cancelBy=cancel_by if cancel_by is not None else min(now + 600, expiry),
+            expiry=expiry,
+        )
+        signature = sign_typed_data((signer or rider).private_key, fare_authorisation_typed_data(self.receipt_domain, authorisation))
+        return self.ledger.authoriseFare(authorisation.as_tuple(), signature, {"from": relayer or self.settler})
 
 
 def _deploy_coop(params: dict, regions=None, manifest_dir=None) -> Coop:
     """Deploys with the local chain's roles: deployer #0, settler #1, admissions #2, guardian #4."""
     deployer, settler = accounts[0], accounts[1]
     manifest_path = Path(manifest_dir) / "manifest.json" if manifest_dir else None
+    attester = attester_account()
+    params = {"attester": attester.address, **params}
     result = deploy(deployer, settler, params=params, regions=regions, manifest_path=manifest_path)
     roles = result["manifest"]["roles"]
     eip712 = result["manifest"]["eip712"]
@@ -181,6 +238,7 @@ def _deploy_coop(params: dict, regions=None, manifest_dir=None) -> Coop:
         receipt_domain=Domain.from_manifest(eip712["receipt"]),
         membership_domain=Domain.from_manifest(eip712["membership"]),
         fare_token_domain=Domain.from_manifest(eip712["fareToken"]),
+        attester=attester,
     )
 
 
@@ -198,7 +256,9 @@ def _enrol(coop: Coop, labels, region_id: int = REGION_LYON, escrow: int = MEMBE
 
 
 class Receipts:
-    """Builds, signs and settles trip receipts. Trip ids are dense and increasing across the module."""
+    """Builds, signs and settles trip receipts. Trip ids are dense and increasing across the module. A shared trip
+    made by `trip` is booked first (the rider's fare authorisation, a hold of its fare) unless `book=False`, and
+    carries the rider's confirmation unless `confirm=False` (then it settles only after the dispute window)."""
 
     def __init__(self, coop: Coop):
         self.coop = coop
@@ -238,21 +298,42 @@ class Receipts:
     def signature(self, signer, receipt: TripReceipt, domain: Domain | None = None) -> bytes:
         return sign_typed_data(signer.private_key, receipt_typed_data(domain or self.coop.receipt_domain, receipt))
 
-    def sign(self, receipt: TripReceipt, driver=None, rider=None, domain: Domain | None = None) -> tuple:
-        """The `SignedReceipt` tuple; signers default to the receipt's own driver and rider."""
+    def sign(self, receipt: TripReceipt, driver=None, rider=None, domain: Domain | None = None, confirm: bool = True) -> tuple:
+        """The `SignedReceipt` tuple; signers default to the receipt's own driver and rider. A shared receipt carries
+        the rider's confirmation if `confirm`."""
         driver = driver or accounts.at(receipt.driver)
         rider_signature = None
-        if receipt.rider != ZERO_ADDRESS:
+        if receipt.rider != ZERO_ADDRESS and confirm:
             rider = rider or accounts.at(receipt.rider)
             rider_signature = self.signature(rider, receipt, domain)
         return signed_receipt_tuple(receipt, self.signature(driver, receipt, domain), rider_signature)
 
-    def trip(self, driver, rider=None, **kwargs) -> tuple:
-        """Make and sign in one go."""
-        return self.sign(self.make(driver, rider, **kwargs))
+    def book(self, receipt: TripReceipt, max_fare: int | None = None, **kwargs):
+        """The rider authorises the receipt's fare (or `max_fare`) for its trip id before it settles."""
+        return self.coop.authorise(
+            receipt.tripId,
+            accounts.at(receipt.driver),
+            accounts.at(receipt.rider),
+            receipt.fare if max_fare is None else max_fare,
+            region_id=receipt.regionId,
+            **kwargs,
+        )
 
-    def settle(self, signed: list, batch_id: bytes = b"\x01" * 32, sender=None):
-        return self.coop.ledger.settle(batch_id, signed, {"from": sender or self.coop.settler})
+    def trip(self, driver, rider=None, book: bool = True, confirm: bool = True, max_fare: int | None = None, **kwargs) -> tuple:
+        """Make, book (shared trips) and sign in one go."""
+        receipt = self.make(driver, rider, **kwargs)
+        if rider is not None and book:
+            self.book(receipt, max_fare)
+        return self.sign(receipt, confirm=confirm)
+
+    def attestation(self, signed: list, batch_id: bytes, attester=None) -> tuple:
+        """The attester's `(r, vs)` over the batch (default: the deployment's attester)."""
+        receipts = [TripReceipt(*entry[0]) for entry in signed]
+        return sign_attestation((attester or self.coop.attester).private_key, self.coop.receipt_domain, batch_id, receipts)
+
+    def settle(self, signed: list, batch_id: bytes = b"\x01" * 32, sender=None, attester=None, attestation=None):
+        r, vs = attestation if attestation is not None else self.attestation(signed, batch_id, attester)
+        return self.coop.ledger.settle(batch_id, signed, r, vs, {"from": sender or self.coop.settler})
 
 
 def outcomes(tx) -> dict:

@@ -31,10 +31,11 @@ SETTLER = "0x0000000000000000000000000000000000005e77"
 
 
 def test_genesis_regions_are_registered_in_bootstrap(coop):
+    # farePerKm, criticalMass, members, operating, exists, phaseChangedAt, dailyRewardedKm
     lyon = coop.ledger.region(REGION_LYON)
-    assert tuple(lyon) == (500_000, 5, len(coop.members), False, True)
+    assert tuple(lyon) == (500_000, 5, len(coop.members), False, True, 0, 1_000)
     villeurbanne = coop.ledger.region(REGION_VILLEURBANNE)
-    assert tuple(villeurbanne) == (450_000, 8, 0, False, True)
+    assert tuple(villeurbanne) == (450_000, 8, 0, False, True, 0, 1_000)
 
 
 def test_contracts_are_wired_to_each_other(coop):
@@ -123,6 +124,31 @@ def test_deployer_cannot_change_anything(coop):
 def test_settler_and_guardian_hold_their_roles(coop):
     assert coop.ledger.hasRole(coop.ledger.SETTLER_ROLE(), coop.settler)
     assert coop.ledger.hasRole(coop.ledger.GUARDIAN_ROLE(), coop.guardian)
+
+
+def test_attester_is_a_key_of_its_own_and_the_settlement_windows_are_set(coop):
+    ledger = coop.ledger
+    assert ledger.hasRole(ledger.ATTESTER_ROLE(), coop.attester)
+    assert not ledger.hasRole(ledger.ATTESTER_ROLE(), coop.settler)
+    assert not ledger.hasRole(ledger.SETTLER_ROLE(), coop.attester)
+    assert (ledger.disputeWindow(), ledger.maxReceiptAge(), ledger.maxTripSeconds()) == (60, 7 * 86_400, 6 * 3_600)
+    roles = coop.manifest["roles"]
+    assert roles["attester"] == coop.attester.address
+    assert roles["mediators"] == []
+    assert roles["ATTESTER_ROLE"] == str(ledger.ATTESTER_ROLE())
+    assert coop.manifest["parameters"]["disputeWindow"] == 60
+    assert coop.manifest["regions"][0]["dailyRewardedKm"] == 1_000
+
+
+def test_a_public_chain_deployment_refuses_a_short_dispute_window_or_no_attester():
+    from deploy import PRODUCTION_PARAMS, DeploymentError, validate_params
+
+    production = {**PRODUCTION_PARAMS, "admissions": "0x" + "33" * 20, "attester": "0x" + "11" * 20}
+    with pytest.raises(DeploymentError, match="disputeWindow"):
+        validate_params({**production, "disputeWindow": 3_600}, chain_id=100)
+    with pytest.raises(DeploymentError, match="attester"):
+        validate_params({**production, "attester": None}, chain_id=100)
+    validate_params(production, chain_id=100)
 
 
 def test_manifest_describes_the_deployment(coop):
