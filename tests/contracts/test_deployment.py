@@ -200,21 +200,25 @@ def test_production_defaults_meet_the_minimums_and_the_local_ones_do_not():
      ("quorumFloor", 2), ("disputeWindow", 60)],
 )
 def test_windows_below_the_production_minimums_are_refused_off_the_local_chain(name, value):
-    params = {**PRODUCTION_PARAMS, "admissions": "0x000000000000000000000000000000000000a11c", name: value}
+    params = {**PRODUCTION_PARAMS, "admissions": "0x000000000000000000000000000000000000a11c",
+              "attester": "0x000000000000000000000000000000000000a77e", name: value}
     validate_params({**params, name: PRODUCTION_MINIMUMS[name]}, NOT_LOCAL)  # the minimum itself is accepted
     with pytest.raises(DeploymentError, match=f"{name} {value} is below the production minimum"):
         validate_params(params, NOT_LOCAL)
     validate_params(params, 31337)  # the local chain keeps short windows
 
 
-def test_a_deployment_off_the_local_chain_needs_an_admissions_address():
+def test_a_deployment_off_the_local_chain_needs_an_admissions_and_an_attester_address():
     with pytest.raises(DeploymentError, match="admissions"):
-        validate_params(dict(PRODUCTION_PARAMS), NOT_LOCAL)
+        validate_params({**PRODUCTION_PARAMS, "attester": "0x000000000000000000000000000000000000a77e"}, NOT_LOCAL)
+    with pytest.raises(DeploymentError, match="attester"):
+        validate_params({**PRODUCTION_PARAMS, "admissions": "0x000000000000000000000000000000000000a11c"}, NOT_LOCAL)
 
 
 @pytest.mark.parametrize("chain_id", [31337, NOT_LOCAL])
 def test_voting_maturity_below_the_voting_delay_is_refused_on_every_chain(chain_id):
-    params = {**base_params(chain_id), "admissions": "0x000000000000000000000000000000000000a11c"}
+    params = {**base_params(chain_id), "admissions": "0x000000000000000000000000000000000000a11c",
+              "attester": "0x000000000000000000000000000000000000a77e"}
     with pytest.raises(DeploymentError, match="votingMaturity .* is below votingDelay"):
         validate_params({**params, "votingMaturity": params["votingDelay"] - 1}, chain_id)
     with pytest.raises(DeploymentError, match="quorumFloor 0 is below 1"):
@@ -309,7 +313,8 @@ def non_local_chain():
 def test_deploy_refuses_demo_windows_on_a_non_local_chain_and_deploys_the_production_defaults(non_local_chain, tmp_path):
     admissions, guardian = "0x000000000000000000000000000000000000a11c", "0x000000000000000000000000000000000000924d"
     request = {"root": str(ROOT), "rpc_url": non_local_chain, "deployer_key": ANVIL_KEY_0, "settler": SETTLER,
-               "manifest_path": str(tmp_path / "manifest.json"), "roles": {"admissions": admissions, "guardian": guardian}}
+               "manifest_path": str(tmp_path / "manifest.json"), "roles": {"admissions": admissions, "guardian": guardian,
+                                                                "attester": "0x000000000000000000000000000000000000a77e"}}
     done = subprocess.run([sys.executable, "-c", NON_LOCAL_DEPLOY], input=json.dumps(request), text=True,
                           capture_output=True, cwd=ROOT, env=os.environ.copy(), timeout=300)
     lines = [line for line in done.stdout.splitlines() if line.startswith("OUTCOME ")]
