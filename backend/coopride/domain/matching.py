@@ -35,7 +35,10 @@ Candidate search (`find_candidates`) at city scale: a grid join. Requests are bu
 (pickup cell, drop-off cell) pairs that its corridors cover and that a lower bound of the detour
 admits, over the range of earliest times its window can reach. The probes return a superset of the
 feasible pairs (every bound has a margin for the projection's distortion), which vectorised
-necessary conditions then thin before the exact checks above decide.
+necessary conditions then thin before the exact checks above decide. The bounds assume what the
+previous search assumed too: a `DistanceModel` gives at least the great-circle distance (exactly
+`circuity` times it for `GreatCircleDistance`) and at most `circuity` (or DEFAULT_CIRCUITY_BOUND)
+times it. Offers are searched in blocks so that the intermediate arrays stay in the CPU cache.
 """
 
 from __future__ import annotations
@@ -397,11 +400,16 @@ class _Grid:
     """Square cells of `side` metres over the book projection, numbered ix * ny + iy."""
 
     def __init__(self, points: np.ndarray, side: float):
-        self.side = side
-        self.x0, self.y0 = points.min(axis=0) - side
-        extent = points.max(axis=0) + side - np.array([self.x0, self.y0])
-        self.nx, self.ny = (int(value) for value in np.ceil(extent / side).astype(np.int64) + 1)
-        self.cells = self.nx * self.ny
+        # (pickup cell, drop-off cell) keys are cells ** 2 and must fit in an int64.
+        while True:
+            self.side = side
+            self.x0, self.y0 = points.min(axis=0) - side
+            extent = points.max(axis=0) + side - np.array([self.x0, self.y0])
+            self.nx, self.ny = (int(value) for value in np.ceil(extent / side) + 1)
+            self.cells = self.nx * self.ny
+            if self.cells * self.cells < 2**62:
+                break
+            side *= 2
 
     def cell_of(self, xy: np.ndarray) -> np.ndarray:
         ix = np.floor((xy[:, 0] - self.x0) / self.side).astype(np.int64)
@@ -436,8 +444,10 @@ class _Grid:
         return owner[keep], ix[keep], iy[keep], from_start[keep], farthest[keep], to_end[keep]
 
 
-# The request index's (bucket, time slot) table holds at most this many entries.
+# The request index's (bucket, time slot) table holds at most this many entries, and at most
+# _SLOTS_PER_REQUEST per request (a small book gets coarse slots rather than a big table).
 _MAX_SLOT_TABLE = 2**22
+_SLOTS_PER_REQUEST = 256
 # A dense table maps (pickup cell, drop-off cell) to its bucket when the grid has at most this many pairs.
 _MAX_DENSE_BUCKETS = 2**24
 
@@ -459,7 +469,8 @@ class _RequestIndex:
             self.dense[self.keys] = np.arange(len(self.keys))
         self.earliest_min = int(earliest.min())
         span = int(earliest.max()) - self.earliest_min + 1
-        self.slot_seconds = max(1, -(-span * len(self.keys) // _MAX_SLOT_TABLE))
+        table = min(_MAX_SLOT_TABLE, max(1024, _SLOTS_PER_REQUEST * len(earliest)))
+        self.slot_seconds = max(1, -(-span * len(self.keys) // table))
         self.slots = -(-span // self.slot_seconds)
         self.widest_window = int((latest - earliest).max())
         entry = bucket * self.slots + (earliest - self.earliest_min) // self.slot_seconds
@@ -511,8 +522,8 @@ class _GridSearch:
         self.ellipse = kappa * (offers.direct + offers.max_detour) / self.lower * (1 + 1e-9) + 1e-6
         self.depart_earliest, self.depart_latest = offers.depart_earliest, offers.depart_latest
 
-        self.side = GRID_CELL_PER_RADIUS * max(parameters.pickup_radius_m, parameters.dropoff_radius_m)
-        self.grid = _Grid(np.concatenate([pickup_xy, dropoff_xy]), self.side)
+        self.grid = _Grid(np.concatenate([pickup_xy, dropoff_xy]), GRID_CELL_PER_RADIUS * max(parameters.pickup_radius_m, parameters.dropoff_radius_m))
+        self.side = self.grid.side
         self.index = index = _RequestIndex(self.grid, pickup_xy, dropoff_xy, requests.earliest, requests.latest)
         order = index.order
         self.sorted_earliest, self.sorted_latest = requests.earliest[order], requests.latest[order]
