@@ -460,7 +460,13 @@ class _RequestIndex:
     """
 
     def __init__(self, grid: _Grid, pickup_xy, dropoff_xy, earliest, latest):
-        key = grid.cell_of(pickup_xy) * grid.cells + grid.cell_of(dropoff_xy)
+        pickup_cell, dropoff_cell = grid.cell_of(pickup_xy), grid.cell_of(dropoff_xy)
+        # Cells holding some pickup (drop-off): a sparse book skips the others before pairing cells.
+        self.has_pickup = np.zeros(grid.cells, dtype=bool)
+        self.has_pickup[pickup_cell] = True
+        self.has_dropoff = np.zeros(grid.cells, dtype=bool)
+        self.has_dropoff[dropoff_cell] = True
+        key = pickup_cell * grid.cells + dropoff_cell
         self.keys, bucket = np.unique(key, return_inverse=True)
         self.cells = grid.cells
         self.dense = None
@@ -555,10 +561,12 @@ class _GridSearch:
             d_offer, d_ix, d_iy, d_to_end = p_offer - low, p_ix, p_iy, p_cells[5]
         else:
             d_offer, d_ix, d_iy, _, _, d_to_end = grid.corridor_cells(starts, ends, self.dropoff_reach[low:high], ellipse)
-        keep = first_slot <= last_slot
+        keep = (first_slot <= last_slot) & index.has_pickup[p_ix * grid.ny + p_iy]
         p_offer, p_ix, p_iy, p_nearest, need_latest, allow_earliest, first_slot, last_slot = (
             a[keep] for a in (p_offer, p_ix, p_iy, p_nearest, need_latest, allow_earliest, first_slot, last_slot)
         )
+        keep = index.has_dropoff[d_ix * grid.ny + d_iy]
+        d_offer, d_ix, d_iy, d_to_end = d_offer[keep], d_ix[keep], d_iy[keep], d_to_end[keep]
         d_count = np.bincount(d_offer, minlength=high - low)
         d_first = np.cumsum(d_count) - d_count
 
@@ -595,7 +603,11 @@ class _GridSearch:
         position, offer = position[keep], offer[keep]
         px, py, qx, qy = self.px[position], self.py[position], self.qx[position], self.qy[position]
         sx, sy, ux, uy, length = self.sx[offer], self.sy[offer], self.ux[offer], self.uy[offer], self.route_length[offer]
-        keep = np.ones(len(offer), dtype=bool)
+        # The pair's own travel time bounds (from |o p| rather than from the pickup cell).
+        to_pickup = np.hypot(px - sx, py - sy)
+        position_latest, position_earliest = self.sorted_latest[position], self.sorted_earliest[position]
+        keep = position_latest >= self.depart_earliest[offer] + np.floor(self.lower * to_pickup / self.kappa / self.speed) - 1
+        keep &= position_earliest <= self.depart_latest[offer] + np.ceil(self.upper * self.kappa * to_pickup / self.speed) + 1
         for x, y, reach in ((px, py, self.pickup_reach), (qx, qy, self.dropoff_reach)):
             x, y = x - sx, y - sy
             along = x * ux + y * uy
