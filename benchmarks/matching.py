@@ -10,8 +10,11 @@ How it measures:
   same run (process_time), which other processes on a shared machine disturb less;
 - a baseline in the same run, on the same input: `legacy_match`, the previous candidate search
   (route samples in a cKDTree over x, y and time; kept verbatim below, commit 459bd7f) with the
-  same greedy, best of `--repeats` too except at city scale (one run: it takes about two minutes);
-  and first-come (`match_first_come`);
+  same greedy, best of `--repeats` too, up to 10,000 x 5,000 (at city scale it needs about 125 s
+  and more than 20 GB, and was killed for memory on this machine); and first-come
+  (`match_first_come`, on the new candidate search), at every size;
+- `peak_memory_mb`: the peak of numpy's and Python's allocations during one more run of `match`,
+  traced by tracemalloc (not timed);
 - the reference optimum: `match_optimal`, scipy's `linear_sum_assignment` on the dense requests x
   seats matrix where it fits, else `min_weight_full_bipartite_matching` on the sparse candidate
   graph (from 10,000 x 5,000 on; at city scale it takes about 100 s and 2 GB).
@@ -37,6 +40,7 @@ import math  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Sequence  # noqa: E402
 
@@ -70,8 +74,10 @@ DAY_START = 1_800_000_000  # 06:00 of the simulated day
 SERVICE_SECONDS = 16 * 3600  # 06:00-22:00
 RESULTS = Path(__file__).with_name("results") / "matching.json"
 DEFAULT_SIZES = [(500, 250), (2000, 1000), (10_000, 5_000), (100_000, 50_000)]
-# From this many requests on, the legacy baseline runs once, and incremental arrivals are timed.
+# From this many requests on, incremental arrivals are timed.
 CITY_SCALE = 50_000
+# The legacy baseline runs up to this many requests (beyond, it needs tens of GB).
+LEGACY_MAX_REQUESTS = 10_000
 INCREMENTAL_ARRIVALS = 500
 
 
@@ -399,8 +405,14 @@ def run(request_count: int, offer_count: int, *, repeats: int = 3, lp_bound: boo
     distance = GreatCircleDistance()
     assignments, seconds, cpu_seconds = _best_of(repeats, match, requests, offers, distance)
     city_scale = request_count >= CITY_SCALE
-    legacy, legacy_seconds, legacy_cpu_seconds = _best_of(1 if city_scale else repeats, legacy_match, requests, offers, distance)
-    greedy, greedy_seconds, _ = _best_of(1, match_first_come, requests, offers, distance)
+    tracemalloc.start()
+    match(requests, offers, distance)
+    peak_memory_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    legacy = None
+    if request_count <= LEGACY_MAX_REQUESTS:
+        legacy, legacy_seconds, legacy_cpu_seconds = _best_of(repeats, legacy_match, requests, offers, distance)
+    greedy, greedy_seconds, greedy_cpu_seconds = _best_of(repeats, match_first_come, requests, offers, distance)
     candidates = find_candidates(requests, offers, distance)
     shared_km = total_shared_metres(assignments) / 1000
     optimal, optimal_seconds, _ = _best_of(1, match_optimal, requests, offers, distance)
@@ -410,19 +422,20 @@ def run(request_count: int, offer_count: int, *, repeats: int = 3, lp_bound: boo
         "offers": offer_count,
         "seconds": round(seconds, 4),
         "cpu_seconds": round(cpu_seconds, 4),
-        "legacy_seconds": round(legacy_seconds, 4),
-        "legacy_cpu_seconds": round(legacy_cpu_seconds, 4),
-        "legacy_runs": 1 if city_scale else repeats,
-        "speedup_vs_legacy": round(legacy_seconds / seconds, 1),
+        "peak_memory_mb": round(peak_memory_mb, 1),
+        "legacy_seconds": None if legacy is None else round(legacy_seconds, 4),
+        "legacy_cpu_seconds": None if legacy is None else round(legacy_cpu_seconds, 4),
+        "speedup_vs_legacy": None if legacy is None else round(legacy_seconds / seconds, 1),
         "matched": len(assignments),
         "shared_km": round(shared_km, 3),
-        "legacy_shared_km": round(total_shared_metres(legacy) / 1000, 3),
+        "legacy_shared_km": None if legacy is None else round(total_shared_metres(legacy) / 1000, 3),
         "optimal_shared_km": round(optimal_km, 3),
         "optimal_seconds": round(optimal_seconds, 3),
         "gap_to_optimal": round((optimal_km - shared_km) / optimal_km, 6) if optimal_km else 0.0,
         "greedy_shared_km": round(total_shared_metres(greedy) / 1000, 3),
         "greedy_matched": len(greedy),
         "greedy_seconds": round(greedy_seconds, 4),
+        "greedy_cpu_seconds": round(greedy_cpu_seconds, 4),
         "matched_share": round(len(assignments) / request_count, 4),
         "mean_detour_m": round(float(np.mean([a.detour_metres for a in assignments])) if assignments else 0.0, 1),
         "candidate_pairs": len(candidates),
@@ -441,7 +454,7 @@ def run(request_count: int, offer_count: int, *, repeats: int = 3, lp_bound: boo
 
 def _table(runs: list[dict], repeats: int) -> Table:
     table = Table(title=f"Matching: synthetic Lyon day (one core; match best of {repeats})")
-    headers = ("requests x offers", "seconds", "cpu s", "legacy s", "speedup", "matched", "shared km", "first-come km", "optimal km", "gap")
+    headers = ("requests x offers", "seconds", "cpu s", "first-come s", "legacy s", "speedup", "peak MB", "matched", "shared km", "first-come km", "optimal km", "gap")
     for header in headers:
         table.add_column(header, justify="right")
     for r in runs:
@@ -449,8 +462,10 @@ def _table(runs: list[dict], repeats: int) -> Table:
             f"{r['requests']:,} x {r['offers']:,}",
             f"{r['seconds']:.3f}",
             f"{r['cpu_seconds']:.3f}",
-            f"{r['legacy_seconds']:.2f}",
-            f"{r['speedup_vs_legacy']:.1f}x",
+            f"{r['greedy_seconds']:.3f}",
+            "n/a" if r["legacy_seconds"] is None else f"{r['legacy_seconds']:.3f}",
+            "n/a" if r["speedup_vs_legacy"] is None else f"{r['speedup_vs_legacy']:.1f}x",
+            f"{r['peak_memory_mb']:,.0f}",
             f"{r['matched_share']:.1%}",
             f"{r['shared_km']:,.1f}",
             f"{r['greedy_shared_km']:,.1f}",
@@ -480,7 +495,7 @@ def main() -> None:
     runs = []
     for n, m in sizes:
         runs.append(run(n, m, repeats=arguments.repeats, lp_bound=arguments.lp_bound))
-        print(f"{n} x {m}: {runs[-1]['seconds']:.3f} s (legacy {runs[-1]['legacy_seconds']:.2f} s)", flush=True)
+        print(f"{n} x {m}: {runs[-1]['seconds']:.3f} s (first-come {runs[-1]['greedy_seconds']:.3f} s, legacy {runs[-1]['legacy_seconds']} s)", flush=True)
     Console(width=160).print(_table(runs, arguments.repeats))
     for r in runs:
         if "incremental" in r:
