@@ -8,7 +8,6 @@ from hypothesis import given, settings, strategies as st
 from coopride.domain import matching as matching_module
 from coopride.domain.geo import AVERAGE_CITY_SPEED_MPS, EARTH_RADIUS_M, GreatCircleDistance, LatLon, Projection, haversine_m
 from coopride.domain.matching import (
-    Assignment,
     Offer,
     Request,
     find_candidates,
