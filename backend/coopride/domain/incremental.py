@@ -41,9 +41,13 @@ element the same value whatever the array's length, which holds on this platform
 tests check. Where it did not, only pairs within rounding of a threshold (a detour equal to the
 limit, a travel time on a whole second) or two detours equal to within rounding could differ.
 
-Not covered here (and what the re-optimisation is for): moving riders already matched to other
-offers to make room, and the service's rule that nobody rides with themselves (the service
-leaves the rider's own offers out of the candidates).
+Nobody rides with themselves: give requests their `rider` and offers their `driver`, and the
+rule is part of each pair's feasibility, in the batch and here alike, so all of the above holds
+with it. (Applying the rule after `match` instead, as a filter, would break point 1: the greedy
+could spend a seat on the rider's own car that someone else needed.)
+
+Not covered here, and what the re-optimisation is for: moving riders already matched to other
+offers to make room.
 
 Bounding boxes
 --------------

@@ -11,6 +11,9 @@ A request can ride with an offer when
 - some departure in the offer's window reaches the pickup (at AVERAGE_CITY_SPEED_MPS) inside the
   request's window; the earliest such pickup time is reported.
 
+- the request's `rider` is not the offer's `driver` (when both are given): nobody rides with
+  themselves.
+
 Simplification: each rider is checked against the offer alone; riders sharing an offer are not
 routed together (their detours are not summed). The offer's seats bound how many ride with it.
 
@@ -88,6 +91,7 @@ class Offer:
     depart_latest: int
     seats: int
     max_detour_m: float
+    driver: object = None  # who drives; never matched with a request whose `rider` is the same
 
     def __post_init__(self):
         object.__setattr__(self, "origin", validate_latlon(*self.origin))
@@ -107,6 +111,7 @@ class Request:
     destination: LatLon
     earliest: int
     latest: int
+    rider: object = None  # who rides; never matched with an offer whose `driver` is the same
 
     def __post_init__(self):
         object.__setattr__(self, "origin", validate_latlon(*self.origin))
@@ -199,6 +204,8 @@ class RequestArrays:
         self.earliest = _numbers(requests, "earliest", np.int64)
         self.latest = _numbers(requests, "latest", np.int64)
         self.shared = distance.road_metres_array(self.pickup, self.dropoff) if len(requests) else np.zeros(0)
+        riders = [r.rider for r in requests]
+        self.riders = riders if any(rider is not None for rider in riders) else None
 
     def __len__(self) -> int:
         return len(self.earliest)
@@ -222,6 +229,8 @@ class OfferArrays:
         self.seats = _numbers(offers, "seats", np.int64)
         self.max_detour = _numbers(offers, "max_detour_m", float)
         self.direct = distance.road_metres_array(self.start, self.end) if len(offers) else np.zeros(0)
+        drivers = [o.driver for o in offers]
+        self.drivers = drivers if any(driver is not None for driver in drivers) else None
         self.centre = (self.start + self.end) / 2
         self.metres_per_degree_lon = METRES_PER_DEGREE_LAT * np.cos(np.radians(self.centre[:, 0]))
         self.start_local = self.local_xy(self.start, np.arange(len(offers)))
@@ -292,6 +301,15 @@ def _corridor_gap(offers: OfferArrays, points: np.ndarray, offer_index: np.ndarr
     return np.hypot(x, y)
 
 
+def _without_own_offers(riders: list, drivers: list, request_index: np.ndarray, offer_index: np.ndarray):
+    """Drop the pairs whose rider drives the offer (people are compared with ==; None is nobody)."""
+    codes: dict = {}
+    rider_code = np.array([-1 if rider is None else codes.setdefault(rider, len(codes)) for rider in riders], dtype=np.int64)
+    driver_code = np.array([-2 if driver is None else codes.setdefault(driver, len(codes)) for driver in drivers], dtype=np.int64)
+    keep = rider_code[request_index] != driver_code[offer_index]
+    return request_index[keep], offer_index[keep]
+
+
 def feasible_pairs(
     requests: RequestArrays,
     offers: OfferArrays,
@@ -305,6 +323,8 @@ def feasible_pairs(
     Every quantity is computed element by element from the pair alone, so the batch matcher and
     the incremental one, which call this on different sets of pairs, agree on each pair.
     """
+    if requests.riders is not None and offers.drivers is not None:
+        request_index, offer_index = _without_own_offers(requests.riders, offers.drivers, request_index, offer_index)
     keep = _corridor_gap(offers, requests.pickup[request_index], offer_index) <= parameters.pickup_radius_m
     request_index, offer_index = request_index[keep], offer_index[keep]
     keep = _corridor_gap(offers, requests.dropoff[request_index], offer_index) <= parameters.dropoff_radius_m

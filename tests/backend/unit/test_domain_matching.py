@@ -20,6 +20,7 @@ from coopride.domain.matching import (
 T0 = 1_800_000_000
 LYON = Projection(LatLon(45.76, 4.85))
 DISTANCE = GreatCircleDistance()
+seeds = st.integers(0, 2**32 - 1)
 
 
 def at(x_km: float, y_km: float) -> LatLon:
@@ -35,22 +36,28 @@ def request(id, start, end, *, earliest=T0, window=1_800):
     return Request(id, at(*start), at(*end), earliest, earliest + window)
 
 
-def instance(seed: int, request_count: int, offer_count: int):
-    """A small random city (6 x 6 km, one hour) dense enough for riders to compete for seats."""
+def instance(seed: int, request_count: int, offer_count: int, people: int = 0):
+    """A small random city (6 x 6 km, one hour) dense enough for riders to compete for seats.
+
+    With `people`, every request and offer belongs to one of that many people (so some riders
+    could be matched with their own offers)."""
     rng = np.random.default_rng(seed)
 
     def point():
         return at(*rng.uniform(-3, 3, 2))
 
+    def person():
+        return f"person-{rng.integers(0, people)}" if people else None
+
     requests = []
     for i in range(request_count):
         earliest = T0 + int(rng.integers(0, 3_600))
-        requests.append(Request(i, point(), point(), earliest, earliest + int(rng.integers(0, 1_800))))
+        requests.append(Request(i, point(), point(), earliest, earliest + int(rng.integers(0, 1_800)), rider=person()))
     offers = []
     for j in range(offer_count):
         depart = T0 + int(rng.integers(0, 3_600))
         offers.append(
-            Offer(f"o{j}", point(), point(), depart, depart + int(rng.integers(0, 1_200)), int(rng.integers(1, 4)), float(rng.uniform(0, 4_000)))
+            Offer(f"o{j}", point(), point(), depart, depart + int(rng.integers(0, 1_200)), int(rng.integers(1, 4)), float(rng.uniform(0, 4_000)), driver=person())
         )
     return requests, offers
 
@@ -75,6 +82,8 @@ def brute_force_pairs(requests, offers, pickup_radius_m=2_000, dropoff_radius_m=
     pairs = {}
     for r in requests:
         for o in offers:
+            if r.rider is not None and r.rider == o.driver:
+                continue
             if gap_to_route(r.origin, o) > pickup_radius_m or gap_to_route(r.destination, o) > dropoff_radius_m:
                 continue
             to_pickup = distance.road_metres(o.origin, r.origin)
@@ -164,6 +173,33 @@ class TestSeatsAndObjective:
         assert match_optimal([], []) == []
 
 
+class TestNobodyRidesWithThemselves:
+    def test_a_riders_own_offer_is_never_a_candidate(self):
+        own = Offer("own", at(0, 0), at(12, 0), T0, T0 + 600, 2, 1_500, driver="alice")
+        assert match([Request("r", at(3, 0.2), at(9, 0.1), T0, T0 + 1_800, rider="alice")], [own]) == []
+        assert len(match([Request("r", at(3, 0.2), at(9, 0.1), T0, T0 + 1_800, rider="bob")], [own])) == 1
+
+    def test_the_seat_a_rider_cannot_use_goes_to_someone_else(self):
+        # Alice's trip is longer, so a matcher blind to people would seat her in her own car and
+        # leave Bob, who can use it, waiting.
+        car = Offer("car", at(0, 0), at(12, 0), T0, T0 + 600, 1, 1_500, driver="alice")
+        riders = [
+            Request("alice-trip", at(1, 0), at(11, 0), T0, T0 + 1_800, rider="alice"),
+            Request("bob-trip", at(3, 0), at(8, 0), T0, T0 + 1_800, rider="bob"),
+        ]
+        assert [(a.request_id, a.offer_id) for a in match(riders, [car])] == [("bob-trip", "car")]
+        assert [(a.request_id, a.offer_id) for a in match_optimal(riders, [car])] == [("bob-trip", "car")]
+
+    @settings(max_examples=examples(30), deadline=None)
+    @given(seeds, st.integers(1, 40), st.integers(1, 10))
+    def test_candidate_search_leaves_out_exactly_the_own_offers(self, seed, request_count, offer_count):
+        requests, offers = instance(seed, request_count, offer_count, people=4)
+        candidates = find_candidates(requests, offers, DISTANCE)
+        found = {(requests[r].id, offers[o].id) for r, o in zip(candidates.request_index, candidates.offer_index)}
+        assert found == set(brute_force_pairs(requests, offers))
+        assert total_shared_metres(match(requests, offers)) == pytest.approx(total_shared_metres(match_optimal(requests, offers)), abs=1e-6)
+
+
 class TestValidation:
     def test_duplicate_request_ids_are_refused(self):
         with pytest.raises(ValueError, match="request ids must be unique"):
@@ -193,8 +229,6 @@ class TestValidation:
             match([request("r", (0, 0), (1, 0))], [offer("o", (0, 0), (1, 0))], pickup_radius_m=0)
 
 
-
-seeds = st.integers(0, 2**32 - 1)
 
 
 class TestMatchingProperties:

@@ -27,6 +27,7 @@ from coopride.domain.matching import METRES_PER_DEGREE_LAT, Offer, Request, find
 
 seeds = st.integers(0, 2**32 - 1)
 CITY_KM = 3.0  # points within +/-3 km of the reference point: dense enough to compete for seats
+PEOPLE = 8
 
 
 class Book:
@@ -65,7 +66,9 @@ class Book:
 
 
 class Arrivals:
-    """Random requests and offers in a small, busy city (one hour, 6 x 6 km), from a numpy seed."""
+    """Random requests and offers in a small, busy city (one hour, 6 x 6 km), from a numpy seed.
+
+    Each belongs to one of PEOPLE people, so the rule that nobody rides with themselves is at play."""
 
     def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
@@ -74,17 +77,22 @@ class Arrivals:
     def point(self) -> LatLon:
         return at(*self.rng.uniform(-CITY_KM, CITY_KM, 2))
 
+    def person(self) -> str:
+        return f"person-{self.rng.integers(0, PEOPLE)}"
+
     def request(self) -> Request:
         self.count += 1
         earliest = T0 + int(self.rng.integers(0, 3_600))
-        return Request(f"r{self.count}", self.point(), self.point(), earliest, earliest + int(self.rng.integers(0, 1_800)))
+        return Request(
+            f"r{self.count}", self.point(), self.point(), earliest, earliest + int(self.rng.integers(0, 1_800)), rider=self.person()
+        )
 
     def offer(self) -> Offer:
         self.count += 1
         depart = T0 + int(self.rng.integers(0, 3_600))
         return Offer(
             f"o{self.count}", self.point(), self.point(), depart, depart + int(self.rng.integers(0, 1_200)),
-            int(self.rng.integers(1, 4)), float(self.rng.uniform(0, 4_000)),
+            int(self.rng.integers(1, 4)), float(self.rng.uniform(0, 4_000)), driver=self.person(),
         )
 
     def book(self, request_count: int, offer_count: int) -> Book:
@@ -132,6 +140,14 @@ class TestArrivingRequest:
         incremental = match_arriving_request(arriving, same_route)
         assert incremental.offer_id == "sooner"
         assert match([arriving], same_route) == [incremental]
+
+    def test_the_riders_own_offer_is_passed_over_as_in_the_batch(self):
+        own = Offer("own", at(0, 0), at(12, 0), T0, T0 + 600, 2, 5_000, driver="alice")
+        other = Offer("other", at(0, 0.5), at(12, 0.5), T0, T0 + 600, 2, 5_000, driver="bob")
+        arriving = Request("r", at(3, 0), at(9, 0), T0, T0 + 1_800, rider="alice")
+        incremental = match_arriving_request(arriving, [own, other])
+        assert incremental.offer_id == "other"
+        assert match([arriving], [own, other]) == [incremental]
 
     def test_no_candidate_or_no_feasible_candidate_gives_none(self):
         assert match_arriving_request(request("r", (3, 0), (9, 0)), []) is None
