@@ -7,10 +7,11 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from coopride.api.errors import install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
+from coopride.api.validation import require_encodable_text
 from coopride.chain.client import ChainClient
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
@@ -56,7 +57,14 @@ def create_app(
     engine = make_engine(settings.database_url)
     init_db(engine)
 
-    app = FastAPI(title="CoopRide", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS, lifespan=lifespan)
+    app = FastAPI(
+        title="CoopRide",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        dependencies=[Depends(require_encodable_text)],
+    )
     app.state.settings = settings
     app.state.chain = chain
     app.state.engine = engine
