@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from coopride.api.errors import install_error_handlers
+from coopride.api.errors import ERROR_RESPONSES, install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
 from coopride.api.validation import require_encodable_text
 from coopride.chain.client import ChainClient
@@ -25,7 +25,8 @@ cost them no gas, matches riders to drivers, checks GPS traces, and collects bot
 signatures on every trip receipt before the settlement worker posts it on chain.
 
 Start with **auth** (get a nonce, sign it, log in), then **members** (join a region).
-Every error is a JSON body `{"detail": "<reason>"}` with a 4xx status (503 when the chain is down).
+Every error is a JSON body `{"detail": "<reason>", "code": "<kind>"}` (`Problem`) with a 4xx status (503 when
+the chain is down); a request that does not validate lists its problems in `detail`.
 """
 
 TAGS = [
@@ -71,6 +72,6 @@ def create_app(
     app.state.region_map = region_map or DEFAULT_REGION_MAP
 
     for module in (auth, members, rides, trips, regions, governance, health):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     install_error_handlers(app)
     return app

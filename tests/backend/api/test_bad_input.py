@@ -45,3 +45,20 @@ def test_a_validation_error_over_undecodable_input_is_still_json(wallet):
     )
     assert response.status_code in (400, 422), response.text
     assert response.json()["detail"]
+
+
+def test_every_route_documents_its_refusals_with_one_problem_shape(client):
+    document = client.get("/openapi.json").json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for code in ("401", "403", "404", "409", "422"):
+                answer = operation["responses"].get(code)
+                assert answer, f"{method.upper()} {path} does not document {code}"
+                schema = answer["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (method, path, code, schema)
+
+
+def test_a_refusal_names_its_kind(wallet):
+    response = wallet().get("/rides/requests/4242")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no ride request 4242", "code": "not_found"}
