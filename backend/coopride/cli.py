@@ -90,6 +90,13 @@ def run(
             "manifest", str(info.manifest_path) + (" (reused)" if info.reused_deployment else " (fresh deployment)")
         )
         table.add_row("settler", info.settler)
+        mode = (
+            "auto-admit: each valid application is admitted as it arrives"
+            if info.auto_admit
+            else "by hand: `coopride admissions list`, then `admit ID` or `refuse ID --reason ...`"
+        )
+        table.add_row("admissions", f"{info.admissions} ({mode})")
+        table.add_row("attester", info.attester)
         table.add_row("database", info.database_url)
         table.add_row("logs", str(info.log_dir))
         console.print("[bold green]CoopRide is running.[/] Press Ctrl-C to stop everything.")
