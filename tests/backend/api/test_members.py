@@ -420,3 +420,16 @@ def test_the_operating_region_fixture_made_a_region_operating_by_activity(operat
 
 def test_a_fresh_account_key_is_not_the_admissions_role(chain_client):
     assert chain_client.admissions_address() != Account.create().address
+
+
+def test_the_demos_members_join_through_the_application_api(client, chain_client, mint_fare_tokens,
+                                                           bootstrap_region):
+    from coopride.demo.actors import Api, Member
+
+    api = Api.__new__(Api)
+    api.http = client  # the TestClient is an httpx.Client on the app
+    newcomer = Member("driver-01", "driver", Account.create())
+    newcomer.sign_in(api)
+    application = newcomer.join(api, bootstrap_region, mint_fare_tokens)
+    assert application["status"] == "admitted" and chain_client.is_member(newcomer.address)
+    assert chain_client.capital_paid(newcomer.address) == CAPITAL_SHARE
