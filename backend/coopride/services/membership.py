@@ -203,6 +203,8 @@ def admit(session: Session, chain: ChainClient, settings: Settings, application:
     """Relays the applicant's permit, then `Membership.admit`, from the admissions key; records the admission.
     A refusal by the chain (`ChainRevert`) leaves the application pending. The caller commits."""
     key = admissions_key(chain, settings)
+    if chain.is_member(application.applicant):
+        raise Conflict(f"{application.applicant} is already a member: refuse application {application.id}")
     outcome = chain.admit(
         key,
         application.applicant,

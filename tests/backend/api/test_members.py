@@ -433,3 +433,15 @@ def test_the_demos_members_join_through_the_application_api(client, chain_client
     application = newcomer.join(api, bootstrap_region, mint_fare_tokens)
     assert application["status"] == "admitted" and chain_client.is_member(newcomer.address)
     assert chain_client.capital_paid(newcomer.address) == CAPITAL_SHARE
+
+
+def test_admitting_an_applicant_who_became_a_member_meanwhile_is_a_conflict(manual_admissions, wallet,
+                                                                             bootstrap_region, direct_admission,
+                                                                             admissions_wallet):
+    applicant = wallet().mint(CAPITAL_SHARE)
+    application_id = applicant.apply(bootstrap_region).json()["id"]
+    direct_admission(applicant.account, bootstrap_region)  # by another way (governance's, say)
+    response = admissions_wallet.post(f"/members/applications/{application_id}/admit")
+    assert response.status_code == 409 and "already a member" in response.json()["detail"]
+    refused = admissions_wallet.post(f"/members/applications/{application_id}/refuse", json={"reason": "duplicate"})
+    assert refused.status_code == 200
