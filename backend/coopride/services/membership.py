@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_account import Account
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from coopride.chain.client import ChainClient
@@ -159,7 +160,11 @@ def submit_application(
         permit_signature="0x" + bytes(permit_signature).hex(),
     )
     session.add(application)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # another application of the same wallet arrived at the same moment
+        session.rollback()
+        raise Conflict(f"{address} already has a pending application: wait for its decision") from None
     if settings.auto_admit_for(chain.chain_id):
         admit(session, chain, settings, application)
     return application

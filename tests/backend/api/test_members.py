@@ -445,3 +445,19 @@ def test_admitting_an_applicant_who_became_a_member_meanwhile_is_a_conflict(manu
     assert response.status_code == 409 and "already a member" in response.json()["detail"]
     refused = admissions_wallet.post(f"/members/applications/{application_id}/refuse", json={"reason": "duplicate"})
     assert refused.status_code == 200
+
+
+def test_the_database_holds_at_most_one_pending_application_per_wallet(app):
+    """Two applications arriving at the same moment both pass the service's check; the database keeps one."""
+    from sqlalchemy.exc import IntegrityError
+
+    def row(status="pending"):
+        return Application(applicant="0x" + "ab" * 20, region_id=2, max_capital_share="1", deadline=1, nonce="0",
+                           signature="0x", permit_value="1", permit_nonce="0", permit_signature="0x", status=status)
+
+    with Session(app.state.engine) as session:
+        session.add_all([row("refused"), row("expired"), row("pending")])
+        session.commit()
+        session.add(row())
+        with pytest.raises(IntegrityError):
+            session.commit()
