@@ -461,3 +461,14 @@ def test_the_database_holds_at_most_one_pending_application_per_wallet(app):
         session.add(row())
         with pytest.raises(IntegrityError):
             session.commit()
+
+
+def test_a_member_removed_by_governance_cannot_apply_again(member, bootstrap_region, manifest, accounts, chain_client):
+    from brownie import Contract
+
+    me = member(bootstrap_region)
+    membership = Contract.from_abi("Membership", manifest.address("Membership"), manifest.contract("Membership").abi)
+    membership.remove(me.address, {"from": accounts.at(manifest.address("TimelockController"), force=True)})
+    assert not chain_client.is_member(me.address) and chain_client.is_revoked(me.address)
+    response = me.get("/members/application/typed-data", params={"region_id": bootstrap_region})
+    assert response.status_code == 403 and "removed by governance" in response.json()["detail"]
