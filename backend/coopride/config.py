@@ -31,6 +31,7 @@ DEFAULT_SOLCX_BINARY_PATH = REPO_ROOT / ".venv" / "solcx"
 # Anvil's well-known development accounts. They only ever hold value on a local chain.
 ANVIL_DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # account #0
 ANVIL_DEV_SETTLER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # account #1
+ANVIL_DEV_ATTESTER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # account #3
 
 # Each setting's environment variable.
 ENVIRONMENT_VARIABLES = {
@@ -38,6 +39,7 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_RPC_URL": "rpc_url",
     "COOPRIDE_MANIFEST": "manifest_path",
     "COOPRIDE_SETTLER_KEY": "settler_key",
+    "COOPRIDE_ATTESTER_KEY": "attester_key",
     "COOPRIDE_DEPLOYER_KEY": "deployer_key",
     "COOPRIDE_STATE_DIR": "state_dir",
     "COOPRIDE_HOST": "host",
@@ -64,6 +66,9 @@ class Settings(BaseModel):
     rpc_url: str = DEFAULT_RPC_URL
     manifest_path: Path = DEFAULT_MANIFEST_PATH
     settler_key: str = ANVIL_DEV_SETTLER_KEY
+    # Signs each settlement batch's attestation (RideLedger ATTESTER_ROLE); None: anvil's account #3 on a local
+    # chain (chain id 31337 or 1337), an operator error elsewhere.
+    attester_key: str | None = None
     # Deploys the contracts when `coopride run` finds no deployment; None on anvil: its unlocked account #0.
     deployer_key: str | None = None
 
