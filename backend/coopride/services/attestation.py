@@ -16,7 +16,7 @@ from eth_account import Account
 from sqlmodel import Session
 
 from coopride.chain.eip712 import Domain, TripReceipt, sign_attestation
-from coopride.config import ANVIL_DEV_ATTESTER_KEY, Settings
+from coopride.config import Settings
 from coopride.domain.geo import LatLon
 from coopride.domain.traces import Fix, check_trace, trace_hash
 from coopride.models import RideRequest, Trip
@@ -27,21 +27,16 @@ class AttesterKeyMissing(RuntimeError):
     """No attester key is configured for a chain other than the local one."""
 
 
-# Chains whose deployments give ATTESTER_ROLE to anvil's dev account #3 when no attester is named (scripts/deploy.py).
-LOCAL_CHAIN_IDS = frozenset({31337, 1337})
-
-
 def attester_key_of(settings: Settings, chain_id: int) -> str:
     """`settings.attester_key`; on a local chain anvil's account #3 when unset; otherwise an operator error with a
     clear message."""
-    if settings.attester_key:
-        return settings.attester_key
-    if chain_id in LOCAL_CHAIN_IDS:
-        return ANVIL_DEV_ATTESTER_KEY
-    raise AttesterKeyMissing(
-        f"no attester key for chain {chain_id}: set COOPRIDE_ATTESTER_KEY to the key holding RideLedger's "
-        "ATTESTER_ROLE (settlement cannot run without it)"
-    )
+    key = settings.attester_key_for(chain_id)
+    if not key:
+        raise AttesterKeyMissing(
+            f"no attester key for chain {chain_id}: set COOPRIDE_ATTESTER_KEY to the key holding RideLedger's "
+            "ATTESTER_ROLE (settlement cannot run without it)"
+        )
+    return key
 
 
 class Attester:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c0a2v2rides"
-down_revision = "0004_timestamps_with_time_zone"  # TEMP until MEM merge: "c0a1v2members"
+down_revision = "c0a1v2members"
 branch_labels = None
 depends_on = None
 
