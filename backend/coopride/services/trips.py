@@ -167,10 +167,10 @@ def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, sig
             TripStatus.QUEUED,
         )
     )
-    if trip.status not in open_to:
-        raise Conflict(f"trip {trip.id} is {trip.status}: it takes no more {role} signature")
     if getattr(trip, f"{role}_signature") is not None:
         raise Conflict(f"you already signed trip {trip.id} as its {role}")
+    if trip.status not in open_to:
+        raise Conflict(f"trip {trip.id} is {trip.status}: it takes no more {role} signature")
     try:
         rides.require_ledger_signature(typed, signature, signer, "receipt")
     except Forbidden:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from api_helpers import LYON_FROM, LYON_TO, RIDE_FROM, RIDE_TO, accept, deposit, offer_body, request_body
 
@@ -13,8 +15,19 @@ def isolation(fn_isolation):
     """Every test starts from the chain state the module's fixtures left."""
 
 
+@pytest.fixture(scope="module")
+def switched_region(operating_region, chain_client) -> int:
+    """The operating region, once the wall clock is past its switch to Operating: traces are stamped with the wall
+    clock, and a trip that ended before the switch settles under the bootstrap phase (no fare)."""
+    switched_at = chain_client.region(operating_region).phase_changed_at
+    while time.time() < switched_at + 3:
+        time.sleep(0.5)
+    return operating_region
+
+
 @pytest.fixture
-def booked_ride(member, operating_region):
+def booked_ride(member, switched_region):
+    operating_region = switched_region
     """A driver's offer and a rider's request in the operating region, matched and accepted: the rider deposited
     escrow and signed the fare authorisation, which the backend relayed (the fare is held)."""
 
