@@ -19,18 +19,24 @@ def _advance(chain, seconds: int) -> None:
 
 
 @pytest.fixture
-def voters(member, bootstrap_region, chain):
-    """Two members whose votes count (they joined before the latest block)."""
-    joined = member(bootstrap_region), member(bootstrap_region)
-    _advance(chain, 2)
+def voters(member, bootstrap_region, chain, manifest):
+    """Three members (the local quorum floor) whose votes count: admitted, then the voting maturity has passed (and
+    a second more, since proposing counts votes at the previous second)."""
+    joined = member(bootstrap_region), member(bootstrap_region), member(bootstrap_region)
+    _advance(chain, manifest.parameters["votingMaturity"] + 2)
     return joined
 
 
 @pytest.fixture
 def treasury(accounts, manifest, mint_fare_tokens, bootstrap_region) -> int:
-    """Puts a joining fee in the treasury: the Timelock (impersonated on anvil) sets a fee, a newcomer pays it,
-    and the fee goes back to 0. Returns the treasury balance."""
+    """Puts money in the treasury: the Timelock (impersonated on anvil) raises the capital share, a newcomer is
+    admitted paying it, and governance removes them (a removed member's capital share is forfeited to the treasury);
+    the capital share goes back. Returns the treasury balance."""
+    import time
+
     from brownie import Contract
+
+    from coopride.chain.eip712 import application_typed_data, sign_typed_data
 
     def contract(name):
         return Contract.from_abi(name, manifest.address(name), manifest.contract(name).abi)
@@ -38,13 +44,20 @@ def treasury(accounts, manifest, mint_fare_tokens, bootstrap_region) -> int:
     fee = 40 * 10**6
     timelock = accounts.at(manifest.address("TimelockController"), force=True)
     membership, fare_token = contract("Membership"), contract("FareToken")
-    membership.setJoiningFee(fee, {"from": timelock})
+    usual = membership.capitalShare()
+    membership.setCapitalShare(fee, {"from": timelock})
     newcomer = accounts.add()
     accounts[0].transfer(newcomer, "1 ether")
     mint_fare_tokens(newcomer.address, fee)
     fare_token.approve(manifest.address("RideLedger"), fee, {"from": newcomer})
-    membership.join(bootstrap_region, {"from": newcomer})
-    membership.setJoiningFee(0, {"from": timelock})
+    deadline = int(time.time()) + 3_600
+    typed = application_typed_data(manifest.domains["membership"], newcomer.address, bootstrap_region, fee,
+                                   membership.nonces(newcomer.address), deadline)
+    admissions = accounts.at(membership.admissions(), force=True)
+    membership.admit(newcomer.address, bootstrap_region, fee, deadline, sign_typed_data(newcomer.private_key, typed),
+                     {"from": admissions})
+    membership.remove(newcomer.address, {"from": timelock})
+    membership.setCapitalShare(usual, {"from": timelock})
     return contract("RideLedger").treasuryBalance()
 
 
@@ -81,7 +94,7 @@ def test_the_deployment_under_test_lets_only_members_propose(chain_client, manif
 
 
 def test_the_draft_is_the_governors_proposal_and_the_typed_data_to_sign(voters, chain_client, manifest):
-    proposer, _ = voters
+    proposer, *_ = voters
     response = _draft(proposer, FEE_CHANGE)
     assert response.status_code == 200, response.text
     draft = response.json()
@@ -97,7 +110,7 @@ def test_the_draft_is_the_governors_proposal_and_the_typed_data_to_sign(voters, 
 
 
 def test_a_members_signed_proposal_is_recorded_on_chain_with_the_member_as_proposer(voters, chain_client):
-    proposer, _ = voters
+    proposer, *_ = voters
     response = _propose(proposer)
     assert response.status_code == 201, response.text
     proposal = response.json()
@@ -143,7 +156,7 @@ def test_a_signature_over_another_change_is_refused(voters, chain_client):
 
 
 def test_another_members_signed_draft_cannot_be_posted_as_ones_own(voters, chain_client):
-    author, other = voters
+    author, other, *_ = voters
     draft = _draft(author, FEE_CHANGE).json()["typed_data"]
     response = other.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": draft["message"]["deadline"],
                                                          "signature": author.sign_typed(draft)})
@@ -152,7 +165,7 @@ def test_another_members_signed_draft_cannot_be_posted_as_ones_own(voters, chain
 
 
 def test_a_proposal_past_its_deadline_is_refused(voters, chain, chain_client):
-    proposer, _ = voters
+    proposer, *_ = voters
     typed = _draft(proposer, FEE_CHANGE).json()["typed_data"]
     _advance(chain, typed["message"]["deadline"] - chain.time() + 1)
     response = proposer.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": typed["message"]["deadline"],
@@ -162,7 +175,7 @@ def test_a_proposal_past_its_deadline_is_refused(voters, chain, chain_client):
 
 
 def test_proposing_the_same_change_twice_is_a_conflict_until_reworded(voters, chain_client):
-    proposer, _ = voters
+    proposer, *_ = voters
     _proposal_id(proposer)
     assert _draft(proposer, FEE_CHANGE).status_code == 409
     again = proposer.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": 2**40,
@@ -195,7 +208,7 @@ def test_bad_changes_are_refused_with_a_reason(voters, chain_client, change, rea
 
 
 def test_signed_ballots_are_counted_on_chain_at_no_cost_to_the_voter(voters, chain, chain_client):
-    proposer, voter = voters
+    proposer, voter, *_ = voters
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     assert _vote(voter, proposal_id, FOR).status_code == 201
@@ -208,7 +221,7 @@ def test_signed_ballots_are_counted_on_chain_at_no_cost_to_the_voter(voters, cha
 
 
 def test_voting_twice_is_refused_by_the_chain(voters, chain):
-    proposer, voter = voters
+    proposer, voter, *_ = voters
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     assert _vote(voter, proposal_id, FOR).status_code == 201
@@ -218,7 +231,7 @@ def test_voting_twice_is_refused_by_the_chain(voters, chain):
 
 
 def test_a_ballot_signed_by_someone_else_is_refused(voters, chain, wallet):
-    proposer, voter = voters
+    proposer, voter, *_ = voters
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     response = _vote(voter, proposal_id, FOR, signer=wallet())
@@ -227,14 +240,14 @@ def test_a_ballot_signed_by_someone_else_is_refused(voters, chain, wallet):
 
 
 def test_ballots_before_voting_opens_are_a_conflict(voters):
-    proposer, voter = voters
+    proposer, voter, *_ = voters
     proposal_id = _proposal_id(proposer)
     response = _vote(voter, proposal_id, FOR)
     assert response.status_code == 409 and "Pending" in response.json()["detail"]
 
 
 def test_a_passed_proposal_is_queued_then_executed_through_the_api(voters, chain, chain_client, manifest):
-    proposer, voter = voters
+    proposer, voter, *_ = voters
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     for me in voters:
@@ -276,7 +289,7 @@ def test_a_voted_treasury_payment_reaches_its_recipient(voters, treasury, chain,
 
 
 def test_a_defeated_proposal_is_never_queued(voters, chain, chain_client, manifest):
-    proposer, voter = voters
+    proposer, voter, *_ = voters
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     for me in voters:
