@@ -193,7 +193,7 @@ def markdown(report: dict) -> str:
         "",
         (
             f"{report['members']['total']} members ({report['members']['drivers']} drivers, "
-            f"{report['members']['riders']} riders); critical mass {report['region']['critical_mass']} members. "
+            f"{report['members']['riders']} riders); critical mass {report['region']['critical_mass']} active drivers. "
             f"Chain {report['chain']['chain_id']}, RideLedger `{report['chain']['ledger']}`. Every figure below was "
             "recomputed from the chain's events, calldata and views and found equal."
         ),
@@ -314,7 +314,8 @@ def print_summary(report: dict, console: Console) -> None:
         f"median batch {statistics.median(b['trips'] for b in batches) if batches else 0} trips"
     )
     console.print(
-        f"critical mass: {report['activation']['members']} members (needed {report['activation']['critical_mass']}), "
+        f"critical mass: {report['activation']['members']} active drivers "
+        f"(needed {report['activation']['critical_mass']}), "
         "Lyon 3e switched to operating"
     )
     for key in ("fare_change", "surplus"):

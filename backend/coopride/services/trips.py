@@ -56,7 +56,9 @@ def log_trip(
     now: int | None = None,
 ) -> Trip:
     """Records a driven trace: for the booked ride `request_id`, or solo movement when it is None."""
-    now = int(time.time()) if now is None else now
+    # The ledger refuses a receipt that ends after the block settling it: "now" is the later of the wall clock and
+    # the chain's (a local chain's clock may run ahead).
+    now = max(int(time.time()), chain.next_block_timestamp()) if now is None else now
     if fixes[-1].t > now + MAX_CLOCK_SKEW_SECONDS:
         raise Invalid("the trace ends in the future")
 
