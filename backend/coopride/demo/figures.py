@@ -263,7 +263,8 @@ def check_against_chain(report: dict[str, Any], log: DayLog, chain: ChainClient,
             log.deposits.get(address, 0) - sum(t.fare for t in ridden),
         )
 
-    # Money is never lost: every fare token minted is in a wallet, in escrow, earned, in the treasury or unclaimed.
+    # Money is never lost: every fare token minted is in a wallet, in escrow, earned, in the treasury, held as a
+    # member's capital share or unclaimed.
     token = chain.fare_token.functions
     members = [m.address for m in log.members]
     in_wallets = sum(token.balanceOf(a).call() for a in members)
@@ -271,10 +272,12 @@ def check_against_chain(report: dict[str, Any], log: DayLog, chain: ChainClient,
     share_holds = token.balanceOf(chain.share.address).call()
     same("fare tokens minted", report["money"]["minted"], token.totalSupply().call())
     same("fare tokens accounted for", report["money"]["minted"], in_wallets + ledger_holds + share_holds)
+    capital_held = int(chain.ledger.functions.capitalHeld().call())
+    same("capital shares held", report["money"]["capital_shares"], capital_held)
     same(
-        "ledger holds escrow + earnings + treasury",
+        "ledger holds escrow + earnings + treasury + capital shares",
         ledger_holds,
-        sum(chain.escrow_of(a) + chain.earnings_of(a) for a in members) + chain.treasury_balance(),
+        sum(chain.escrow_of(a) + chain.earnings_of(a) for a in members) + chain.treasury_balance() + capital_held,
     )
     same("unclaimed surplus", share_holds, distribution["amount"] - sum(claims.values()))
 

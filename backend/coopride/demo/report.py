@@ -92,7 +92,11 @@ def build(log: DayLog, chain: ChainClient, manifest: Manifest) -> dict[str, Any]
         "fare_per_km_now": region_now.fare_per_km,
         "member_shares": member_shares,
         "statements": {"top": statements[ranked[0]], "median": statements[median_driver]},
-        "money": {"minted": sum(log.deposits.values()), "deposited": sum(log.deposits.values())},
+        "money": {
+            "minted": sum(log.deposits.values()) + sum(log.capital_shares.values()),
+            "deposited": sum(log.deposits.values()),
+            "capital_shares": sum(log.capital_shares.values()),
+        },
         "timeline": [
             {
                 "hour": round((t["end_time"] - log.day_start) / 3600, 4),

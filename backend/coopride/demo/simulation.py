@@ -97,6 +97,7 @@ class DayLog:
     proposals: dict[str, dict] = field(default_factory=dict)
     ballots: dict[str, dict[str, int]] = field(default_factory=dict)
     deposits: dict[str, int] = field(default_factory=dict)
+    capital_shares: dict[str, int] = field(default_factory=dict)  # paid at admission, held by the ledger
     claims: dict[str, int] = field(default_factory=dict)
     statements: dict[str, dict] = field(default_factory=dict)
     treasury_before_distribution: int = 0
@@ -243,7 +244,8 @@ class Day:
     # -------------------------------------------------------------- members
     def _join(self, member: Member) -> None:
         member.sign_in(self.api)
-        member.join(self.api, REGION.region_id, self.operator.mint)
+        application = member.join(self.api, REGION.region_id, self.operator.mint)
+        self.log.capital_shares[member.address] = int(application["max_capital_share"])
 
     def _activate(self) -> None:
         region = self.api.call("GET", f"/regions/{REGION.region_id}")
@@ -397,8 +399,12 @@ class Day:
             "description": f"Raise Lyon 3e's fare from {old_fare / FARE_TOKEN_UNIT:.2f} to "
             f"{new_fare / FARE_TOKEN_UNIT:.2f} tEUR per km: drivers' costs went up",
         }
-        # Drivers want the raise; riders are split.
-        supports = {m.address: 1 if m.role == "driver" else self.rng.choice((0, 1, 1, 2)) for m in self.members}
+        # Drivers want the raise; riders are split: the first votes against, the others for or abstain (a majority
+        # for, and a quorum past the chain's floor, with any seed).
+        supports = {
+            m.address: 1 if m.role == "driver" else 0 if m is self.riders[0] else self.rng.choice((1, 1, 2))
+            for m in self.members
+        }
         self._decide("fare_change", "5. vote: fare change", proposer, change, supports)
 
     def _distribute_surplus(self) -> None:
