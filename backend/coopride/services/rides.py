@@ -34,7 +34,7 @@ from coopride.models import RideRequest, Trip, TripOffer, stored_id
 from coopride.models.enums import SEAT_HOLDING, OfferStatus, RelayKind, RequestStatus
 from coopride.schemas.rides import OfferPublic
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
-from coopride.services.relays import record_relayed, signature_deadline
+from coopride.services.relays import record_relayed
 from coopride.services.signatures import recover_signer
 
 ROAD_DISTANCE = GreatCircleDistance()
@@ -60,6 +60,12 @@ def allocate_trip_id(session: Session) -> int:
         if session.get(Trip, candidate) is not None:
             continue
         return candidate
+
+
+def ledger_deadline(chain: ChainClient, settings: Settings) -> int:
+    """The deadline to put in a ledger message built now: `signature_deadline_seconds` past the next block's time
+    (an idle chain's latest block may be far behind it)."""
+    return chain.next_block_timestamp() + settings.signature_deadline_seconds
 
 
 def require_ledger_signature(typed_data: dict[str, Any], signature: bytes, expected: str, what: str) -> None:
@@ -423,7 +429,7 @@ def hold_release_typed_data(
         raise Conflict(f"ride request {request_id} is {request.status}; only a booked ride releases its hold")
     driver, cancel_by = _booked_hold(session, chain, request)
     assert request.trip_id is not None  # checked by _booked_hold
-    deadline = min(signature_deadline(chain, settings), cancel_by)
+    deadline = min(ledger_deadline(chain, settings), cancel_by)
     return _hold_release(chain, request.trip_id, driver, rider, chain.ledger_nonce(rider), deadline)
 
 
