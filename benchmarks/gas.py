@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -93,6 +94,25 @@ def _connect():
     return f"http://127.0.0.1:{port}"
 
 
+class BackendTripIds:
+    """Trip ids drawn as the backend draws them (`coopride.services.rides.allocate_trip_id`): at random among the
+    free ids of a random 256-id word of the ledger's settled bitmap, a new random word when it is full."""
+
+    def __init__(self, seed: int):
+        from coopride.services.rides import TRIP_ID_BITS, WORD_BITS, WORD_IDS
+
+        self.random = random.Random(seed)
+        self.bits, self.word_bits, self.word_ids = TRIP_ID_BITS, WORD_BITS, WORD_IDS
+        self.free: list[int] = []
+
+    def next(self) -> int:
+        if not self.free:
+            first = self.random.getrandbits(self.bits - self.word_bits) << self.word_bits
+            self.free = list(range(first or 1, first + self.word_ids))
+            self.random.shuffle(self.free)
+        return self.free.pop()
+
+
 class Bench:
     """Members, bookings, receipts and settlements on the deployment, through a plain web3 client on Brownie's anvil.
 
@@ -118,7 +138,7 @@ class Bench:
         self.token_domain = Domain(self.fare_token.functions.name().call(), "1", chain_id, self.fare_token.address)
         self.window = self.ledger.functions.disputeWindow().call()
         self.next_key = 1
-        self.next_trip_id = 1
+        self.trip_ids = BackendTripIds(seed=2026)
         self.next_batch = 1
 
     # ------------------------------------------------------------ plumbing
@@ -171,8 +191,9 @@ class Bench:
         fare = self.ledger.functions.quoteFare(region_id, TRIP_METRES).call() if riders else 0
         made = []
         for index in range(count):
+            trip_id = self.trip_ids.next()
             made.append(TripReceipt(
-                tripId=self.next_trip_id,
+                tripId=trip_id,
                 driver=drivers[index // TRIPS_PER_DRIVER].address,
                 rider=riders[index].address if riders else ZERO_ADDRESS,
                 regionId=region_id,
@@ -180,9 +201,8 @@ class Bench:
                 fare=fare,
                 startTime=end - TRIP_SECONDS,
                 endTime=end,
-                traceHash=keccak(b"trace-%d" % self.next_trip_id),
+                traceHash=keccak(b"trace-%d" % trip_id),
             ))
-            self.next_trip_id += 1
         return made
 
     def book(self, receipts: list, riders: dict) -> list[int]:
