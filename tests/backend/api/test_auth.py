@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from eth_account import Account
+from fastapi.testclient import TestClient
 from eth_account.messages import encode_defunct
 from sqlmodel import Session
 
+from coopride.api.main import create_app
 from coopride.models import MemberSession, SignInNonce, utcnow
 
 from api_helpers import offer_body
@@ -27,9 +30,9 @@ def test_nonce_message_is_an_eip4361_message_for_the_address(client, chain_clien
     account = Account.create()
     message = _challenge(client, account.address.lower())
     lines = message.splitlines()
-    assert lines[0] == "coopride.local wants you to sign in with your Ethereum account:"
+    assert lines[0] == "127.0.0.1:8000 wants you to sign in with your Ethereum account:"  # the listening address
     assert lines[1] == account.address  # checksummed
-    for expected in ("URI: http://coopride.local", "Version: 1", f"Chain ID: {chain_client.chain_id}"):
+    for expected in ("URI: http://127.0.0.1:8000", "Version: 1", f"Chain ID: {chain_client.chain_id}"):
         assert expected in lines
     assert any(line.startswith("Nonce: ") for line in lines)
     assert any(line.startswith("Issued At: ") for line in lines)
@@ -151,3 +154,57 @@ def test_a_signed_in_wallet_that_is_not_a_member_cannot_offer_rides(wallet):
     response = wallet().post("/offers", json=offer_body())
     assert response.status_code == 403
     assert "not a member" in response.json()["detail"]
+
+
+@pytest.fixture
+def served_at(settings, chain_client):
+    """A client of an app served at `origin` (`public_origin`), on this test's database and chain."""
+    apps = []
+
+    def serve(origin: str | None = None, **more) -> TestClient:
+        app = create_app(settings.model_copy(update={"public_origin": origin, **more}), chain_client)
+        apps.append(app)
+        return TestClient(app)
+
+    yield serve
+    for app in apps:
+        app.state.engine.dispose()
+
+
+def test_the_sign_in_domain_and_uri_are_the_public_origin(served_at):
+    account = Account.create()
+    with served_at("HTTPS://Coop.Example:443/") as client:
+        lines = _challenge(client, account.address).splitlines()
+        assert lines[0] == "coop.example wants you to sign in with your Ethereum account:"
+        assert "URI: https://coop.example" in lines
+    with served_at("http://coop.example:8080") as client:
+        lines = _challenge(client, account.address).splitlines()
+        assert lines[0] == "coop.example:8080 wants you to sign in with your Ethereum account:"
+        assert "URI: http://coop.example:8080" in lines
+
+
+def test_without_a_public_origin_the_domain_is_the_listening_address(served_at):
+    with served_at(None, host="10.1.2.3", api_port=9001) as client:
+        message = _challenge(client, Account.create().address)
+    assert message.startswith("10.1.2.3:9001 wants you to sign in") and "\nURI: http://10.1.2.3:9001\n" in message
+
+
+def test_a_message_issued_for_another_origin_is_refused(served_at):
+    """A message signed for another site (here: the same service before its public origin changed) opens no
+    session, even with its nonce unspent and a valid signature."""
+    account = Account.create()
+    with served_at("https://old.example") as old:
+        message = _challenge(old, account.address)
+    with served_at("https://coop.example") as new:
+        response = new.post("/auth/login", json={"message": message, "signature": _sign(account, message)})
+    assert response.status_code == 401
+    assert "for the domain 'old.example', but this API is served from 'coop.example'" in response.json()["detail"]
+
+
+def test_a_message_whose_uri_was_changed_is_refused_for_its_uri(client):
+    account = Account.create()
+    message = _challenge(client, account.address)
+    edited = message.replace("URI: http://127.0.0.1:8000", "URI: https://phishing.example")
+    response = client.post("/auth/login", json={"message": edited, "signature": _sign(account, edited)})
+    assert response.status_code == 401
+    assert "URI is 'https://phishing.example'" in response.json()["detail"]
