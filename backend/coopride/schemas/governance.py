@@ -8,7 +8,16 @@ from pydantic import BaseModel, Field
 
 from coopride.models.enums import ProposalKind
 from coopride.models.relays import ProposalActions
-from coopride.schemas.types import PUBLIC, Address, Deadline, HexSignature, RegionIdField, TokenAmount, Uint96
+from coopride.schemas.types import (
+    PUBLIC,
+    Address,
+    Deadline,
+    HexSignature,
+    RegionIdField,
+    TokenAmount,
+    Uint96,
+    Uint256Text,
+)
 
 Description = Annotated[str, Field(min_length=1, max_length=4000, description="why the change; goes on chain")]
 
@@ -102,6 +111,6 @@ class ProposalPublic(ProposalActions):
 
 
 class BallotRequest(BaseModel):
-    proposal_id: str = Field(pattern=r"^[0-9]{1,78}$", description="decimal proposal id")
+    proposal_id: Uint256Text = Field(description="the Governor's proposal id (a uint256), in decimal digits")
     support: int = Field(ge=0, le=2, description="0 against, 1 for, 2 abstain")
     signature: HexSignature

@@ -380,3 +380,21 @@ def test_a_proposal_short_of_the_quorum_floor_is_defeated(voters, chain, chain_c
     response = voters[0].post(f"/governance/proposals/{proposal_id}/queue")
     assert response.status_code == 409 and "Defeated" in response.json()["detail"]
     assert chain_client.parameters().fee_bps == 1500
+
+
+def test_proposal_ids_beyond_a_uint256_are_a_validation_error(voters):
+    me = voters[0]
+    too_big = str(2**256)  # 78 digits, like the largest uint256
+    nines = "9" * 78
+    for bad in (too_big, nines, "1" * 79, "-1", "1e5"):
+        for response in (
+            me.get(f"/governance/proposals/{bad}"),
+            me.get(f"/governance/proposals/{bad}/ballot", params={"support": 1}),
+            me.post(f"/governance/proposals/{bad}/queue"),
+            me.post(f"/governance/proposals/{bad}/execute"),
+            me.post("/governance/ballots", json={"proposal_id": bad, "support": 1, "signature": "0x" + "11" * 65}),
+        ):
+            assert response.status_code == 422, (bad, response.text)
+    largest = str(2**256 - 1)
+    assert me.get(f"/governance/proposals/{largest}").status_code == 404
+    assert me.get("/governance/proposals/000012345").status_code == 404
