@@ -58,3 +58,57 @@ def test_every_route_is_documented_with_a_tag_and_a_summary(client):
     operations = [op for path in schema["paths"].values() for op in path.values()]
     assert len(operations) >= 25
     assert all(op.get("tags") and op.get("summary") for op in operations)
+
+
+# ------------------------------------------------------------------------------------------------ boundaries
+def test_a_regions_boundary_is_a_geojson_feature_in_lon_lat_order(client):
+    from coopride.domain.regions import DEFAULT_REGION_MAP
+
+    response = client.get("/regions/1/boundary")
+    assert response.status_code == 200, response.text
+    feature = response.json()
+    assert feature["type"] == "Feature" and feature["id"] == 1
+    assert feature["properties"] == {"id": 1, "name": "Lyon 3e arrondissement", "center": [4.8422, 45.7597],
+                                     "radius_m": 2500.0}
+    geometry = feature["geometry"]
+    assert geometry["type"] == "Polygon" and len(geometry["coordinates"]) == 1
+    ring = geometry["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) >= 4
+    assert all(4.7 < lon < 4.9 and 45.7 < lat < 45.8 for lon, lat in ring)  # [lon, lat], not [lat, lon]
+    expected = DEFAULT_REGION_MAP.boundary(1)
+    assert [[round(p.lon, 7), round(p.lat, 7)] for p in expected] == ring
+
+
+def test_every_boundary_comes_as_one_feature_collection(client):
+    response = client.get("/regions/boundaries")
+    assert response.status_code == 200, response.text
+    collection = response.json()
+    assert collection["type"] == "FeatureCollection"
+    assert [(f["id"], f["properties"]["name"]) for f in collection["features"]] == [
+        (1, "Lyon 3e arrondissement"), (2, "Villeurbanne")]
+    assert collection["features"][1] == client.get("/regions/2/boundary").json()
+
+
+def test_the_boundary_of_an_unknown_region_is_not_found(client):
+    response = client.get("/regions/999/boundary")
+    assert response.status_code == 404 and response.json() == {"detail": "unknown region 999", "code": "not_found"}
+
+
+def test_boundary_responses_are_documented_as_geojson(client):
+    schema = client.get("/openapi.json").json()
+    one = schema["paths"]["/regions/{region_id}/boundary"]["get"]["responses"]
+    every = schema["paths"]["/regions/boundaries"]["get"]["responses"]
+    assert one["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/BoundaryFeature")
+    assert every["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/BoundaryCollection")
+    assert "404" in one
+    geometry = schema["components"]["schemas"]["BoundaryGeometry"]
+    assert "longitude, latitude" in geometry["properties"]["coordinates"]["description"]
+
+
+# --------------------------------------------------------------------------------------------- id ranges
+def test_region_ids_beyond_the_chains_width_are_a_validation_error(client):
+    for path in ("/regions/{}", "/regions/{}/boundary"):
+        for bad in (0, -1, 2**32, 2**64, 10**30):
+            response = client.get(path.format(bad))
+            assert response.status_code == 422, (path, bad, response.text)
+            assert response.json()["code"] == "invalid_request"
