@@ -16,7 +16,7 @@ class NonceRequest(BaseModel):
 class NonceResponse(BaseModel):
     nonce: str
     message: str = Field(description="the EIP-4361 message to sign with `personal_sign`")
-    expires_at: datetime
+    expires_at: datetime = Field(description="ISO 8601 date-time, UTC: post the signed message before it")
 
 
 class LoginRequest(BaseModel):
@@ -28,4 +28,4 @@ class LoginResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     address: str
-    expires_at: datetime
+    expires_at: datetime = Field(description="ISO 8601 date-time, UTC: the session ends then")

@@ -17,15 +17,17 @@ class RegionStats(BaseModel):
     phase: RegionPhase = Field(description='"bootstrap" or "operating" (chain)')
     members: int = Field(description="members registered in the region (chain)")
     critical_mass: int = Field(description="members needed to switch to operating (chain)")
-    fare_per_km: int = Field(description="fare-token units per km (chain)")
+    fare_per_km: int = Field(description="fare-token base units per km (chain; GET /chain: the token's decimals)")
     trips_logged: int = Field(description="non-void trips in the database")
-    trips_settled: int
-    metres_verified: int
-    metres_shared: int
-    metres_settled: int
-    shares_minted: str = Field(description="by this region's settled trips (18 decimals)")
-    fees_to_treasury: int
-    treasury_balance: int = Field(description="the cooperative's whole treasury, all regions (chain)")
+    trips_settled: int = Field(description="trips settled on chain (a count)")
+    metres_verified: int = Field(description="metres the logged trips' traces verified")
+    metres_shared: int = Field(description="metres driven with a rider (verified)")
+    metres_settled: int = Field(description="metres of the settled trips")
+    shares_minted: str = Field(description="share-token base units (18 decimals) minted by this region's settled trips")
+    fees_to_treasury: int = Field(description="fare-token base units the region's settled fares paid to the treasury")
+    treasury_balance: int = Field(
+        description="fare-token base units in the cooperative's whole treasury, all regions (chain)"
+    )
 
 
 # ------------------------------------------------------------------ boundaries (GeoJSON, RFC 7946)

@@ -112,3 +112,58 @@ def test_region_ids_beyond_the_chains_width_are_a_validation_error(client):
             response = client.get(path.format(bad))
             assert response.status_code == 422, (path, bad, response.text)
             assert response.json()["code"] == "invalid_request"
+
+
+# ------------------------------------------------------------------------------------------------ units
+def test_the_chain_route_gives_the_tokens_symbols_and_decimals(client, chain_client, manifest):
+    response = client.get("/chain")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["chain_id"] == chain_client.chain_id and body["block_number"] >= 1
+    fare, share = body["fare_token"], body["share_token"]
+    assert fare == {"address": chain_client.fare_token.address,
+                    "symbol": chain_client.fare_token.functions.symbol().call(), "decimals": 6}
+    assert share == {"address": chain_client.share.address, "symbol": chain_client.share.functions.symbol().call(),
+                     "decimals": 18}
+    assert body["contracts"]["RideLedger"] == chain_client.ledger.address
+    assert set(body["contracts"]) == set(manifest.contracts)
+
+
+def test_the_chain_route_is_unavailable_when_the_chain_is_unreachable(settings, manifest, deployment):
+    from fastapi.testclient import TestClient
+
+    from coopride.api.main import create_app
+    from coopride.chain.client import ChainClient
+
+    unreachable = ChainClient("http://127.0.0.1:9", manifest, deployment.settler_key, request_timeout=1)
+    with TestClient(create_app(settings, unreachable)) as client:
+        response = client.get("/chain")
+        assert response.status_code == 503 and response.json()["code"] == "chain_unavailable"
+
+
+UNITLESS_OK = {"type", "id", "name", "symbol", "state", "proposer", "requested_by", "kind", "parameters", "tx_hash",
+               "access_token", "token_type", "address", "nonce", "message", "signature", "typed_data", "targets",
+               "calldatas", "description", "phase", "region_id", "features", "geometry", "properties", "database",
+               "chain", "contracts", "change", "to", "support", "fare_token", "share_token", "detail", "code",
+               "chain_error"}
+UNIT_WORDS = ("unit", "metre", "second", "seconds", "unix", "decimal", "basis points", "votes", "degree", "count",
+              "number", "trips", "members", "drivers", "date-time", "block", "chain id", "power of ten", "uint")
+
+
+def test_every_number_in_the_auth_governance_region_and_health_shapes_states_its_unit(client):
+    """Each numeric field of these shapes names its unit (base units, metres, seconds, votes, ...) in its
+    description; text and identifiers are exempt."""
+    from coopride.schemas import auth, governance, health, regions
+
+    missing = []
+    for module in (auth, governance, health, regions):
+        for shape in vars(module).values():
+            if not (isinstance(shape, type) and hasattr(shape, "model_fields") and shape.__module__ == module.__name__):
+                continue
+            for name, field in shape.model_fields.items():
+                if name in UNITLESS_OK:
+                    continue
+                described = (field.description or "").lower()
+                if not any(word in described for word in UNIT_WORDS):
+                    missing.append(f"{shape.__name__}.{name}")
+    assert missing == []
