@@ -20,7 +20,7 @@ class NonceResponse(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    message: str = Field(description="exactly the message `POST /auth/nonce` returned")
+    message: str = Field(max_length=2000, description="exactly the message `POST /auth/nonce` returned")
     signature: HexSignature
 
 

@@ -14,13 +14,14 @@ from coopride.schemas.types import (
     Deadline,
     HexSignature,
     RegionIdField,
+    StoredText,
     TokenAmount,
     Uint96,
     Uint256Text,
 )
 
 CallValues = Field(description="wei (ether base units) sent with each call, decimal strings; always 0 here")
-Description = Annotated[str, Field(min_length=1, max_length=4000, description="why the change; goes on chain")]
+Description = Annotated[StoredText, Field(min_length=1, max_length=4000, description="why the change; goes on chain")]
 
 
 class RegionFareChange(BaseModel):

@@ -104,3 +104,13 @@ BaseUnits = Annotated[
     PlainSerializer(str, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": "^[0-9]+$", "description": "integer base units, decimal"}),
 ]
+
+
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters (U+0000): PostgreSQL cannot store them")
+    return value
+
+
+# Text a client sends that the backend stores: any Unicode but NUL, which PostgreSQL refuses in text columns.
+StoredText = Annotated[str, AfterValidator(_without_nul)]

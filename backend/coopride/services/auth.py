@@ -7,6 +7,7 @@ byte for byte with what was issued instead of parsing what the client sends back
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,10 +75,18 @@ def issue_nonce(session: Session, settings: Settings, address: str, chain_id: in
     return challenge
 
 
+NONCE = re.compile(r"[0-9a-f]{32}")  # what `issue_nonce` writes: secrets.token_hex(16)
+
+
 def nonce_of(message: str) -> str:
+    """The message's nonce. Raises `SignInRefused` when it has none, or one this API never writes (so that no text
+    of any shape, a NUL character say, reaches the database)."""
     for line in message.splitlines():
         if line.startswith("Nonce: "):
-            return line.removeprefix("Nonce: ").strip()
+            nonce = line.removeprefix("Nonce: ").strip()
+            if not NONCE.fullmatch(nonce):
+                raise SignInRefused("unknown nonce: ask POST /auth/nonce for one")
+            return nonce
     raise SignInRefused("the message has no `Nonce:` line; ask POST /auth/nonce for one")
 
 

@@ -15,6 +15,9 @@ from coopride.models import MemberSession, SignInNonce, utcnow
 
 from api_helpers import offer_body
 
+# Sign-in writes and reads text a client sent: on both databases (PostgreSQL refuses NUL characters in text).
+DATABASES = ["sqlite", "postgresql"]
+
 
 def _challenge(client, address: str) -> str:
     response = client.post("/auth/nonce", json={"address": address})
@@ -208,3 +211,32 @@ def test_a_message_whose_uri_was_changed_is_refused_for_its_uri(client):
     response = client.post("/auth/login", json={"message": edited, "signature": _sign(account, edited)})
     assert response.status_code == 401
     assert "URI is 'https://phishing.example'" in response.json()["detail"]
+
+
+# ------------------------------------------------------------------------------------------- hostile input
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(message=any_text, nonce=any_text, signature=st.one_of(any_text, st.just("0x" + "11" * 65)))
+def test_any_login_body_is_refused_with_a_4xx_never_a_5xx(client, message, nonce, signature):
+    """Text with NUL characters, a forged first line or a `Nonce:` line of any text: 401 or 422."""
+    for text in (message, f"127.0.0.1:8000 wants you to sign in with your Ethereum account:\nURI: http://127.0.0.1:8000"
+                          f"\nNonce: {nonce}\n{message}"):
+        response = client.post("/auth/login", json={"message": text, "signature": signature})
+        assert response.status_code in (401, 422), response.text
+
+
+def test_a_huge_sign_in_message_is_a_validation_error(client):
+    response = client.post("/auth/login", json={"message": "x" * 100_000, "signature": "0x" + "11" * 65})
+    assert response.status_code == 422
+
+
+def test_a_nonce_of_any_shape_is_unknown_even_with_a_nul_character(client):
+    for nonce in ("\x00", "ab\x00cd", "é" * 32, "A" * 32, "0" * 33):
+        message = ("127.0.0.1:8000 wants you to sign in with your Ethereum account:\nURI: http://127.0.0.1:8000\n"
+                   f"Nonce: {nonce}")
+        response = client.post("/auth/login", json={"message": message, "signature": "0x" + "11" * 65})
+        assert response.status_code == 401 and "unknown nonce" in response.json()["detail"]
