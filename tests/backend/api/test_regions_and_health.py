@@ -167,3 +167,24 @@ def test_every_number_in_the_auth_governance_region_and_health_shapes_states_its
                 if not any(word in described for word in UNIT_WORDS):
                     missing.append(f"{shape.__name__}.{name}")
     assert missing == []
+
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+path_segments = st.one_of(
+    st.integers(-(2**70), 2**300).map(str),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#"), min_size=1, max_size=90),
+    st.sampled_from(["NaN", "Infinity", "1e309", "0x10", "1.5", "-0", " 1", "%00", "\x00"]),
+)
+
+
+@hypothesis_settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(segment=path_segments, support=path_segments)
+def test_any_id_in_the_region_and_proposal_paths_is_answered_without_a_5xx(client, segment, support):
+    from urllib.parse import quote
+
+    segment = quote(segment, safe="")
+    for path in (f"/regions/{segment}", f"/regions/{segment}/boundary", f"/governance/proposals/{segment}",
+                 f"/governance/proposals/{segment}/ballot?support={quote(support, safe='')}"):
+        response = client.get(path)
+        assert response.status_code < 500, (path, response.text)
