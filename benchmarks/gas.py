@@ -376,7 +376,6 @@ def hold_operations(bench: Bench, group, mediator) -> dict:
     from coopride.chain.eip712 import (
         dispute_typed_data,
         hold_release_typed_data,
-        join_typed_data,
         resolution_typed_data,
         sign_typed_data,
     )
@@ -384,8 +383,11 @@ def hold_operations(bench: Bench, group, mediator) -> dict:
     drivers, riders = group
     keys = {a.address: a for a in drivers + riders}
     deadline = 2**40
-    join = sign_typed_data(mediator.key, join_typed_data(bench.membership_domain, mediator.address, OPERATING_REGION, 0, deadline))
-    bench._confirm([bench.membership.functions.joinBySig(mediator.address, OPERATING_REGION, deadline, join).transact(bench.relay)])
+    capital = bench.membership.functions.capitalShare().call()
+    admission = [bench.fare_token.functions.mint(mediator.address, capital).transact(bench.relay)]
+    for call in bench.admissions.admission_calls(mediator.key, OPERATING_REGION):
+        admission.append(call.transact({**bench.relay, "from": bench.admissions.admissions}))
+    bench._confirm(admission)
 
     def nonce(account: str) -> int:
         return bench.ledger.functions.nonces(account).call()
