@@ -51,6 +51,7 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_HOST": "host",
     "COOPRIDE_ANVIL_PORT": "anvil_port",
     "COOPRIDE_API_PORT": "api_port",
+    "COOPRIDE_API_WORKERS": "api_workers",
     "COOPRIDE_SIGN_IN_DOMAIN": "sign_in_domain",
     "COOPRIDE_SIGN_IN_URI": "sign_in_uri",
     "COOPRIDE_NONCE_TTL_SECONDS": "nonce_ttl_seconds",
@@ -90,6 +91,9 @@ class Settings(BaseModel):
     host: str = DEFAULT_HOST
     anvil_port: int = DEFAULT_ANVIL_PORT
     api_port: int = DEFAULT_API_PORT
+    # API processes `coopride run` starts (uvicorn workers). More than one needs PostgreSQL (DATABASE_URL=
+    # postgresql+psycopg://..., or `coopride run --postgres`); the settlement worker then runs in a process of its own.
+    api_workers: int = Field(default=1, ge=1, le=64)
 
     # Sign-in (EIP-4361): what the message names, and how long its nonce and the session live.
     sign_in_domain: str = "coopride.local"
@@ -141,6 +145,10 @@ class Settings(BaseModel):
         if not self.configured("database_url"):
             update["database_url"] = f"sqlite:///{Path(self.state_dir).resolve() / f'coopride-{chain_id}.db'}"
         return self.model_copy(update=update)
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return self.database_url.startswith("postgresql")
 
     # --------------------------------------------------------- role keys per chain
     @staticmethod

@@ -283,7 +283,8 @@ class ObservabilityMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED
+            path = scope.get("path", "")
+            template = getattr(route, "path", None) or ("/metrics" if path == "/metrics" else UNMATCHED)
             method = scope.get("method", "")
             if template != "/metrics":
                 self.registry.observe_request(method, template, status, elapsed)
@@ -292,7 +293,7 @@ class ObservabilityMiddleware:
             access_log.info(
                 "%s %s %d %.1f ms",
                 method,
-                scope.get("path", ""),
+                path,
                 status,
                 elapsed * 1000,
                 extra={"method": method, "route": template, "status": status, "duration_ms": round(elapsed * 1000, 2)},
