@@ -9,9 +9,9 @@ Metrics (no client library: prometheus-client is not among the pinned dependenci
   callback registered with `gauge_callback(name, help, fn)` (`fn()` returns a number, or `{labels: value}`).
 
 Several API processes (uvicorn `--workers N`): when `COOPRIDE_METRICS_DIR` is set (`coopride run` sets it in that
-mode), each process writes its figures to `<dir>/<pid>.json` at most once a second and when scraped, and a scrape
-answers the sum over every process's file (counters and histograms summed; for a gauge, the newest value). Without
-it, a process answers for itself.
+mode), each process writes its figures to `<dir>/<pid>.json` within a second of a change and when scraped, and a
+scrape answers the sum over every process's file (counters and histograms summed; for a gauge, the newest value).
+Without it, a process answers for itself.
 
 `install(app)` adds both the middleware (request id, access log, metrics) and the route.
 """
@@ -72,9 +72,12 @@ class Registry:
         }
         self.callbacks: dict[str, Callable[[], float | dict[Labels, float]]] = {}
         self._last_flush = 0.0
+        self._dirty = False
+        self._flusher: threading.Thread | None = None
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         with self._lock:
+            self._dirty = True
             key = _labels(method=method, route=route, status=status)
             self.counters[REQUESTS][key] = self.counters[REQUESTS].get(key, 0.0) + 1
             short = _labels(method=method, route=route)
@@ -91,8 +94,27 @@ class Registry:
                 series[len(BUCKETS)] += 1
             series[-1] += seconds
 
+    def keep_flushing(self, directory: Path) -> None:
+        """Starts (once) a daemon thread that writes this process's figures to `directory` within a second of any
+        change, so that a scrape answered by another process sees them."""
+        if self._flusher is not None:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(FLUSH_INTERVAL_SECONDS / 2)
+                if self._dirty:
+                    try:
+                        self.flush(directory, force=True)
+                    except OSError:
+                        access_log.exception("could not write the metrics to %s", directory)
+
+        self._flusher = threading.Thread(target=loop, name="metrics-flush", daemon=True)
+        self._flusher.start()
+
     def set_gauge(self, name: str, value: float, help_text: str = "", **labels: object) -> None:
         with self._lock:
+            self._dirty = True
             self.gauges.setdefault(name, {})[_labels(**labels)] = (float(value), time.time())
             if help_text:
                 self.help[name] = help_text
@@ -119,11 +141,13 @@ class Registry:
             }
 
     def flush(self, directory: Path, *, force: bool = False) -> None:
-        """Writes this process's snapshot to `directory/<pid>.json` (atomically), at most once a second."""
+        """Writes this process's snapshot to `directory/<pid>.json` (atomically), at most once a second unless
+        forced."""
         now = time.monotonic()
         if not force and now - self._last_flush < FLUSH_INTERVAL_SECONDS:
             return
         self._last_flush = now
+        self._dirty = False
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / f"{os.getpid()}.json"
         temporary = directory / f".{os.getpid()}.json.tmp"
@@ -289,7 +313,7 @@ class ObservabilityMiddleware:
             if template != "/metrics":
                 self.registry.observe_request(method, template, status, elapsed)
                 if self.directory is not None:
-                    self.registry.flush(self.directory)
+                    self.registry.keep_flushing(self.directory)
             access_log.info(
                 "%s %s %d %.1f ms",
                 method,
