@@ -18,9 +18,11 @@ How it measures:
   and the permit; the local chain auto-admits), signed in with EIP-4361; the load uses 16 of them;
 - endpoints: `GET /health`, `GET /regions`, `POST /offers`, `POST /rides/requests` (random trips inside Lyon 3e,
   three days ahead, so offers and requests posted by the load match each other as they would in a city), and mixed
-  writes (45 % offers, 45 % requests, 10 % cancellations of the load's own open requests);
+  writes (45 % offers, 45 % requests, 10 % cancellations of the load's own open requests); each write cell starts
+  from an empty book (what earlier cells left open is closed in the database first) and fills it as it runs;
 - the open-book sweep: `POST /rides/requests` with 100, 1,000, 5,000 and 20,000 open requests (and a quarter as
-  many open offers) in the region's book (`--quick`: up to 1,000), at 1 and 8 clients. The book is topped up by
+  many open offers) in the region's book (`--quick`: up to 1,000), at 1 and 8 clients. The book is emptied first,
+  then topped up at each size by
   rows written straight into the database (riders and drivers that exist only there), with time windows that
   neither match each other nor the measured requests, so the book stays as large as stated while it is measured;
 - per cell: requests/s (answers / elapsed), p50 and p99 latency of every answer, errors (an unexpected status, a
@@ -38,6 +40,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -354,6 +357,34 @@ def top_up_book(database_url: str, requests: int, offers: int, seed: int) -> dic
         engine.dispose()
 
 
+def reset_book(database_url: str) -> None:
+    """Closes every open offer and cancels every open request of region 1 (straight in the database), so that each
+    write cell and the sweep start from an empty book."""
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from coopride.db import make_engine
+    from coopride.models import RideRequest, TripOffer
+    from coopride.models.enums import OfferStatus, RequestStatus
+
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            session.exec(  # type: ignore[call-overload]
+                update(RideRequest)
+                .where(RideRequest.region_id == REGION_ID, RideRequest.status == RequestStatus.OPEN)  # type: ignore[arg-type]
+                .values(status=RequestStatus.CANCELLED)
+            )
+            session.exec(  # type: ignore[call-overload]
+                update(TripOffer)
+                .where(TripOffer.region_id == REGION_ID, TripOffer.status == OfferStatus.OPEN)  # type: ignore[arg-type]
+                .values(status=OfferStatus.CLOSED)
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+
+
 def server_processes(stack: Any) -> list[int]:
     import psutil
 
@@ -459,6 +490,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"bare /health x{clients}: {baseline[str(clients)]['rps']} req/s")
             for scenario in scenarios:
                 duration = long_seconds if (scenario.name == "mixed writes" and clients == 64) else seconds
+                if scenario.name.startswith(("POST", "mixed")):
+                    reset_book(info.database_url)
+                    workload.open_requests.clear()
                 figures = measure(info.api_url, scenario, clients, duration)
                 bare_rps = baseline[str(clients)]["rps"]
                 figures["ratio_to_bare"] = round(figures["rps"] / bare_rps, 3) if bare_rps else None
@@ -472,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep_workload = Workload(members, seed=99, day_offset=7)
         sweep = Scenario("POST /rides/requests", sweep_workload.request)
         open_book: dict[str, Any] = {}
+        reset_book(info.database_url)
         for size in book_sizes:
             book = top_up_book(info.database_url, size, size // 4, seed=size)
             cells: dict[str, Any] = {"book": book}
@@ -521,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         if bare is not None:
             bare.stop()
         stack.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
