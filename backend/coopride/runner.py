@@ -371,7 +371,7 @@ def service_app():
     from coopride.settlement.worker import embedded_worker
 
     configure_json_logging()
-    return create_app(lifespan=embedded_worker)
+    return register_gauges(create_app(lifespan=embedded_worker))
 
 
 def api_app():
@@ -381,7 +381,38 @@ def api_app():
     from coopride.api.main import create_app
 
     configure_json_logging()
-    return create_app()
+    return register_gauges(create_app())
+
+
+def register_gauges(app: Any) -> Any:
+    """The gauges `GET /metrics` computes at each scrape from the database: the open book per region and side
+    (`coopride_open_book_size{region, side="offers"|"requests"}`). Returns `app`."""
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from coopride.api import metrics
+    from coopride.models import RideRequest, TripOffer
+    from coopride.models.enums import OfferStatus, RequestStatus
+
+    engine = app.state.engine
+
+    def open_book() -> dict[Any, float]:
+        sizes: dict[Any, float] = {}
+        with Session(engine) as session:
+            sides: tuple[tuple[str, Any, str], ...] = (
+                ("offers", TripOffer, OfferStatus.OPEN),
+                ("requests", RideRequest, RequestStatus.OPEN),
+            )
+            for side, model, status in sides:
+                rows = session.exec(
+                    select(model.region_id, func.count()).where(model.status == status).group_by(model.region_id)
+                ).all()
+                for region_id, count in rows:
+                    sizes[metrics.labels(region=region_id, side=side)] = float(count)
+        return sizes
+
+    metrics.gauge_callback("coopride_open_book_size", "Open offers and requests, per region.", open_book)
+    return app
 
 
 def _settlement_worker_main() -> None:

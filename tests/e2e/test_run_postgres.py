@@ -79,6 +79,9 @@ def test_run_postgres_serves_from_several_processes_with_one_settlement_worker(t
                 for _ in range(4)
             ]
         assert all(value >= 30 for value in counted), (counted, process.poll())
+        # The open book's gauge, computed from the database at each scrape (nothing is open yet: absent or zero).
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        assert "# TYPE coopride_open_book_size gauge" in text
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=90)
