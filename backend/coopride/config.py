@@ -52,6 +52,7 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_ANVIL_PORT": "anvil_port",
     "COOPRIDE_API_PORT": "api_port",
     "COOPRIDE_API_WORKERS": "api_workers",
+    "COOPRIDE_METRICS_DIR": "metrics_dir",
     "COOPRIDE_SIGN_IN_DOMAIN": "sign_in_domain",
     "COOPRIDE_SIGN_IN_URI": "sign_in_uri",
     "COOPRIDE_NONCE_TTL_SECONDS": "nonce_ttl_seconds",
@@ -94,6 +95,8 @@ class Settings(BaseModel):
     # API processes `coopride run` starts (uvicorn workers). More than one needs PostgreSQL (DATABASE_URL=
     # postgresql+psycopg://..., or `coopride run --postgres`); the settlement worker then runs in a process of its own.
     api_workers: int = Field(default=1, ge=1, le=64)
+    # Where several API processes leave their metrics for each other (`coopride.api.metrics`); None: one process.
+    metrics_dir: Path | None = None
 
     # Sign-in (EIP-4361): what the message names, and how long its nonce and the session live.
     sign_in_domain: str = "coopride.local"

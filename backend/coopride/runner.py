@@ -323,21 +323,19 @@ class Stack:
         """The API process(es) get `service`, the settings of this chain, through their environment. With several
         workers: migrate once here, serve `api_app` with `--workers N`, and start the one settlement worker."""
         api_url = f"http://{service.host}:{service.api_port}"
-        env = {**os.environ, **service.to_env()}
         several = service.api_workers > 1
-        factory = "coopride.runner:api_app" if several else "coopride.runner:service_app"
         if several:
-            from coopride.db import init_db, make_engine
-
-            engine = make_engine(service.database_url)
-            try:
-                init_db(engine)  # once, before N processes would each try
-            finally:
-                engine.dispose()
-            metrics_dir = Path(service.state_dir) / "metrics"
+            metrics_dir = Path(service.state_dir).resolve() / "metrics"
             shutil.rmtree(metrics_dir, ignore_errors=True)
             metrics_dir.mkdir(parents=True, exist_ok=True)
-            env["COOPRIDE_METRICS_DIR"] = str(metrics_dir.resolve())
+            service = service.model_copy(update={"metrics_dir": metrics_dir})
+        env = {**os.environ, **service.to_env()}
+        factory = "coopride.runner:api_app" if several else "coopride.runner:service_app"
+        if several:
+            from coopride.api.main import create_app
+
+            # Building the app once here migrates the schema (Alembic), before N processes would each try at once.
+            create_app(service).state.engine.dispose()
         if several:
             command = serve_command(factory, service.host, service.api_port, service.api_workers)
         else:
@@ -368,10 +366,11 @@ def service_app():
     it. Logs are JSON lines with the request id (`coopride.api.logging`)."""
     from coopride.api.logging import configure_json_logging
     from coopride.api.main import create_app
+    from coopride.api.metrics import install_gauges
     from coopride.settlement.worker import embedded_worker
 
     configure_json_logging()
-    return register_gauges(create_app(lifespan=embedded_worker))
+    return install_gauges(create_app(lifespan=embedded_worker))
 
 
 def api_app():
@@ -379,40 +378,10 @@ def api_app():
     process of its own, `settlement-worker` below)."""
     from coopride.api.logging import configure_json_logging
     from coopride.api.main import create_app
+    from coopride.api.metrics import install_gauges
 
     configure_json_logging()
-    return register_gauges(create_app())
-
-
-def register_gauges(app: Any) -> Any:
-    """The gauges `GET /metrics` computes at each scrape from the database: the open book per region and side
-    (`coopride_open_book_size{region, side="offers"|"requests"}`). Returns `app`."""
-    from sqlalchemy import func
-    from sqlmodel import Session, select
-
-    from coopride.api import metrics
-    from coopride.models import RideRequest, TripOffer
-    from coopride.models.enums import OfferStatus, RequestStatus
-
-    engine = app.state.engine
-
-    def open_book() -> dict[Any, float]:
-        sizes: dict[Any, float] = {}
-        with Session(engine) as session:
-            sides: tuple[tuple[str, Any, str], ...] = (
-                ("offers", TripOffer, OfferStatus.OPEN),
-                ("requests", RideRequest, RequestStatus.OPEN),
-            )
-            for side, model, status in sides:
-                rows = session.exec(
-                    select(model.region_id, func.count()).where(model.status == status).group_by(model.region_id)
-                ).all()
-                for region_id, count in rows:
-                    sizes[metrics.labels(region=region_id, side=side)] = float(count)
-        return sizes
-
-    metrics.gauge_callback("coopride_open_book_size", "Open offers and requests, per region.", open_book)
-    return app
+    return install_gauges(create_app())
 
 
 def _settlement_worker_main() -> None:

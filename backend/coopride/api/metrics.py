@@ -8,10 +8,10 @@ Metrics (no client library: prometheus-client is not among the pinned dependenci
 - gauges others set: `set_gauge("coopride_open_book_size", 1234, region="1")`, or computed at each scrape by a
   callback registered with `gauge_callback(name, help, fn)` (`fn()` returns a number, or `{labels: value}`).
 
-Several API processes (uvicorn `--workers N`): when `COOPRIDE_METRICS_DIR` is set (`coopride run` sets it in that
-mode), each process writes its figures to `<dir>/<pid>.json` within a second of a change and when scraped, and a
-scrape answers the sum over every process's file (counters and histograms summed; for a gauge, the newest value).
-Without it, a process answers for itself.
+Several API processes (uvicorn workers): when `settings.metrics_dir` is set (env COOPRIDE_METRICS_DIR; `coopride run`
+sets it in that mode), each process writes its figures to `<dir>/<pid>.json` within a second of a change and when
+scraped, and a scrape answers the sum over every process's file (counters and histograms summed; for a gauge, the
+newest value). Without it, a process answers for itself.
 
 `install(app)` adds both the middleware (request id, access log, metrics) and the route.
 """
@@ -35,7 +35,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from coopride.api.logging import REQUEST_ID_HEADER, accept_request_id, bind_request_id, reset_request_id
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-METRICS_DIR_VARIABLE = "COOPRIDE_METRICS_DIR"
 # Prometheus' default buckets, plus the long tail a chain round trip can take.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0)
 UNMATCHED = "<unmatched>"
@@ -261,13 +260,15 @@ def exposition(registry: Registry = REGISTRY, directory: Path | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
-def metrics_directory() -> Path | None:
-    configured = os.environ.get(METRICS_DIR_VARIABLE)
-    return Path(configured) if configured else None
+def metrics_directory(app: Any) -> Path | None:
+    """`settings.metrics_dir` of the app (env COOPRIDE_METRICS_DIR), if it has settings."""
+    settings = getattr(app.state, "settings", None)
+    directory = getattr(settings, "metrics_dir", None)
+    return Path(directory) if directory else None
 
 
-async def metrics_endpoint(_request: Request) -> Response:
-    return Response(exposition(REGISTRY, metrics_directory()), media_type=CONTENT_TYPE)
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(exposition(REGISTRY, metrics_directory(request.app)), media_type=CONTENT_TYPE)
 
 
 # ------------------------------------------------------------------ middleware
@@ -275,10 +276,10 @@ class ObservabilityMiddleware:
     """Per HTTP request: binds its request id (echoed in `X-Request-ID`), counts and times it under its route
     template, and writes one `coopride.access` log line. Plain ASGI: no extra task per request."""
 
-    def __init__(self, app: ASGIApp, registry: Registry = REGISTRY) -> None:
+    def __init__(self, app: ASGIApp, registry: Registry = REGISTRY, directory: Path | None = None) -> None:
         self.app = app
         self.registry = registry
-        self.directory = metrics_directory()
+        self.directory = directory
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -325,7 +326,37 @@ class ObservabilityMiddleware:
             reset_request_id(token)
 
 
+def install_gauges(app: FastAPI) -> FastAPI:
+    """The gauges `coopride run` adds, computed from the database at each scrape: the open book per region and side
+    (`coopride_open_book_size{region, side="offers"|"requests"}`). Returns `app`."""
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from coopride.models import RideRequest, TripOffer
+    from coopride.models.enums import OfferStatus, RequestStatus
+
+    engine = app.state.engine
+
+    def open_book() -> dict[Labels, float]:
+        sizes: dict[Labels, float] = {}
+        sides: tuple[tuple[str, Any, str], ...] = (
+            ("offers", TripOffer, OfferStatus.OPEN),
+            ("requests", RideRequest, RequestStatus.OPEN),
+        )
+        with Session(engine) as session:
+            for side, model, status in sides:
+                rows = session.exec(
+                    select(model.region_id, func.count()).where(model.status == status).group_by(model.region_id)
+                ).all()
+                for region_id, count in rows:
+                    sizes[labels(region=region_id, side=side)] = float(count)
+        return sizes
+
+    gauge_callback("coopride_open_book_size", "Open offers and requests, per region.", open_book)
+    return app
+
+
 def install(app: FastAPI) -> None:
     """Adds the middleware and `GET /metrics` (outside the OpenAPI document) to `app`."""
-    app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(ObservabilityMiddleware, directory=metrics_directory(app))
     app.router.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
