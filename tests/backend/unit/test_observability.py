@@ -185,3 +185,36 @@ def test_json_formatter_outside_a_request_and_with_an_exception():
     assert entry["message"] == "batch 0x1 failed"
     assert "request_id" not in entry
     assert "nonce too low" in entry["exception"]
+
+
+def test_the_open_book_gauge_counts_open_offers_and_requests_per_region(tmp_path):
+    from sqlmodel import Session
+
+    from coopride.db import init_db, make_engine
+    from coopride.models import RideRequest, TripOffer
+    from coopride.models.enums import RequestStatus
+
+    metrics.REGISTRY.reset()
+    engine = make_engine(f"sqlite:///{tmp_path / 'book.db'}")
+    init_db(engine)
+    ends = {"origin_lat": 45.76, "origin_lon": 4.84, "destination_lat": 45.75, "destination_lon": 4.85}
+    with Session(engine) as session:
+        for region_id, status in ((1, RequestStatus.OPEN), (1, RequestStatus.OPEN), (2, RequestStatus.OPEN),
+                                  (1, RequestStatus.CANCELLED)):
+            session.add(RideRequest(rider="0x" + "1" * 40, region_id=region_id, earliest=1, latest=2,
+                                    estimated_metres=1000, fare_per_km=0, quoted_fare=0, status=status, **ends))
+        session.add(TripOffer(driver="0x" + "2" * 40, region_id=1, depart_earliest=1, depart_latest=2, seats=3,
+                              max_detour_m=500, **ends))
+        session.commit()
+    app = FastAPI()
+    app.state.engine = engine
+    metrics.install(app)
+    metrics.install_gauges(app)
+    try:
+        text = TestClient(app).get("/metrics").text
+        assert sample(text, "coopride_open_book_size", region="1", side="requests") == 2
+        assert sample(text, "coopride_open_book_size", region="2", side="requests") == 1
+        assert sample(text, "coopride_open_book_size", region="1", side="offers") == 1
+    finally:
+        metrics.REGISTRY.reset()
+        engine.dispose()
