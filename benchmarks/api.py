@@ -416,9 +416,8 @@ def server_errors_in_metrics(api_url: str) -> float | None:
         text = httpx.get(f"{api_url}/metrics", timeout=10).text
     except httpx.HTTPError:
         return None
-    return sum(
-        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("coopride_http_server_errors_total")
-    )
+    prefix = "coopride_http_server_errors_total"
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
 
 
 def git_commit() -> str:
@@ -434,12 +433,13 @@ def git_commit() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 s per cell, open book up to 1,000 (development)")
-    parser.add_argument("--sqlite", action="store_true", help="SQLite, one process (as `make run`) instead of PostgreSQL")
+    parser.add_argument("--sqlite", action="store_true", help="SQLite, one process (`make run`), not PostgreSQL")
     parser.add_argument("--workers", type=int, default=None, help="API processes (default: the cores)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per cell (default 10, --quick 3)")
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)), help="clients, comma-separated")
     parser.add_argument("--soak", action="store_true", help="also 10 minutes of mixed writes: RSS growth (not in CI)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--keep-logs", action="store_true", help="keep the stack's state folder (logs) after the run")
     args = parser.parse_args(argv)
 
     from rich.console import Console
@@ -556,7 +556,10 @@ def main(argv: list[str] | None = None) -> int:
         if bare is not None:
             bare.stop()
         stack.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
+        if args.keep_logs:
+            log(f"logs kept in {state_dir / 'logs'}")
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
