@@ -438,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None, help="seconds per cell (default 10, --quick 3)")
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)), help="clients, comma-separated")
     parser.add_argument("--soak", action="store_true", help="also 10 minutes of mixed writes: RSS growth (not in CI)")
+    parser.add_argument("--soak-seconds", type=float, default=600.0, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep-logs", action="store_true", help="keep the stack's state folder (logs) after the run")
     args = parser.parse_args(argv)
@@ -520,12 +521,14 @@ def main(argv: list[str] | None = None) -> int:
 
         soak: dict[str, Any] | None = None
         if args.soak:
+            reset_book(info.database_url)
             measure(info.api_url, Scenario("warm-up", workload.mixed, workload.remember), 32, 30)
             pids = server_processes(stack)
             before = rss_mb(pids)
-            figures = measure(info.api_url, Scenario("soak", workload.mixed, workload.remember), 32, 600)
+            log(f"soak: {args.soak_seconds:.0f} s of mixed writes at 32 clients; server RSS {before} MB")
+            figures = measure(info.api_url, Scenario("soak", workload.mixed, workload.remember), 32, args.soak_seconds)
             after = rss_mb(pids)
-            soak = {"clients": 32, "seconds": 600, "rss_mb_start": before, "rss_mb_end": after,
+            soak = {"clients": 32, "seconds": args.soak_seconds, "rss_mb_start": before, "rss_mb_end": after,
                     "rss_growth": round((after - before) / before, 4) if before else None, "load": figures}
 
         results = {
