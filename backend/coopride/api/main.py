@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+from coopride.api import metrics
 from coopride.api.errors import ERROR_RESPONSES, install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
 from coopride.api.validation import read_requests_read_only, require_encodable_text
@@ -74,4 +75,5 @@ def create_app(
     for module in (auth, members, rides, trips, regions, governance, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     install_error_handlers(app)
+    metrics.install(app)
     return app
