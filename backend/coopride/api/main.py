@@ -13,6 +13,7 @@ from coopride.api import metrics
 from coopride.api.errors import ERROR_RESPONSES, install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
 from coopride.api.validation import read_requests_read_only, require_encodable_text
+from coopride.api.write_gate import SQLiteWriteGate
 from coopride.chain.client import ChainClient
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
@@ -75,5 +76,7 @@ def create_app(
     for module in (auth, members, rides, trips, regions, governance, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     install_error_handlers(app)
-    metrics.install(app)
+    if engine.dialect.name == "sqlite":
+        app.add_middleware(SQLiteWriteGate)
+    metrics.install(app)  # outermost: its latencies include the wait at the gate
     return app
