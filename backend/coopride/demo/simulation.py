@@ -376,7 +376,7 @@ class Day:
         booking = self.api.call(
             "POST", f"/rides/requests/{request['id']}/accept", member=rider, json={"signature": rider.sign_typed(typed)}
         )
-        if not self.log.withdrawal_refused and int(booking["max_fare"] or 0) > 0:
+        if not self.log.withdrawal_refused and int(booking["max_fare"] or 0) > 0 and rider is not self.mediator:
             self._withdraw_what_the_booking_holds(rider, booking)
         self.api.call("POST", f"/rides/requests/{request['id']}/pickup", member=carrier)
         start = max(request["pickup_time"] or planned.start, self.chain.next_block_timestamp())
@@ -397,11 +397,9 @@ class Day:
         return trip["id"], carrier
 
     def _special_ride(self, trip: dict, carrier: Member, rider: Member) -> str | None:
-        """The next ride that goes otherwise (SPECIAL_RIDES) if this one may be it: a ride with a fare, and for a
-        dispute a mediator who is no party to it."""
-        if not self.specials or not trip["fare"]:
-            return None
-        if self.specials[0] == "disputed" and self.mediator in (carrier, rider):
+        """The next ride that goes otherwise (SPECIAL_RIDES) if this one may be it: a ride with a fare whose rider
+        is not the mediator (who must be no party to a dispute, and sets the example)."""
+        if not self.specials or not trip["fare"] or self.mediator in (carrier, rider):
             return None
         return self.specials.pop(0)
 
