@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from coopride.chain.client import ChainClient
 from coopride.chain.eip712 import sign_typed_data
+from coopride.chain.errors import ChainRevert
 from coopride.chain.types import HoldState, TxOutcome
 from coopride.config import Settings
 from coopride.models import RideRequest, Trip
@@ -147,9 +148,14 @@ def release_stale_holds(session: Session, chain: ChainClient) -> list[ReleasedHo
     each call returns (a release already sent is found released on chain next time, never sent twice)."""
     released = []
     for hold in stale_holds(session, chain):
-        outcome: TxOutcome = chain.transactions.transact(
-            chain.ledger.functions.releaseHold(hold.trip_id, hold.driver, hold.rider)
-        )
+        try:
+            outcome: TxOutcome = chain.transactions.transact(
+                chain.ledger.functions.releaseHold(hold.trip_id, hold.driver, hold.rider)
+            )
+        except ChainRevert as exc:
+            if exc.error_name == "HoldNotActive":  # released or settled by someone else meanwhile
+                continue
+            raise
         request = session.get(RideRequest, hold.request_id)
         assert request is not None
         request.release_tx_hash = outcome.tx_hash
