@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from annotated_types import Lt
 from fastapi import APIRouter, Path, Request, status
 
 from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SettingsDep, SignedIn
@@ -14,8 +15,9 @@ from coopride.services import rides
 
 router = APIRouter(tags=["rides"])
 
-RequestId = Annotated[RowId, Path(description="ride request id")]
-OfferId = Annotated[RowId, Path(description="offer id")]
+# Request and offer ids are 32-bit columns (INTEGER on PostgreSQL): beyond, a 422, never a database error.
+RequestId = Annotated[RowId, Lt(2**31), Path(description="ride request id")]
+OfferId = Annotated[RowId, Lt(2**31), Path(description="offer id")]
 RegionIdPath = Annotated[ChainRegionId, Path(description="region id")]
 
 
