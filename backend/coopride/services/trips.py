@@ -112,7 +112,7 @@ def log_trip(
             fixes,
             pickup,
             dropoff,
-            pickup_time=request.picked_up_at,  # when the driver said the rider got in
+            pickup_time=_pickup_moment(request.picked_up_at, fixes),
         )
         reasons.extend(reason for reason in on_trace.reasons if reason not in reasons)
         on_trace_accepted = on_trace.accepted
@@ -144,6 +144,16 @@ def log_trip(
         session.rollback()
         raise Conflict(f"trip {trip.id} is already logged") from None
     return trip
+
+
+def _pickup_moment(picked_up_at: int | None, fixes: Sequence[Fix]) -> int | None:
+    """The recorded pickup the trace must match in time: a pickup recorded before the trace's first fix means the
+    rider was on board when the driver started recording (the trace must then start at the pickup, `check_trace`);
+    one recorded during or after the trace must be a moment the trace is at the pickup (a trace that ends before
+    the pickup is void)."""
+    if picked_up_at is None or picked_up_at < fixes[0].t:
+        return None
+    return picked_up_at
 
 
 def _refuse_overlap(session: Session, driver: str, request: RideRequest | None, start: int, end: int) -> None:
