@@ -427,3 +427,14 @@ def test_ids_beyond_64_bits_are_validation_errors(booked_ride):
     for path in (f"/trips/{2**64}/signatures", f"/trips/{2**64}/disputes"):
         assert driver.post(path, json={}).status_code == 422
     assert driver.post("/trips", json={"request_id": 2**64, "fixes": trace(RIDE_FROM, RIDE_TO)}).status_code == 422
+
+
+def test_a_parked_car_with_gps_noise_earns_nothing(member, bootstrap_region):
+    driver = member(bootstrap_region)
+    end = int(time.time()) - 60
+    noise = [(0.00004, -0.00003), (-0.00003, 0.00004), (0.00002, 0.00002), (-0.00004, -0.00001)]
+    fixes = [{"t": end - 20 * (11 - i), "lat": VILLEURBANNE_FROM["lat"] + noise[i % 4][0],
+              "lon": VILLEURBANNE_FROM["lon"] + noise[i % 4][1]} for i in range(12)]
+    trip = _log(driver, fixes)
+    assert trip.status_code == 201, trip.text
+    assert trip.json()["distance_metres"] == 0 or trip.json()["status"] == "void", trip.json()
