@@ -362,3 +362,15 @@ def test_matching_an_unknown_region_is_not_found(member, operating_region):
     assert someone.post("/regions/1000000000/match").status_code == 404
     assert someone.post(f"/regions/{2**40}/match").status_code == 422
     assert someone.post(f"/regions/{operating_region}/match").status_code == 200
+
+
+def test_a_cancellation_repeated_with_its_idempotency_key_answers_the_first_answer(booked_ride):
+    _driver, rider, booking = booked_ride()
+    typed = rider.get(f"/rides/requests/{booking['id']}/cancel/typed-data").json()["typed_data"]
+    body = {"deadline": typed["message"]["deadline"], "signature": rider.sign_typed(typed)}
+    headers = {**rider.headers, "Idempotency-Key": "cancel-1"}
+    first = rider.client.post(f"/rides/requests/{booking['id']}/cancel", json=body, headers=headers)
+    again = rider.client.post(f"/rides/requests/{booking['id']}/cancel", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert first.json() == again.json() and first.json()["status"] == "cancelled"
+    assert rider.post(f"/rides/requests/{booking['id']}/cancel", json=body).status_code == 409  # no key: refused

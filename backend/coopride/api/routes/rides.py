@@ -171,21 +171,34 @@ def cancel_typed_data(
     response_model=RideRequestPublic,
 )
 def cancel(
-    request_id: RequestId, rider: SignedIn, session: SessionDep, chain: ChainDep, body: CancelIn | None = None
-) -> RideRequest:
+    request_id: RequestId,
+    rider: SignedIn,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    body: CancelIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Before pickup the request is cancelled at no cost; once accepted, with your signed `HoldRelease`
     (`{deadline, signature}`) before `cancelBy`, which returns the held fare to your escrow. After pickup the
     ride ends now: the driver's trace must stop here, and the rider pays only the kilometres it verifies."""
-    request = rides.cancel(
+    return idempotent(
         session,
-        chain,
-        request_id,
+        request,
         rider,
-        deadline=body.deadline if body is not None else None,
-        signature=signature_bytes(body.signature) if body is not None else None,
+        idempotency_key,
+        body,
+        RideRequestPublic,
+        status.HTTP_200_OK,
+        lambda: rides.cancel(
+            session,
+            chain,
+            request_id,
+            rider,
+            deadline=body.deadline if body is not None else None,
+            signature=signature_bytes(body.signature) if body is not None else None,
+        ),
     )
-    session.commit()
-    return request
 
 
 @router.post(
