@@ -579,7 +579,11 @@ def _signed_of(batch: SettlementBatch) -> SignedTx:
 
 # ------------------------------------------------------------------ entry points
 def worker_from_settings(
-    settings: Settings | None = None, *, engine: Engine | None = None, chain: ChainClient | None = None
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    chain: ChainClient | None = None,
+    worker_id: str = DEFAULT_WORKER_ID,
 ) -> SettlementWorker:
     settings = settings or get_settings()
     if engine is None:
@@ -595,6 +599,7 @@ def worker_from_settings(
         max_age_seconds=settings.settlement_max_age_seconds,
         bump_after_seconds=settings.settlement_bump_after_seconds,
         max_fee_per_gas=int(settings.settlement_max_fee_gwei * 10**9),
+        worker_id=worker_id,
     )
 
 
@@ -603,9 +608,16 @@ def run_once(settings: Settings | None = None, *, force: bool = False) -> Settle
     return worker_from_settings(settings).run_once(force=force)
 
 
-def run_forever(stop_event: threading.Event, settings: Settings | None = None, poll_interval: float = 1.0) -> None:
-    """The worker as its own process (`coopride settle`): runs until `stop_event` is set."""
-    worker_from_settings(settings).run_forever(stop_event, poll_interval)
+def run_forever(
+    stop_event: threading.Event,
+    settings: Settings | None = None,
+    poll_interval: float = 1.0,
+    *,
+    worker_id: str = DEFAULT_WORKER_ID,
+) -> None:
+    """The worker as its own process (`coopride settle`, `coopride run`'s worker processes): runs until `stop_event`
+    is set. Several, with different `worker_id`s, may share one PostgreSQL database."""
+    worker_from_settings(settings, worker_id=worker_id).run_forever(stop_event, poll_interval)
 
 
 def start_in_thread(worker: SettlementWorker, poll_interval: float = 1.0) -> tuple[threading.Thread, threading.Event]:
