@@ -1,0 +1,142 @@
+"""Several settlement workers on one PostgreSQL database, sharing the settler key (issue 13): real processes claim
+disjoint batches (`FOR UPDATE SKIP LOCKED`), take nonces under the advisory lock, and one of them is killed
+(SIGKILL) mid-batch; its batch is taken over once its lease runs out. At the end every trip is settled on chain
+exactly once, the database agrees, and no trip is in two batches that both went through."""
+
+from __future__ import annotations
+
+import collections
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from sqlmodel import Session, select
+
+from coopride.models import SettlementBatch, Trip
+from coopride.models.enums import BatchStatus, TripStatus
+from coopride.settlement.reconcile import audit
+
+DATABASES = ("postgresql",)
+
+TRIPS = 30
+BATCH_SIZE = 4
+LEASE_SECONDS = 4.0
+KILLED = "worker-killed"
+SURVIVORS = ("worker-a", "worker-b")
+
+WORKER = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from sqlmodel import Session, func, select
+    from coopride.chain.client import ChainClient
+    from coopride.chain.manifest import load_manifest
+    from coopride.db import make_engine
+    from coopride.models import Trip
+    from coopride.models.enums import TripStatus
+    from coopride.settlement.worker import SettlementHooks, SettlementWorker
+
+    database_url, rpc_url, manifest_path, key, worker_id, kill_at, batch_size, lease = sys.argv[1:9]
+    engine = make_engine(database_url)
+    chain = ChainClient(rpc_url, load_manifest(manifest_path), key)
+    hooks = SettlementHooks()
+    if kill_at != "never":
+        setattr(hooks, kill_at, lambda batch: os.kill(os.getpid(), signal.SIGKILL))
+    worker = SettlementWorker(engine, chain, batch_size=int(batch_size), max_age_seconds=0, receipt_timeout=10,
+                              lease_seconds=float(lease), worker_id=worker_id, hooks=hooks)
+    deadline = time.time() + 150
+    while time.time() < deadline:
+        report = worker.run_once()
+        print(worker_id, "sent", report.batches_sent, "finished", report.batches_finished, report.errors, flush=True)
+        with Session(engine) as session:
+            left = session.exec(select(func.count()).select_from(Trip).where(Trip.status != TripStatus.SETTLED)).one()
+        if not left:
+            sys.exit(0)
+        time.sleep(0.2)
+    sys.exit(3)
+    """
+)
+
+
+@pytest.fixture
+def queued(bootstrap_region, members, queue_trip) -> list[int]:
+    """TRIPS solo trips by two drivers, driver-signed and due."""
+    drivers = members["drivers"]
+    return sorted(queue_trip(drivers[i % 2], region_id=bootstrap_region) for i in range(TRIPS))
+
+
+def _start(deployment, engine, worker_id: str, kill_at: str = "never") -> subprocess.Popen[str]:
+    database_url = engine.url.render_as_string(hide_password=False)
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, database_url, deployment.rpc_url, str(deployment.manifest_path),
+         deployment.settler_key, worker_id, kill_at, str(BATCH_SIZE), str(LEASE_SECONDS)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _batches(engine) -> list[SettlementBatch]:
+    with Session(engine) as session:
+        return list(session.exec(select(SettlementBatch)).all())
+
+
+@pytest.mark.parametrize("kill_at", ["after_persist", "after_broadcast"])
+def test_three_workers_one_killed_mid_batch_settle_every_trip_exactly_once(
+    kill_at, queued, deployment, engine, chain_client
+):
+    killed = _start(deployment, engine, KILLED, kill_at)
+    processes = [killed]
+    try:
+        # The survivors start once the doomed worker stored its first batch: it is sure to die holding one.
+        deadline = time.time() + 60
+        while not any(b.owner == KILLED for b in _batches(engine)):
+            assert killed.poll() is None, killed.communicate()[0]
+            assert time.time() < deadline, "the first worker stored no batch"
+            time.sleep(0.05)
+        processes += [_start(deployment, engine, worker_id) for worker_id in SURVIVORS]
+        (left_behind,) = [b.id for b in _batches(engine) if b.owner == KILLED]
+        outputs = [p.communicate(timeout=180)[0] for p in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    assert killed.returncode == -signal.SIGKILL, outputs[0]
+    for process, output in zip(processes[1:], outputs[1:], strict=True):
+        assert process.returncode == 0, output
+
+    # The chain: one TripSettled per trip, none for anything else we queued twice.
+    logs = chain_client.ledger.events.TripSettled.get_logs(from_block=0)
+    settled_on_chain = collections.Counter(int(log["args"]["tripId"]) for log in logs)
+    assert {trip_id: settled_on_chain[trip_id] for trip_id in queued} == {trip_id: 1 for trip_id in queued}
+    tx_of = {int(log["args"]["tripId"]): log["transactionHash"].to_0x_hex() for log in logs}
+
+    # The database agrees, trip by trip.
+    with Session(engine) as session:
+        trips = {t.id: t for t in session.exec(select(Trip).where(Trip.id.in_(queued))).all()}
+        assert audit(session, chain_client) == []
+    assert {t.status for t in trips.values()} == {TripStatus.SETTLED}
+    assert {trip_id: t.tx_hash for trip_id, t in trips.items()} == {trip_id: tx_of[trip_id] for trip_id in queued}
+
+    # Every batch is finished; each trip is in exactly one batch that went through, the one whose transaction
+    # settled it; the batch the killed worker left was finished by a survivor.
+    batches = _batches(engine)
+    assert all(b.status != BatchStatus.SUBMITTED for b in batches), [(b.id, b.status) for b in batches]
+    confirmed_with = collections.defaultdict(list)
+    for batch in batches:
+        if batch.status == BatchStatus.CONFIRMED:
+            for trip_id in batch.trip_ids:
+                confirmed_with[trip_id].append(batch)
+    for trip_id in queued:
+        assert len(confirmed_with[trip_id]) == 1, f"trip {trip_id} in {len(confirmed_with[trip_id])} confirmed batches"
+        assert tx_of[trip_id] in {confirmed_with[trip_id][0].tx_hash, *confirmed_with[trip_id][0].replaced_tx_hashes}
+    assert all(b.owner in SURVIVORS for b in batches), "a survivor took over the killed worker's batch"
+    (taken_over,) = [b for b in batches if b.id == left_behind]
+    # Broadcast before the kill: mined, recorded from its receipt. Stored only: a survivor whose lease check came
+    # after the lease ran out broadcast the stored bytes (confirmed); one that came first took the node's next
+    # nonce, the same one, for a batch of its own, and the stored batch was superseded, its trips sent again.
+    expected = {BatchStatus.CONFIRMED} if kill_at == "after_broadcast" else {BatchStatus.CONFIRMED, BatchStatus.SUPERSEDED}
+    assert taken_over.status in expected
+    print({b.owner for b in batches}, len(batches), "batches")
