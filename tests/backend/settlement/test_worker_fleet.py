@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from coopride.models import SettlementBatch, Trip
 from coopride.models.enums import BatchStatus, TripStatus
 from coopride.settlement.reconcile import audit
+from coopride.settlement.worker import SettlementHooks
 
 DATABASES = ("postgresql",)
 
@@ -140,3 +141,62 @@ def test_three_workers_one_killed_mid_batch_settle_every_trip_exactly_once(
     expected = {BatchStatus.CONFIRMED} if kill_at == "after_broadcast" else {BatchStatus.CONFIRMED, BatchStatus.SUPERSEDED}
     assert taken_over.status in expected
     print({b.owner for b in batches}, len(batches), "batches")
+
+
+class WorkerDied(Exception):
+    """Stands in for the process dying at a hook."""
+
+
+def _die(_batch):
+    raise WorkerDied
+
+
+class TestLeases:
+    """In one process, with clocks moved by hand: who may finish a batch another worker left."""
+
+    @pytest.fixture
+    def left_batch(self, bootstrap_region, members, queue_trip, make_worker, engine):
+        """Three trips in a batch worker "a" stored (signed, never broadcast) before it died; (trip ids, batch)."""
+        ids = sorted(queue_trip(members["drivers"][i % 2], region_id=bootstrap_region) for i in range(3))
+        with pytest.raises(WorkerDied):
+            make_worker(worker_id="a", lease_seconds=60, hooks=SettlementHooks(after_persist=_die)).run_once()
+        (batch,) = _batches(engine)
+        assert (batch.owner, batch.status) == ("a", BatchStatus.SUBMITTED)
+        return ids, batch
+
+    def test_another_worker_leaves_a_leased_batch_alone_and_takes_it_over_when_the_lease_runs_out(
+        self, left_batch, make_worker, engine, trips_in_db, chain_client
+    ):
+        ids, batch = left_batch
+        clock = [time.time()]
+        other = make_worker(worker_id="b", lease_seconds=60, clock=lambda: clock[0])
+
+        report = other.run_once()
+
+        assert report.batches_finished == [] and report.unfinished_batches == [] and report.settled == []
+        (still,) = _batches(engine)
+        assert (still.owner, still.status, still.broadcast_count) == ("a", BatchStatus.SUBMITTED, 0)
+
+        clock[0] += 61
+        report = other.run_once()
+
+        assert report.batches_sent == [] and report.batches_finished == [batch.id] and sorted(report.settled) == ids
+        (finished,) = _batches(engine)
+        assert (finished.owner, finished.status, finished.broadcast_count) == ("b", BatchStatus.CONFIRMED, 1)
+        assert {t.tx_hash for t in trips_in_db(*ids).values()} == {batch.tx_hash}
+
+    def test_the_same_worker_restarted_finishes_its_own_batch_at_once(self, left_batch, make_worker, engine):
+        ids, batch = left_batch
+
+        report = make_worker(worker_id="a", lease_seconds=60).run_once()
+
+        assert report.batches_finished == [batch.id] and sorted(report.settled) == ids
+
+    def test_of_two_workers_taking_over_one_wins_the_lease(self, left_batch, make_worker, engine):
+        _, batch = left_batch
+        later = time.time() + 61
+        first, second = (make_worker(worker_id=w, lease_seconds=60, clock=lambda: later) for w in ("b", "c"))
+
+        assert first._take_lease(batch.id)
+        assert not second._take_lease(batch.id)
+        assert first._take_lease(batch.id)  # its own: renewed
