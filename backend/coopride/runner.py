@@ -9,13 +9,12 @@ The pieces, in order:
 
 Two modes (`StackInfo.mode` says which):
 - SQLite, one process (the default): one uvicorn process serves the API with the settlement worker in a thread;
-- PostgreSQL, N processes (`api_workers` > 1, env COOPRIDE_API_WORKERS, with DATABASE_URL=postgresql+psycopg://...,
+- PostgreSQL, N processes (`api_workers` > 1 or `settlement_workers` > 1, env COOPRIDE_API_WORKERS, with DATABASE_URL=postgresql+psycopg://...,
   or `coopride run --postgres`, which starts a private PostgreSQL server for the run): the schema is migrated
   once, then uvicorn serves `api_app` (the API alone) with N worker processes on one port, and the settlement
   workers run in processes of their own (`python -m coopride.runner settlement-worker ID`), as many as
   `settlement_workers` (env COOPRIDE_SETTLEMENT_WORKERS, default 1): they claim trips and batches through the
-  database (`coopride.settlement.worker`). Formerly, until settlement
-  workers coordinate through the database, a second worker on the same database would race the first one.
+  database (`coopride.settlement.worker`) and share the settler key under a database lock on its nonce.
 
 Every child runs in its own process group and dies with this process (PR_SET_PDEATHSIG), so Ctrl-C,
 SIGTERM or a crash of this process leaves nothing behind. `Stack` is reused by `coopride demo`.
