@@ -403,8 +403,10 @@ class SettlementWorker:
                 .order_by(col(SettlementBatch.nonce))
             ).all()
         for batch in unfinished:
-            if not self._take_lease(batch.id):
-                continue  # a live worker looks after it
+            leased = self._take_lease(batch.id)
+            if leased is None:
+                continue  # a live worker looks after it, or it was finished meanwhile
+            batch = leased  # as stored now: another worker may have re-signed it since the list was read
             # Read the nonce before the receipt: if the nonce is used and our receipt is still absent
             # afterwards, our transaction can never be mined.
             confirmed_nonce = self.chain.transactions.confirmed_nonce()
@@ -423,9 +425,10 @@ class SettlementWorker:
                 else:
                     report.unfinished_batches.append(batch.id)
 
-    def _take_lease(self, batch_id: str) -> bool:
+    def _take_lease(self, batch_id: str) -> SettlementBatch | None:
         """Makes this worker the batch's owner for `lease_seconds` if it is unfinished and its owner is this worker,
-        nobody, or a worker whose lease ran out. One UPDATE: of two workers taking over, one wins."""
+        nobody, or a worker whose lease ran out, and returns it as stored; None if not. One UPDATE: of two workers
+        taking over, one wins."""
         now = self.clock()
         with self._session() as session:
             taken = session.execute(
@@ -442,8 +445,11 @@ class SettlementWorker:
                 )
                 .values(owner=self.worker_id, lease_until=now + self.lease_seconds)
             )
+            if not taken.rowcount:  # type: ignore[attr-defined]
+                session.rollback()
+                return None
             session.commit()
-        return bool(taken.rowcount)  # type: ignore[attr-defined]
+            return session.get_one(SettlementBatch, batch_id)
 
     def _receipt_of_any_version(self, batch: SettlementBatch) -> TxReceipt | None:
         for tx_hash in [batch.tx_hash, *batch.replaced_tx_hashes]:

@@ -197,6 +197,6 @@ class TestLeases:
         later = time.time() + 61
         first, second = (make_worker(worker_id=w, lease_seconds=60, clock=lambda: later) for w in ("b", "c"))
 
-        assert first._take_lease(batch.id)
-        assert not second._take_lease(batch.id)
-        assert first._take_lease(batch.id)  # its own: renewed
+        assert first._take_lease(batch.id).owner == "b"
+        assert second._take_lease(batch.id) is None
+        assert first._take_lease(batch.id).lease_until == later + 60  # its own: renewed
