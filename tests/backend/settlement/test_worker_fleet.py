@@ -140,7 +140,9 @@ def test_three_workers_one_killed_mid_batch_settle_every_trip_exactly_once(
     # nonce, the same one, for a batch of its own, and the stored batch was superseded, its trips sent again.
     expected = {BatchStatus.CONFIRMED} if kill_at == "after_broadcast" else {BatchStatus.CONFIRMED, BatchStatus.SUPERSEDED}
     assert taken_over.status in expected
-    print({b.owner for b in batches}, len(batches), "batches")
+    if kill_at == "after_broadcast":  # every nonce was taken under the advisory lock: no batch lost its nonce
+        assert {b.status for b in batches} == {BatchStatus.CONFIRMED}
+        assert len({b.nonce for b in batches}) == len(batches)
 
 
 class WorkerDied(Exception):
@@ -200,3 +202,19 @@ class TestLeases:
         assert first._take_lease(batch.id).owner == "b"
         assert second._take_lease(batch.id) is None
         assert first._take_lease(batch.id).lease_until == later + 60  # its own: renewed
+
+
+def test_trips_another_worker_is_claiming_are_skipped_not_waited_for(
+    bootstrap_region, members, queue_trip, make_worker, engine, trips_in_db
+):
+    ids = sorted(queue_trip(members["drivers"][i % 2], region_id=bootstrap_region) for i in range(4))
+    with Session(engine) as other:  # another worker's claim transaction, open, holding two trips
+        held = sorted(t.id for t in other.exec(select(Trip).where(Trip.id.in_(ids[:2])).with_for_update()).all())
+        assert len(held) == 2
+
+        report = make_worker(worker_id="b").run_once()
+
+        assert sorted(report.settled) == sorted(set(ids) - set(held))
+        other.rollback()
+    assert {t.status for t in trips_in_db(*held).values()} == {TripStatus.QUEUED}
+    assert sorted(make_worker(worker_id="b").run_once().settled) == held
