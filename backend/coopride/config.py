@@ -60,6 +60,7 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_SESSION_TTL_SECONDS": "session_ttl_seconds",
     "COOPRIDE_SIGNATURE_DEADLINE_SECONDS": "signature_deadline_seconds",
     "COOPRIDE_SETTLEMENT_BATCH_SIZE": "settlement_batch_size",
+    "COOPRIDE_SETTLEMENT_WORKERS": "settlement_workers",
     "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "settlement_max_age_seconds",
     "COOPRIDE_SETTLEMENT_BUMP_AFTER_SECONDS": "settlement_bump_after_seconds",
     "COOPRIDE_SETTLEMENT_MAX_FEE_GWEI": "settlement_max_fee_gwei",
@@ -116,6 +117,9 @@ class Settings(BaseModel):
 
     # Settlement worker: post a batch once it holds this many trips, or its oldest trip waited this long.
     settlement_batch_size: int = 50
+    # Settlement worker processes `coopride run` starts beside the API processes (PostgreSQL only: they claim trips
+    # and batches through the database, `coopride.settlement.worker`); 1 with SQLite (embedded in the API process).
+    settlement_workers: int = Field(default=1, ge=1, le=16)
     settlement_max_age_seconds: int = 60
     # A batch still unmined this long after it was signed is signed again with 12.5% higher fees (same nonce).
     settlement_bump_after_seconds: int = 180

@@ -9,11 +9,12 @@ The pieces, in order:
 
 Two modes (`StackInfo.mode` says which):
 - SQLite, one process (the default): one uvicorn process serves the API with the settlement worker in a thread;
-- PostgreSQL, N processes (`api_workers` > 1, env COOPRIDE_API_WORKERS, with DATABASE_URL=postgresql+psycopg://...,
+- PostgreSQL, N processes (`api_workers` > 1 or `settlement_workers` > 1, env COOPRIDE_API_WORKERS, with DATABASE_URL=postgresql+psycopg://...,
   or `coopride run --postgres`, which starts a private PostgreSQL server for the run): the schema is migrated
   once, then uvicorn serves `api_app` (the API alone) with N worker processes on one port, and the settlement
-  worker runs in exactly ONE process of its own (`python -m coopride.runner settlement-worker`). Until settlement
-  workers coordinate through the database, a second worker on the same database would race the first one.
+  workers run in processes of their own (`python -m coopride.runner settlement-worker ID`), as many as
+  `settlement_workers` (env COOPRIDE_SETTLEMENT_WORKERS, default 1): they claim trips and batches through the
+  database (`coopride.settlement.worker`) and share the settler key under a database lock on its nonce.
 
 Every child runs in its own process group and dies with this process (PR_SET_PDEATHSIG), so Ctrl-C,
 SIGTERM or a crash of this process leaves nothing behind. `Stack` is reused by `coopride demo`.
@@ -143,7 +144,7 @@ class Stack:
         self.settings = settings
         self.private_postgres = private_postgres
         self.postgres: PrivatePostgres | None = None
-        self.settlement: subprocess.Popen[bytes] | None = None
+        self.settlements: list[subprocess.Popen[bytes]] = []
         self.deploy_params = deploy_params or {}
         self.deploy_regions = deploy_regions
         self.log = log
@@ -251,9 +252,11 @@ class Stack:
     def stop(self) -> None:
         """Stops the API first (its worker finishes the batch in hand), then the chain."""
         _stop_process(self.api, signal.SIGINT)
-        _stop_process(self.settlement, signal.SIGINT)
+        for worker in self.settlements:
+            _stop_process(worker, signal.SIGINT)
         _stop_process(self.anvil, signal.SIGTERM)
-        self.api = self.anvil = self.settlement = None
+        self.api = self.anvil = None
+        self.settlements = []
         if self.postgres is not None:
             self.postgres.stop()
             self.postgres = None
@@ -263,13 +266,14 @@ class Stack:
 
     def failed_child(self) -> str | None:
         """The name of a child that exited on its own, if any."""
-        for name, process in (("the API", self.api), ("the settlement worker", self.settlement), ("anvil", self.anvil)):
+        named = [("the API", self.api), *((f"settlement worker {i}", p) for i, p in enumerate(self.settlements, 1))]
+        for name, process in [*named, ("anvil", self.anvil)]:
             if process is not None and process.poll() is not None:
                 return f"{name} exited with code {process.returncode}"
         return None
 
     def children(self) -> list[int]:
-        return [p.pid for p in (self.api, self.settlement, self.anvil) if p is not None]
+        return [p.pid for p in (self.api, *self.settlements, self.anvil) if p is not None]
 
     # ------------------------------------------------------------- children
     def _spawn(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -323,7 +327,7 @@ class Stack:
         """The API process(es) get `service`, the settings of this chain, through their environment. With several
         workers: migrate once here, serve `api_app` with `--workers N`, and start the one settlement worker."""
         api_url = f"http://{service.host}:{service.api_port}"
-        several = service.api_workers > 1
+        several = service.api_workers > 1 or service.settlement_workers > 1
         if several:
             metrics_dir = Path(service.state_dir).resolve() / "metrics"
             shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -356,9 +360,15 @@ class Stack:
         self.api = api
         _wait_until(lambda: _healthy(api_url), f"the API on {api_url}", api, log_dir / "api.log")
         if several:
-            self.settlement = self._spawn(
-                [sys.executable, "-m", "coopride.runner", "settlement-worker"], log_dir / "settlement.log", env=env
-            )
+            for i in range(1, service.settlement_workers + 1):
+                worker_id = f"settlement-{i}"
+                self.settlements.append(
+                    self._spawn(
+                        [sys.executable, "-m", "coopride.runner", "settlement-worker", worker_id],
+                        log_dir / ("settlement.log" if i == 1 else f"{worker_id}.log"),
+                        env=env,
+                    )
+                )
 
 
 def service_app():
@@ -384,9 +394,10 @@ def api_app():
     return install_gauges(create_app())
 
 
-def _settlement_worker_main() -> None:
-    """`python -m coopride.runner settlement-worker`: the one settlement worker beside several API processes, with
-    the settings in its environment; runs until SIGINT/SIGTERM (it finishes the batch in hand)."""
+def _settlement_worker_main(worker_id: str) -> None:
+    """`python -m coopride.runner settlement-worker [ID]`: one settlement worker beside several API processes, with
+    the settings in its environment; runs until SIGINT/SIGTERM (it finishes the batch in hand). Workers with
+    different ids share the queue; a worker restarted with its id finishes its own unfinished batches at once."""
     import threading
 
     from coopride.api.logging import configure_json_logging
@@ -396,7 +407,7 @@ def _settlement_worker_main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    run_forever(stop, Settings.from_env())
+    run_forever(stop, Settings.from_env(), worker_id=worker_id)
 
 
 def serve_command(factory: str, host: str, port: int, workers: int) -> list[str]:
@@ -426,6 +437,11 @@ def serve_workers(factory: str, host: str, port: int, workers: int) -> None:
 # ---------------------------------------------------------------------- modes
 def check_mode(settings: Settings) -> None:
     """SQLite serves one process: several API processes need PostgreSQL."""
+    if settings.settlement_workers > 1 and not settings.uses_postgresql:
+        raise StackError(
+            f"COOPRIDE_SETTLEMENT_WORKERS={settings.settlement_workers} needs PostgreSQL (SQLite serves one process): "
+            "set DATABASE_URL=postgresql+psycopg://user@host:port/db, or run `coopride run --postgres`"
+        )
     if settings.api_workers > 1 and not settings.uses_postgresql:
         raise StackError(
             f"COOPRIDE_API_WORKERS={settings.api_workers} needs PostgreSQL (SQLite serves one process): set "
@@ -436,9 +452,11 @@ def check_mode(settings: Settings) -> None:
 def describe_mode(settings: Settings) -> str:
     """What `coopride run` prints: which database, how many API processes, where the settlement worker runs."""
     database = "PostgreSQL" if settings.uses_postgresql else "SQLite"
-    if settings.api_workers == 1:
+    if settings.api_workers == 1 and settings.settlement_workers == 1:
         return f"{database}, single process (API + embedded settlement worker)"
-    return f"{database}, {settings.api_workers} API processes + 1 settlement worker process"
+    workers = settings.settlement_workers
+    api = f"{settings.api_workers} API process" + ("es" if settings.api_workers > 1 else "")
+    return f"{database}, {api} + {workers} settlement worker process" + ("es" if workers > 1 else "")
 
 
 class PrivatePostgres:
@@ -723,12 +741,12 @@ def run_until_stopped(stack: Stack, on_ready: Callable[[StackInfo], None]) -> in
 if __name__ == "__main__":
     if sys.argv[1:] == ["deploy"]:
         _deploy_main()
-    elif sys.argv[1:] == ["settlement-worker"]:
-        _settlement_worker_main()
+    elif sys.argv[1:2] == ["settlement-worker"] and len(sys.argv) <= 3:
+        _settlement_worker_main(sys.argv[2] if len(sys.argv) == 3 else "settlement-1")
     elif len(sys.argv) == 6 and sys.argv[1] == "serve":
         serve_workers(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
         sys.exit(
-            "usage: python -m coopride.runner deploy < request.json | settlement-worker | "
+            "usage: python -m coopride.runner deploy < request.json | settlement-worker [ID] | "
             "serve MODULE:FACTORY HOST PORT WORKERS"
         )

@@ -1,4 +1,5 @@
-"""The settlement worker's own tables (created by migration 0002_settlement; fee bumping added by 0003)."""
+"""The settlement worker's own tables (created by migration 0002_settlement; fee bumping added by 0003, the
+workers' leases by c0a4workers)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class SettlementBatch(SQLModel, table=True):
     settled_count: int | None = None
     rejected_count: int | None = None
     note: str | None = None
+    # The worker that looks after the batch until it is finished, and until when (unix seconds, that worker's
+    # clock): another worker takes an unfinished batch over only once its lease has run out.
+    owner: str | None = Field(default=None, max_length=64)
+    lease_until: float | None = None
 
 
 class SettlementRetry(SQLModel, table=True):

@@ -24,6 +24,20 @@ Exactly once, whatever dies when:
 3. The chain's trip-id bitmap is the last line of defence: a trip sent twice is rejected
    AlreadySettled, which is recorded as settled by the earlier transaction, not as a failure.
 
+Several workers on one PostgreSQL database (issue 13), all sending from the ONE settler key:
+4. Claiming: a worker picks its due trips with `SELECT ... FOR UPDATE SKIP LOCKED` and keeps them locked in that
+   transaction until it writes the batch row and marks them "submitted" (step 1); another worker skips them and
+   takes the next ones. On SQLite (one process) trips are chosen and claimed as before (a guarded UPDATE).
+5. Nonces: from choosing the nonce to the broadcast, a worker holds a PostgreSQL advisory lock named after the
+   settler address (session level, on a connection of its own: a dead process's lock goes with its connection)
+   besides the process's own nonce lock, so two workers never sign with the same nonce.
+6. Recovery: every batch row has an owner (the worker's id) and a lease (`lease_seconds`). A worker finishes its
+   own unfinished batches (a restarted worker with the same id at once) and takes over another's only once that
+   lease ran out, by a compare-and-set UPDATE that one worker wins. A lease that runs out under a worker that is
+   merely slow lets two workers look after one batch: harmless, since every step of step 2 is idempotent on chain
+   (same bytes, one nonce) and each outcome is recorded under the batch row's lock (`FOR UPDATE`) by whoever
+   takes it first; the others find it finished.
+
 Run it embedded (`start_in_thread`, used by the API's lifespan) or as its own process (`run_forever`).
 """
 
@@ -32,8 +46,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +55,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from fastapi import FastAPI
 from hexbytes import HexBytes
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, or_, text, update
 from sqlmodel import Session, col, select
 from web3.exceptions import TimeExhausted
 from web3.types import TxReceipt
@@ -65,6 +79,8 @@ log = logging.getLogger(__name__)
 RETRYABLE_REASONS = frozenset({RejectReason.DISPUTED, RejectReason.DISPUTE_WINDOW_OPEN})
 # How a trip the attester refused is recorded (it never reaches the chain).
 ATTESTATION_REFUSED = "AttestationRefused"
+# The embedded worker's id, and the first of `coopride run`'s worker processes (`settlement-1`, `settlement-2`, ...).
+DEFAULT_WORKER_ID = "settlement-1"
 
 
 @dataclass
@@ -93,6 +109,11 @@ class SettlementHooks:
     after_broadcast: Callable[[SettlementBatch], None] | None = None
 
 
+def settler_lock_key(settler: str) -> int:
+    """The advisory lock key (a signed 64-bit integer) that serialises nonces of one settler address."""
+    return int.from_bytes(keccak(b"coopride settler nonce " + settler.lower().encode())[:8], "big", signed=True)
+
+
 def batch_id_for(chain_id: int, ledger: str, nonce: int, trip_ids: list[int]) -> bytes:
     """Deterministic: the same trips, sent with the same nonce to the same ledger, give the same id."""
     return keccak(abi_encode(["uint256", "address", "uint256", "uint256[]"], [chain_id, ledger, nonce, trip_ids]))
@@ -115,9 +136,13 @@ class SettlementWorker:
         max_batches_per_run: int = 20,
         clock: Callable[[], float] = time.time,
         hooks: SettlementHooks | None = None,
+        worker_id: str = DEFAULT_WORKER_ID,
+        lease_seconds: float = 300.0,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
         self.engine = engine
         self.chain = chain
         self.batch_size = batch_size
@@ -133,11 +158,55 @@ class SettlementWorker:
         self.max_batches_per_run = max_batches_per_run
         self.clock = clock
         self.hooks = hooks or SettlementHooks()
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self._postgres = engine.dialect.name == "postgresql"
         self._run_lock = threading.Lock()
 
     def _session(self) -> Session:
         # Objects stay readable after commit: a batch is passed on after it is stored.
         return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def _claim(self) -> Iterator[Session | None]:
+        """The transaction that chooses, locks and claims one batch's trips (PostgreSQL); None on SQLite, where
+        each step uses a short session of its own as before (one process: nothing to lock against)."""
+        if not self._postgres:
+            yield None
+            return
+        with self._session() as session:
+            yield session
+
+    @contextmanager
+    def _in(self, claim: Session | None) -> Iterator[Session]:
+        """The claim transaction if there is one, else a fresh session."""
+        if claim is not None:
+            yield claim
+            return
+        with self._session() as session:
+            yield session
+
+    @contextmanager
+    def _nonce(self) -> Iterator[int]:
+        """The next nonce, held until the block ends: across processes (PostgreSQL advisory lock) and threads."""
+        if not self._postgres:
+            with self.chain.transactions.exclusive_nonce() as nonce:
+                yield nonce
+            return
+        key = settler_lock_key(self.chain.transactions.settler)
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            connection.commit()
+            try:
+                with self.chain.transactions.exclusive_nonce() as nonce:
+                    yield nonce
+            finally:
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+                except Exception:  # never hand a connection that may still hold the lock back to the pool
+                    connection.invalidate()
+                    raise
 
     # ---------------------------------------------------------------- passes
     def run_once(self, *, force: bool = False) -> SettlementReport:
@@ -149,11 +218,12 @@ class SettlementWorker:
                 if report.unfinished_batches:
                     return report  # keep nonce order: nothing new goes out until the old ones are resolved
                 for _ in range(self.max_batches_per_run):
-                    trips = self._due_trips(force)
-                    if not trips:
-                        break
-                    if not self._send_batch(trips, report):
-                        break
+                    with self._claim() as claim:
+                        trips = self._due_trips(force, claim)
+                        if not trips:
+                            break
+                        if not self._send_batch(trips, report, claim):
+                            break
             except TRANSIENT_ERRORS as exc:
                 report.errors.append(f"chain unavailable: {exc.__class__.__name__}: {exc}")
         return report
@@ -171,29 +241,32 @@ class SettlementWorker:
         log.info("settlement worker stopped")
 
     # --------------------------------------------------------- choosing trips
-    def _due_trips(self, force: bool) -> list[Trip]:
+    def _due_trips(self, force: bool, claim: Session | None = None) -> list[Trip]:
         now = self.clock()
         # The ledger rejects, for good, a receipt that ends after the block settling it, and rejects an unconfirmed
         # one `DisputeWindowOpen` before `endTime + disputeWindow`: both compare with the next block's time, which
         # the node's pending block gives (an idle chain's latest block can be far behind it).
         chain_time = self.chain.next_block_timestamp()
         window_closed_before = chain_time - self.chain.dispute_window()
-        with self._session() as session:
-            rows = session.exec(
-                select(Trip, SettlementRetry)
-                .join(SettlementRetry, col(SettlementRetry.trip_id) == col(Trip.id), isouter=True)
-                .where(Trip.status == TripStatus.QUEUED)
-                .where(Trip.end_time <= chain_time)
-                .where(
-                    col(Trip.rider).is_(None)
-                    | col(Trip.rider_signature).is_not(None)
-                    | (col(Trip.end_time) <= window_closed_before)
-                )
-                .where(col(Trip.dispute_status).is_(None) | (col(Trip.dispute_status) != DisputeStatus.OPEN))
-                .where(col(SettlementRetry.trip_id).is_(None) | (col(SettlementRetry.retry_after) <= now))
-                .order_by(col(Trip.end_time), col(Trip.id))
-                .limit(self.batch_size)
-            ).all()
+        query = (
+            select(Trip, SettlementRetry)
+            .join(SettlementRetry, col(SettlementRetry.trip_id) == col(Trip.id), isouter=True)
+            .where(Trip.status == TripStatus.QUEUED)
+            .where(Trip.end_time <= chain_time)
+            .where(
+                col(Trip.rider).is_(None)
+                | col(Trip.rider_signature).is_not(None)
+                | (col(Trip.end_time) <= window_closed_before)
+            )
+            .where(col(Trip.dispute_status).is_(None) | (col(Trip.dispute_status) != DisputeStatus.OPEN))
+            .where(col(SettlementRetry.trip_id).is_(None) | (col(SettlementRetry.retry_after) <= now))
+            .order_by(col(Trip.end_time), col(Trip.id))
+            .limit(self.batch_size)
+        )
+        if claim is not None:  # trips another worker is claiming are skipped, not waited for
+            query = query.with_for_update(skip_locked=True, of=Trip)
+        with self._in(claim) as session:
+            rows = session.exec(query).all()
         if not rows:
             return []
 
@@ -206,17 +279,20 @@ class SettlementWorker:
         return []
 
     # -------------------------------------------------------------- sending
-    def _send_batch(self, trips: list[Trip], report: SettlementReport) -> bool:
-        """Stores, broadcasts and confirms one batch. False when the pass should stop."""
-        trips = self._attestable(trips, report)
+    def _send_batch(self, trips: list[Trip], report: SettlementReport, claim: Session | None = None) -> bool:
+        """Stores, broadcasts and confirms one batch. False when the pass should stop. `claim` (PostgreSQL) holds
+        the trips locked; it is committed by `_persist`, or here when nothing is stored."""
+        trips = self._attestable(trips, report, claim)
         if not trips:
+            if claim is not None:
+                claim.commit()  # the refusals
             return True  # every due trip was refused: look for others
         # Runs of the same driver are cheaper on chain (one earnings write per run), in driving-day order (the
         # driver's daily cap counts the latest day seen).
         trips = sorted(trips, key=lambda t: (t.driver.lower(), t.end_time, t.id))
         trip_ids = [stored_id(t) for t in trips]
         signed_receipts = [self._signed_receipt(t) for t in trips]
-        with self.chain.transactions.exclusive_nonce() as nonce:
+        with self._nonce() as nonce:
             batch_id = batch_id_for(self.chain.chain_id, self.chain.ledger.address, nonce, trip_ids)
             attester_r, attester_vs = self.attester.attest(batch_id, [receipt_of(t) for t in trips])
             call = self.chain.settle_call(batch_id, signed_receipts, attester_r, attester_vs)
@@ -224,6 +300,8 @@ class SettlementWorker:
                 signed = self.chain.transactions.sign_call(call, nonce)
             except ChainRevert as exc:  # the whole batch would revert (paused, settler role revoked)
                 report.errors.append(f"settle would revert: {exc.message}")
+                if claim is not None:
+                    claim.commit()  # the refusals
                 return False
             batch = SettlementBatch(
                 id=HexBytes(batch_id).to_0x_hex(),
@@ -232,8 +310,10 @@ class SettlementWorker:
                 tx_hash=signed.tx_hash,
                 raw_tx=signed.raw,
                 signed_at=self.clock(),
+                owner=self.worker_id,
+                lease_until=self.clock() + self.lease_seconds,
             )
-            if not self._persist(batch):
+            if not self._persist(batch, claim):
                 report.errors.append("trips were claimed by another worker; skipped")
                 return False
             if self.hooks.after_persist:
@@ -246,10 +326,11 @@ class SettlementWorker:
             self.hooks.after_broadcast(batch)
         return self._confirm(batch, report)
 
-    def _attestable(self, trips: list[Trip], report: SettlementReport) -> list[Trip]:
-        """The trips the attester vouches for; each one it refuses is rejected for good (never sent)."""
+    def _attestable(self, trips: list[Trip], report: SettlementReport, claim: Session | None = None) -> list[Trip]:
+        """The trips the attester vouches for; each one it refuses is rejected for good (never sent). Inside a
+        claim transaction the refusals are committed with the batch (or by the caller)."""
         keep: list[Trip] = []
-        with self._session() as session:
+        with self._in(claim) as session:
             for trip in trips:
                 problems = trace_problems(session, trip)
                 if not problems:
@@ -264,7 +345,8 @@ class SettlementWorker:
                 if refused.rowcount:  # type: ignore[attr-defined]
                     report.rejected[stored_id(trip)] = reason
                     log.warning("the attester refused trip %s: %s", trip.id, reason)
-            session.commit()
+            if claim is None:
+                session.commit()
         return keep
 
     def _signed_receipt(self, trip: Trip) -> tuple[Any, ...]:
@@ -273,9 +355,10 @@ class SettlementWorker:
         rider_signature = bytes(HexBytes(trip.rider_signature)) if trip.rider_signature else None
         return signed_receipt_tuple(receipt, bytes(HexBytes(trip.driver_signature)), rider_signature)
 
-    def _persist(self, batch: SettlementBatch) -> bool:
-        """Stores the batch and claims its trips in one transaction; False if any trip left the queue meanwhile."""
-        with self._session() as session:
+    def _persist(self, batch: SettlementBatch, claim: Session | None = None) -> bool:
+        """Stores the batch and claims its trips in one transaction (the claim transaction, whose row locks hold
+        them, on PostgreSQL); False if any trip left the queue meanwhile."""
+        with self._in(claim) as session:
             claimed = session.execute(
                 update(Trip)
                 .where(col(Trip.id).in_(batch.trip_ids), col(Trip.status) == TripStatus.QUEUED)
@@ -320,6 +403,10 @@ class SettlementWorker:
                 .order_by(col(SettlementBatch.nonce))
             ).all()
         for batch in unfinished:
+            leased = self._take_lease(batch.id)
+            if leased is None:
+                continue  # a live worker looks after it, or it was finished meanwhile
+            batch = leased  # as stored now: another worker may have re-signed it since the list was read
             # Read the nonce before the receipt: if the nonce is used and our receipt is still absent
             # afterwards, our transaction can never be mined.
             confirmed_nonce = self.chain.transactions.confirmed_nonce()
@@ -329,7 +416,7 @@ class SettlementWorker:
             elif batch.nonce < confirmed_nonce:
                 self._supersede(batch, report)
             else:
-                with self.chain.transactions.exclusive_nonce():
+                with self._nonce():
                     if self.clock() - batch.signed_at >= self.bump_after_seconds:
                         batch = self._replace_with_higher_fees(batch, report)
                     sent = self._broadcast(batch)
@@ -337,6 +424,32 @@ class SettlementWorker:
                     self._confirm(batch, report)
                 else:
                     report.unfinished_batches.append(batch.id)
+
+    def _take_lease(self, batch_id: str) -> SettlementBatch | None:
+        """Makes this worker the batch's owner for `lease_seconds` if it is unfinished and its owner is this worker,
+        nobody, or a worker whose lease ran out, and returns it as stored; None if not. One UPDATE: of two workers
+        taking over, one wins."""
+        now = self.clock()
+        with self._session() as session:
+            taken = session.execute(
+                update(SettlementBatch)
+                .where(
+                    col(SettlementBatch.id) == batch_id,
+                    col(SettlementBatch.status) == BatchStatus.SUBMITTED,
+                    or_(
+                        col(SettlementBatch.owner).is_(None),
+                        col(SettlementBatch.owner) == self.worker_id,
+                        col(SettlementBatch.lease_until).is_(None),
+                        col(SettlementBatch.lease_until) <= now,
+                    ),
+                )
+                .values(owner=self.worker_id, lease_until=now + self.lease_seconds)
+            )
+            if not taken.rowcount:  # type: ignore[attr-defined]
+                session.rollback()
+                return None
+            session.commit()
+            return session.get_one(SettlementBatch, batch_id)
 
     def _receipt_of_any_version(self, batch: SettlementBatch) -> TxReceipt | None:
         for tx_hash in [batch.tx_hash, *batch.replaced_tx_hashes]:
@@ -355,7 +468,9 @@ class SettlementWorker:
             )
             return batch
         with self._session() as session:
-            stored = session.get_one(SettlementBatch, batch.id)
+            stored = session.get_one(SettlementBatch, batch.id, with_for_update=True)
+            if stored.status != BatchStatus.SUBMITTED or stored.tx_hash != batch.tx_hash:
+                return stored  # another worker finished or re-signed it meanwhile
             stored.replaced_tx_hashes = [*stored.replaced_tx_hashes, stored.tx_hash]
             stored.tx_hash, stored.raw_tx, stored.signed_at = bumped.tx_hash, bumped.raw, self.clock()
             session.add(stored)
@@ -367,7 +482,7 @@ class SettlementWorker:
 
     def _supersede(self, batch: SettlementBatch, report: SettlementReport) -> None:
         with self._session() as session:
-            stored = session.get_one(SettlementBatch, batch.id)
+            stored = session.get_one(SettlementBatch, batch.id, with_for_update=True)
             if stored.status != BatchStatus.SUBMITTED:
                 return
             trips = self._batch_trips(session, stored)
@@ -386,7 +501,8 @@ class SettlementWorker:
         """Records every trip's outcome from a mined receipt, all in one database transaction."""
         now = self.clock()
         with self._session() as session:
-            batch = session.get_one(SettlementBatch, batch_id)
+            # Under the row's lock: of two workers recording one batch, the second finds it finished.
+            batch = session.get_one(SettlementBatch, batch_id, with_for_update=True)
             if batch.status != BatchStatus.SUBMITTED:
                 return  # another pass recorded it already
             trips = self._batch_trips(session, batch)
@@ -469,7 +585,11 @@ def _signed_of(batch: SettlementBatch) -> SignedTx:
 
 # ------------------------------------------------------------------ entry points
 def worker_from_settings(
-    settings: Settings | None = None, *, engine: Engine | None = None, chain: ChainClient | None = None
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    chain: ChainClient | None = None,
+    worker_id: str = DEFAULT_WORKER_ID,
 ) -> SettlementWorker:
     settings = settings or get_settings()
     if engine is None:
@@ -485,6 +605,7 @@ def worker_from_settings(
         max_age_seconds=settings.settlement_max_age_seconds,
         bump_after_seconds=settings.settlement_bump_after_seconds,
         max_fee_per_gas=int(settings.settlement_max_fee_gwei * 10**9),
+        worker_id=worker_id,
     )
 
 
@@ -493,9 +614,16 @@ def run_once(settings: Settings | None = None, *, force: bool = False) -> Settle
     return worker_from_settings(settings).run_once(force=force)
 
 
-def run_forever(stop_event: threading.Event, settings: Settings | None = None, poll_interval: float = 1.0) -> None:
-    """The worker as its own process (`coopride settle`): runs until `stop_event` is set."""
-    worker_from_settings(settings).run_forever(stop_event, poll_interval)
+def run_forever(
+    stop_event: threading.Event,
+    settings: Settings | None = None,
+    poll_interval: float = 1.0,
+    *,
+    worker_id: str = DEFAULT_WORKER_ID,
+) -> None:
+    """The worker as its own process (`coopride settle`, `coopride run`'s worker processes): runs until `stop_event`
+    is set. Several, with different `worker_id`s, may share one PostgreSQL database."""
+    worker_from_settings(settings, worker_id=worker_id).run_forever(stop_event, poll_interval)
 
 
 def start_in_thread(worker: SettlementWorker, poll_interval: float = 1.0) -> tuple[threading.Thread, threading.Event]:
