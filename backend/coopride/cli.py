@@ -89,7 +89,8 @@ def run(
     API with its settlement worker on SQLite (or DATABASE_URL). Ctrl-C stops everything it started.
 
     Modes: SQLite, one process (the default); PostgreSQL with N API processes (DATABASE_URL=postgresql+psycopg://...
-    and COOPRIDE_API_WORKERS=N, or --postgres), where the settlement worker runs in exactly one process of its own.
+    and COOPRIDE_API_WORKERS=N, or --postgres), where settlement workers run in processes of their own
+    (COOPRIDE_SETTLEMENT_WORKERS, default 1; they coordinate through the database).
     """
     settings = Settings.from_env(anvil_port=anvil_port, api_port=api_port, state_dir=state_dir, api_workers=workers)
     if postgres and not settings.configured("api_workers"):
