@@ -13,6 +13,7 @@ from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
 from coopride.db import init_db, make_engine
 from coopride.domain.regions import DEFAULT_REGION_MAP, RegionMap
+from coopride.web import mount_web
 
 DESCRIPTION = """
 CoopRide is a ride-sharing cooperative owned by its members. This API signs members in with their
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, chain: ChainClient | None = Non
     for error_type in TRANSIENT_ERRORS:
         app.add_exception_handler(error_type, lambda _request, exc: _unavailable(exc))
 
+    mount_web(app)  # the web app at / (coopride.web); the API's paths are unchanged
     return app
 
 

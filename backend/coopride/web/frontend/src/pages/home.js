@@ -1,0 +1,245 @@
+// Home: what CoopRide is, the wallet (a browser wallet or the built-in one), sign-in and joining.
+import { api } from "../lib/api.js";
+import { signIn } from "../lib/auth.js";
+import { config, regionName } from "../lib/config.js";
+import { t, tokens } from "../lib/i18n.js";
+import { faucetButton, walletFacts } from "../lib/account.js";
+import { showWho } from "../lib/page.js";
+import { clearSession, currentSession } from "../lib/session.js";
+import { signTyped } from "../lib/sign.js";
+import { $, alertBox, announce, fill, h, onClick, onSubmit, progress, showError, stat, txProof } from "../lib/ui.js";
+import { choose, forgetChoice, injectedAvailable, keystore, provider, unlockBuiltin } from "../lib/wallet/index.js";
+
+const panel = $("#wallet-panel");
+const account = $("#account-panel");
+const SESSION_HOURS = 12;
+
+function nextPage() {
+  const next = new URLSearchParams(location.search).get("next");
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : null;
+}
+
+async function afterSignIn() {
+  announce(t("js.signin.done"));
+  const next = nextPage();
+  if (next) {
+    location.assign(next);
+    return;
+  }
+  await render();
+}
+
+function passphraseFields(prefix, { confirm = false, autocomplete = "new-password" } = {}) {
+  return [
+    h("label", { for: `${prefix}-passphrase` }, t("js.wallet.passphrase"), h("span", { class: "hint" }, t("js.wallet.passphrase.hint"))),
+    h("input", { id: `${prefix}-passphrase`, name: "passphrase", type: "password", minlength: 8, required: true, autocomplete }),
+    confirm && h("label", { for: `${prefix}-confirm` }, t("js.wallet.passphrase.confirm")),
+    confirm && h("input", { id: `${prefix}-confirm`, name: "confirm", type: "password", minlength: 8, required: true, autocomplete: "new-password" }),
+  ];
+}
+
+function keystoreMessage(error) {
+  if (error && error.message === "short") return t("js.wallet.short");
+  if (error && error.message === "wrong") return t("js.wallet.wrong");
+  return error && error.message ? error.message : String(error);
+}
+
+async function createOrImport(form, privateKeyText) {
+  const status = $(".form-status", form);
+  const passphrase = form.passphrase.value;
+  if (form.confirm && form.confirm.value !== passphrase) {
+    showError(status, new Error(t("js.wallet.mismatch")));
+    return;
+  }
+  const builtin = await import("../lib/wallet/builtin.js");
+  const privateKey = privateKeyText === null ? builtin.generatePrivateKey() : builtin.normalisePrivateKey(privateKeyText);
+  if (!privateKey) {
+    showError(status, new Error(t("js.wallet.bad_key")));
+    return;
+  }
+  fill(status, alertBox("info", t("js.wallet.encrypting")));
+  try {
+    await keystore.saveWallet(privateKey, builtin.addressOf(privateKey), passphrase);
+    choose("builtin");
+    const wallet = await unlockBuiltin(passphrase, Date.now() + SESSION_HOURS * 3600_000);
+    fill(status, alertBox("info", t("js.signin.signing")));
+    await signIn(wallet);
+    await afterSignIn();
+  } catch (error) {
+    showError(status, new Error(keystoreMessage(error)));
+  }
+}
+
+function injectedCard() {
+  if (!injectedAvailable()) return null;
+  const status = h("div", { class: "form-status" });
+  const button = h("button", { type: "button", id: "use-injected" }, t("js.wallet.injected.button"));
+  onClick(button, async () => {
+    try {
+      choose("injected");
+      fill(status, alertBox("info", t("js.signin.signing")));
+      await signIn(await provider());
+      await afterSignIn();
+    } catch (error) {
+      forgetChoice();
+      showError(status, error.code === 4001 ? new Error(t("js.sign.declined")) : error);
+    }
+  });
+  return h("div", { class: "card" }, h("h3", {}, t("js.wallet.injected.title")), h("p", {}, t("js.wallet.injected.text")), button, status);
+}
+
+function newWalletForms() {
+  const parts = [injectedCard()];
+  const create = h("form", { id: "create-wallet", novalidate: false },
+    h("p", {}, t("js.wallet.create.text")),
+    passphraseFields("create", { confirm: true }),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("js.wallet.create.button"))),
+    h("div", { class: "form-status" }));
+  onSubmit(create, () => createOrImport(create, null));
+  const importForm = h("form", { id: "import-wallet" },
+    h("label", { for: "import-key" }, t("js.wallet.import.key")),
+    h("input", { id: "import-key", name: "key", type: "password", required: true, autocomplete: "off", spellcheck: "false" }),
+    passphraseFields("import", { confirm: true }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, t("js.wallet.import.button"))),
+    h("div", { class: "form-status" }));
+  onSubmit(importForm, () => createOrImport(importForm, importForm.key.value));
+  parts.push(h("div", { class: "card" }, h("h3", {}, t("js.wallet.create.title")), create,
+    h("details", {}, h("summary", {}, t("js.wallet.import.title")), importForm)));
+  return parts;
+}
+
+function unlockForm(record) {
+  const status = h("div", { class: "form-status" });
+  const form = h("form", { id: "unlock-wallet" },
+    h("p", {}, t("js.wallet.unlock.text", { address: record.address })),
+    passphraseFields("unlock", { autocomplete: "current-password" }),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("js.wallet.unlock.button"))),
+    status);
+  onSubmit(form, async () => {
+    try {
+      choose("builtin");
+      const wallet = await unlockBuiltin(form.passphrase.value, Date.now() + SESSION_HOURS * 3600_000);
+      fill(status, alertBox("info", t("js.signin.signing")));
+      await signIn(wallet);
+      await afterSignIn();
+    } catch (error) {
+      showError(status, new Error(keystoreMessage(error)));
+    }
+  });
+  const forget = h("button", { type: "button", class: "danger", id: "forget-wallet" }, t("js.wallet.forget.button"));
+  const sure = h("input", { type: "checkbox", id: "forget-sure" });
+  onClick(forget, async () => {
+    if (!sure.checked) {
+      showError(status, new Error(t("js.wallet.forget.confirm")));
+      return;
+    }
+    await keystore.forgetWallet();
+    forgetChoice();
+    clearSession();
+    await render();
+  });
+  return [h("div", { class: "card" }, h("h3", {}, t("js.wallet.unlock.title")), form), injectedCard(), h("details", {}, h("summary", {}, t("js.wallet.forget.title")),
+    h("p", {}, t("js.wallet.forget.text")),
+    h("div", { class: "row" }, h("label", { for: "forget-sure" }, sure, " ", t("js.wallet.forget.sure"))),
+    forget)];
+}
+
+function exportForm() {
+  const status = h("div", { "aria-live": "polite" });
+  const form = h("form", { id: "export-wallet" },
+    h("p", {}, t("js.wallet.export.text")),
+    passphraseFields("export", { autocomplete: "current-password" }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, t("js.wallet.export.button"))),
+    status);
+  onSubmit(form, async () => {
+    try {
+      const { privateKey } = await keystore.openWallet(form.passphrase.value);
+      form.passphrase.value = "";
+      fill(status, alertBox("warn", t("js.wallet.export.warning"), h("p", {}, h("code", { id: "exported-key" }, privateKey))));
+    } catch (error) {
+      showError(status, new Error(keystoreMessage(error)));
+    }
+  });
+  return h("details", {}, h("summary", {}, t("js.wallet.export.title")), form);
+}
+
+function signedIn(session) {
+  const out = h("button", { type: "button", class: "secondary", id: "sign-out" }, t("js.signout.button"));
+  onClick(out, async () => {
+    clearSession();
+    if (session.wallet === "builtin") await keystore.lock();
+    await render();
+  });
+  return [
+    alertBox("ok", t("js.signin.as", { address: session.address })),
+    h("p", { class: "muted" }, t(session.wallet === "builtin" ? "js.wallet.kind.builtin" : "js.wallet.kind.injected")),
+    h("div", { class: "actions" }, out),
+    session.wallet === "builtin" ? exportForm() : null,
+  ];
+}
+
+async function membership(session) {
+  const facts = await walletFacts(session.address);
+  const balance = h("dl", { class: "stats" },
+    stat(t("js.balance.wallet"), tokens(facts.fare_token_balance), "wallet-balance"),
+    stat(t("js.member.status"), facts.is_member ? t("js.member.yes", { region: regionName(facts.region_id) }) : t("js.member.no"), "member-status"));
+  const parts = [balance];
+  if (!facts.is_member) {
+    const select = h("select", { id: "join-region", name: "region" }, config.regions.map((r) => h("option", { value: r.id }, r.name)));
+    const steps = h("div", { hidden: true });
+    const status = h("div", { class: "form-status" });
+    const form = h("form", { id: "join-form" },
+      h("p", {}, t("js.join.text")),
+      h("label", { for: "join-region" }, t("js.join.region")), select,
+      h("div", { class: "actions" }, h("button", { type: "submit" }, t("js.join.button"))), steps, status);
+    onSubmit(form, async () => {
+      status.replaceChildren();
+      const progressSteps = progress(steps, ["review", "sign", "chain"]);
+      try {
+        const regionId = Number(select.value);
+        const { typed_data: typedData } = await api(`/members/join/typed-data?region_id=${regionId}`);
+        const receipt = await signTyped({
+          typedData, expect: "Join", steps: progressSteps,
+          send: (signature) => api("/members/join", { method: "POST", body: { region_id: regionId, deadline: typedData.message.deadline, signature } }),
+        });
+        progressSteps.add(alertBox("ok", t("js.join.done"), h("p", {}, txProof(receipt.tx_hash, receipt.block_number))));
+        await renderAccount();
+      } catch (error) {
+        showError(status, error);
+      }
+    });
+    parts.push(form);
+  } else {
+    parts.push(h("p", {}, t("js.member.next")),
+      h("div", { class: "actions" }, h("a", { class: "button", href: "/rider" }, t("nav.rider")), h("a", { class: "button secondary", href: "/driver" }, t("nav.driver"))));
+  }
+  parts.push(faucetButton(session.address, renderAccount));
+  return parts;
+}
+
+async function renderAccount() {
+  const session = currentSession();
+  if (!session) {
+    fill(account, h("p", { class: "muted" }, t("js.signin.first")));
+    return;
+  }
+  try {
+    fill(account, await membership(session));
+  } catch (error) {
+    showError(account, error);
+  }
+}
+
+async function render() {
+  const session = showWho();
+  if (session) {
+    fill(panel, signedIn(session));
+  } else {
+    // A built-in wallet already here is never replaced without the person removing it first.
+    const record = await keystore.walletRecord();
+    fill(panel, record ? unlockForm(record) : newWalletForms());
+  }
+  await renderAccount();
+}
+
+render().catch((error) => showError(panel, error));

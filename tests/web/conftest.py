@@ -1,0 +1,69 @@
+"""Browser tests of the web app: Playwright for Python driving Debian's chromium against a real stack.
+
+One stack for the whole run (`web_stack`): anvil on a free port, the contracts deployed by
+scripts/deploy.py, and uvicorn serving the API with its settlement worker and the web app, started by
+`coopride.runner.Stack` exactly as `coopride run` starts them. Each test makes its own people (fresh
+wallets), so tests share the chain without sharing state.
+
+Playwright's own browser download cannot work here: the launch uses the system's `chromium`
+(scripts/setup.sh installs it) with the flags a closed network needs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from coopride.runner import Stack, StackConfig, free_port
+from coopride.web.assets import MANIFEST_PATH
+from web_helpers import Chain
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def web_stack(tmp_path_factory):
+    if not MANIFEST_PATH.exists():
+        pytest.fail(f"the web assets are not built ({MANIFEST_PATH} is missing): run `make setup`")
+    state_dir = tmp_path_factory.mktemp("web-stack")
+    config = StackConfig(state_dir=state_dir, anvil_port=free_port(), api_port=free_port(),
+                         # settle each trip as soon as both parties signed it
+                         api_env={"COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "0", "COOPRIDE_SETTLEMENT_BATCH_SIZE": "1"})
+    stack = Stack(config, log=lambda _text: None)
+    with stack as info:
+        yield info
+    # the API's log helps when a browser test fails for a server-side reason
+    log = Path(info.log_dir) / "api.log"
+    if log.exists() and "Traceback" in log.read_text(errors="replace"):
+        print(f"\n--- {log} ---\n{log.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def base_url(web_stack) -> str:
+    return web_stack.api_url
+
+
+@pytest.fixture(scope="session")
+def chain(web_stack) -> Chain:
+    manifest = json.loads(Path(web_stack.manifest_path).read_text())
+    return Chain(Web3(Web3.HTTPProvider(web_stack.rpc_url)), manifest)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: run `make setup` as root, or `apt-get install chromium`")
+    return {"executable_path": executable, "args": CHROMIUM_FLAGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(base_url):
+    return {"base_url": base_url, "viewport": PHONE, "locale": "en-GB"}

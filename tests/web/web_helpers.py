@@ -1,0 +1,110 @@
+"""What the browser tests do as a person would: create a wallet, sign in, join, sign in dialogs; and the
+chain's own figures to compare the pages with."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from playwright.sync_api import Page, expect
+
+PASSPHRASE = "a long passphrase for tests"
+SIGNING_TIMEOUT_MS = 60_000
+
+# A short drive inside Lyon 3e (region 1 of the default region map), about 600 m east-south-east.
+LYON_PICKUP = {"lat": 45.76000, "lon": 4.83600}
+LYON_DROPOFF = {"lat": 45.75700, "lon": 4.84300}
+# The driver's whole trip, through both points.
+LYON_TRIP_FROM = {"lat": 45.76100, "lon": 4.83300}
+LYON_TRIP_TO = {"lat": 45.75500, "lon": 4.84700}
+
+
+@dataclass
+class Chain:
+    """Reads straight from the node, to check that what the pages show is what the chain holds."""
+
+    w3: object
+    manifest: dict
+
+    def contract(self, name: str):
+        entry = self.manifest["contracts"][name]
+        return self.w3.eth.contract(address=entry["address"], abi=entry["abi"])
+
+    def escrow_of(self, address: str) -> int:
+        return self.contract("RideLedger").functions.escrowOf(address).call()
+
+    def token_balance(self, address: str) -> int:
+        return self.contract("FareToken").functions.balanceOf(address).call()
+
+    def is_member(self, address: str) -> bool:
+        return self.contract("Membership").functions.isMember(address).call()
+
+    def is_settled(self, trip_id: int) -> bool:
+        return self.contract("RideLedger").functions.isSettled(trip_id).call()
+
+    def shares_of(self, address: str) -> int:
+        return self.contract("CoopShare").functions.balanceOf(address).call()
+
+
+def session_address(page: Page) -> str:
+    return page.evaluate("JSON.parse(localStorage.getItem('coopride.session')).address")
+
+
+def session_token(page: Page) -> str:
+    return page.evaluate("JSON.parse(localStorage.getItem('coopride.session')).token")
+
+
+def create_wallet_and_sign_in(page: Page, passphrase: str = PASSPHRASE) -> str:
+    page.goto("/")
+    page.fill("#create-passphrase", passphrase)
+    page.fill("#create-confirm", passphrase)
+    page.click("#create-wallet button[type=submit]")
+    expect(page.locator("#wallet-panel .alert.ok")).to_contain_text("Signed in as", timeout=SIGNING_TIMEOUT_MS)
+    return session_address(page)
+
+
+def sign_in_dialog(page: Page, passphrase: str | None = None) -> None:
+    """Approves the signing dialog once it is shown (typing the passphrase if the wallet asks for it)."""
+    dialog = page.locator("#sign-dialog[open]")
+    expect(dialog).to_be_visible(timeout=SIGNING_TIMEOUT_MS)
+    if passphrase is not None and dialog.locator("#sign-passphrase").count():
+        dialog.locator("#sign-passphrase").fill(passphrase)
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#sign-dialog")).not_to_have_attribute("open", "", timeout=SIGNING_TIMEOUT_MS)
+
+
+def join(page: Page, region_id: int = 1) -> None:
+    page.goto("/")
+    page.select_option("#join-region", str(region_id))
+    page.click("#join-form button[type=submit]")
+    sign_in_dialog(page)
+    expect(page.locator("#account-panel")).to_contain_text("Welcome", timeout=SIGNING_TIMEOUT_MS)
+
+
+def fill_points(page: Page, prefix: str, start: dict, end: dict) -> None:
+    page.click(f"#{prefix}-coordinates summary")
+    for name, point in (("from", start), ("to", end)):
+        page.fill(f"#{prefix}-{name}-lat", f"{point['lat']:.6f}")
+        page.fill(f"#{prefix}-{name}-lon", f"{point['lon']:.6f}")
+        page.locator(f"#{prefix}-{name}-lon").dispatch_event("change")
+
+
+def path_between(start: dict, end: dict, steps: int) -> list[dict]:
+    return [{"lat": start["lat"] + (end["lat"] - start["lat"]) * i / steps,
+             "lon": start["lon"] + (end["lon"] - start["lon"]) * i / steps} for i in range(steps + 1)]
+
+
+def haversine_m(a: dict, b: dict) -> float:
+    rad = math.pi / 180
+    d_lat, d_lon = (b["lat"] - a["lat"]) * rad, (b["lon"] - a["lon"]) * rad
+    h = math.sin(d_lat / 2) ** 2 + math.cos(a["lat"] * rad) * math.cos(b["lat"] * rad) * math.sin(d_lon / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
+
+
+def drive(context, page: Page, points: list[dict], seconds_between: float = 1.3, expect_fixes_from: int = 0) -> None:
+    """Moves the emulated GPS along `points`, waiting for the page to keep each fix (distance under 200 km/h)."""
+    for index, point in enumerate(points):
+        context.set_geolocation({"latitude": point["lat"], "longitude": point["lon"], "accuracy": 5})
+        expect(page.locator("#live-fixes")).to_have_text(str(expect_fixes_from + index + 1), timeout=10_000)
+        time.sleep(seconds_between)
