@@ -13,25 +13,40 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from web3 import Web3
 
+from coopride.config import REPO_ROOT
 from coopride.runner import Stack, StackConfig, free_port
-from coopride.web.assets import MANIFEST_PATH
+from coopride.web.assets import MANIFEST_PATH, WEB_DIR
 from web_helpers import Chain
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+FRONTEND_DIR = WEB_DIR / "frontend"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
-def web_stack(tmp_path_factory):
+def _assets_are_stale() -> bool:
     if not MANIFEST_PATH.exists():
-        pytest.fail(f"the web assets are not built ({MANIFEST_PATH} is missing): run `make setup`")
+        return True
+    built = MANIFEST_PATH.stat().st_mtime
+    return any(source.stat().st_mtime > built for source in FRONTEND_DIR.rglob("*") if source.is_file())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_assets():
+    """The tests run against the current sources: the assets are rebuilt when a source is newer than them."""
+    if _assets_are_stale():
+        subprocess.run(["node", str(FRONTEND_DIR / "build.mjs")], check=True, cwd=REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def web_stack(tmp_path_factory, built_assets):
     state_dir = tmp_path_factory.mktemp("web-stack")
     config = StackConfig(state_dir=state_dir, anvil_port=free_port(), api_port=free_port(),
                          # settle each trip as soon as both parties signed it

@@ -15,6 +15,20 @@ export function myTrips() {
   return api("/trips");
 }
 
+// Receipts signed in this page: they stay in the list with what happens next, until the page is left.
+const signedHere = new Set();
+
+/** The receipts to show in "Receipts to sign": those waiting for `role`'s signature, and those just signed. */
+export function receiptsFor(trips, role) {
+  return trips.filter((trip) => (trip.status === "awaiting_signatures" && !trip[`${role}_signed`]) || signedHere.has(trip.id));
+}
+
+/** What a receipt needs from `role`: a signing button, or (once signed here) what happens next. */
+export function receiptAction(trip, role, onSigned) {
+  if (!signedHere.has(trip.id)) return receiptSigner(trip, onSigned);
+  return alertBox("ok", t(trip.status === "awaiting_signatures" ? "js.receipt.waiting_other" : "js.receipt.queued"));
+}
+
 /** A "check and sign" button for a trip's receipt; `onSigned` runs after the API stored the signature. */
 export function receiptSigner(trip, onSigned) {
   const steps = h("div", { hidden: true });
@@ -29,7 +43,8 @@ export function receiptSigner(trip, onSigned) {
         typedData, expect: "TripReceipt", steps: progressSteps, sendStep: "send",
         send: (signature) => api(`/trips/${trip.id}/signatures`, { method: "POST", body: { signature } }),
       });
-      fill(status, alertBox("ok", t(signed.status === "queued" ? "js.receipt.queued" : "js.receipt.waiting_other")));
+      signedHere.add(trip.id);
+      fill(status, alertBox("ok", t(signed.status === "awaiting_signatures" ? "js.receipt.waiting_other" : "js.receipt.queued")));
       if (onSigned) await onSigned();
     } catch (error) {
       showError(status, error);

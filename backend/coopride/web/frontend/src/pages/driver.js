@@ -6,7 +6,7 @@ import { km, number, shares, shortAddress, t, time, tokens } from "../lib/i18n.j
 import { createMap, drawRegions, line, pointPicker } from "../lib/map.js";
 import { changed, every, myStatement, requireSession } from "../lib/page.js";
 import { Recorder, pendingRecording } from "../lib/recorder.js";
-import { myTrips, receiptSigner, tripItem } from "../lib/trips.js";
+import { myTrips, receiptAction, receiptSigner, receiptsFor, tripItem } from "../lib/trips.js";
 import { $, alertBox, announce, badge, fill, h, onClick, onSubmit, showError, stat } from "../lib/ui.js";
 
 const session = requireSession();
@@ -211,9 +211,9 @@ async function renderOffers() {
 async function renderTrips() {
   const trips = (await myTrips()).filter((trip) => trip.driver === session.address);
   if (!changed("trips", trips)) return;
-  const toSign = trips.filter((trip) => trip.status === "awaiting_signatures" && !trip.driver_signed);
+  const toSign = receiptsFor(trips, "driver");
   fill($("#driver-receipts"), toSign.length
-    ? h("ul", { class: "items" }, toSign.map((trip) => tripItem(trip, "driver", receiptSigner(trip, refreshAll))))
+    ? h("ul", { class: "items" }, toSign.map((trip) => tripItem(trip, "driver", receiptAction(trip, "driver", refreshAll))))
     : h("p", { class: "muted" }, t("js.receipt.none")));
   fill($("#driver-history"), trips.length
     ? h("ul", { class: "items" }, [...trips].reverse().slice(0, 20).map((trip) => tripItem(trip, "driver")))

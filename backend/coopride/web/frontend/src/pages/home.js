@@ -13,6 +13,7 @@ import { choose, forgetChoice, injectedAvailable, keystore, provider, unlockBuil
 const panel = $("#wallet-panel");
 const account = $("#account-panel");
 const SESSION_HOURS = 12;
+let joined = null; // the confirmation of a join made on this page, shown above the membership
 
 function nextPage() {
   const next = new URLSearchParams(location.search).get("next");
@@ -183,7 +184,7 @@ async function membership(session) {
   const balance = h("dl", { class: "stats" },
     stat(t("js.balance.wallet"), tokens(facts.fare_token_balance), "wallet-balance"),
     stat(t("js.member.status"), facts.is_member ? t("js.member.yes", { region: regionName(facts.region_id) }) : t("js.member.no"), "member-status"));
-  const parts = [balance];
+  const parts = [joined, balance];
   if (!facts.is_member) {
     const select = h("select", { id: "join-region", name: "region" }, config.regions.map((r) => h("option", { value: r.id }, r.name)));
     const steps = h("div", { hidden: true });
@@ -202,7 +203,7 @@ async function membership(session) {
           typedData, expect: "Join", steps: progressSteps,
           send: (signature) => api("/members/join", { method: "POST", body: { region_id: regionId, deadline: typedData.message.deadline, signature } }),
         });
-        progressSteps.add(alertBox("ok", t("js.join.done"), h("p", {}, txProof(receipt.tx_hash, receipt.block_number))));
+        joined = alertBox("ok", t("js.join.done"), h("p", {}, txProof(receipt.tx_hash, receipt.block_number)));
         await renderAccount();
       } catch (error) {
         showError(status, error);

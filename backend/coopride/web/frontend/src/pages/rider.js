@@ -7,7 +7,7 @@ import { km, parseTokens, t, time, tokens } from "../lib/i18n.js";
 import { createMap, drawRegions, fit, line, point, pointPicker } from "../lib/map.js";
 import { changed, every, myStatement, requireSession } from "../lib/page.js";
 import { signTyped } from "../lib/sign.js";
-import { myTrips, receiptSigner, tripItem } from "../lib/trips.js";
+import { myTrips, receiptAction, receiptsFor, tripItem } from "../lib/trips.js";
 import { $, alertBox, badge, fill, h, onClick, onSubmit, progress, showError, stat, txProof } from "../lib/ui.js";
 
 const session = requireSession();
@@ -164,9 +164,9 @@ async function renderCurrent() {
 async function renderTrips() {
   const trips = (await myTrips()).filter((trip) => trip.rider === session.address);
   if (!changed("trips", trips)) return;
-  const toSign = trips.filter((trip) => trip.status === "awaiting_signatures" && !trip.rider_signed);
+  const toSign = receiptsFor(trips, "rider");
   fill($("#rider-receipts"), toSign.length
-    ? h("ul", { class: "items" }, toSign.map((trip) => tripItem(trip, "rider", receiptSigner(trip, renderTrips))))
+    ? h("ul", { class: "items" }, toSign.map((trip) => tripItem(trip, "rider", receiptAction(trip, "rider", renderTrips))))
     : h("p", { class: "muted" }, t("js.receipt.none")));
   fill($("#rider-history"), trips.length
     ? h("ul", { class: "items" }, [...trips].reverse().map((trip) => tripItem(trip, "rider")))

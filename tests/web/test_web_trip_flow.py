@@ -1,0 +1,132 @@
+"""Today's whole ride, in two browsers: a driver and a rider, each with the built-in wallet, go from
+sign-in to a settled shared trip. The driver's phone records the trace with watchPosition while the
+emulated GPS moves along a street in Lyon 3e, survives a reload mid-trip, and both sign the receipt; the
+settlement worker settles it on chain. Then solo movement, which earns shares while the region bootstraps."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from web_helpers import (
+    LYON_DROPOFF,
+    LYON_PICKUP,
+    LYON_TRIP_FROM,
+    LYON_TRIP_TO,
+    SIGNING_TIMEOUT_MS,
+    create_wallet_and_sign_in,
+    drive,
+    fill_points,
+    haversine_m,
+    join,
+    path_between,
+    sign_in_dialog,
+)
+
+SETTLE_TIMEOUT_MS = 90_000
+
+
+def _person(browser, base_url, where):
+    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, locale="en-GB",
+                                  geolocation={"latitude": where["lat"], "longitude": where["lon"], "accuracy": 5},
+                                  permissions=["geolocation"])
+    return context, context.new_page()
+
+
+def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, base_url, chain):
+    driver_context, driver = _person(browser, base_url, LYON_PICKUP)
+    rider_context, rider = _person(browser, base_url, LYON_PICKUP)
+    driver_address = create_wallet_and_sign_in(driver)
+    join(driver)
+    rider_address = create_wallet_and_sign_in(rider)
+    join(rider)
+
+    # The driver offers a trip through Lyon 3e; the rider asks for a ride along it and is matched at once.
+    driver.goto("/driver")
+    fill_points(driver, "offer", LYON_TRIP_FROM, LYON_TRIP_TO)
+    driver.click("#offer-form button[type=submit]")
+    expect(driver.locator("#offer-form .alert.ok")).to_contain_text("published")
+
+    rider.goto("/rider")
+    fill_points(rider, "ride", LYON_PICKUP, LYON_DROPOFF)
+    rider.click("#request-form button[type=submit]")
+    card = rider.locator("#ride-card")
+    expect(card).to_have_attribute("data-status", "matched", timeout=15_000)
+    expect(card).to_contain_text("Fare quoted: 0.00 tEUR")  # Lyon 3e is bootstrapping: rides are free
+    rider.click("#request-accept")
+    expect(card).to_have_attribute("data-status", "booked")
+
+    # The driver sees the booked rider (the page polls), picks them up: the phone starts recording.
+    pickup = driver.locator("button.pickup")
+    expect(pickup).to_be_visible(timeout=15_000)
+    pickup.click()
+    expect(driver.locator("#live-fixes")).to_have_text("1", timeout=15_000)
+    expect(card).to_have_attribute("data-status", "picked_up", timeout=15_000)
+
+    route = path_between(LYON_PICKUP, LYON_DROPOFF, 16)
+    drive(driver_context, driver, route[1:8])
+    kept = int(driver.locator("#live-fixes").inner_text())
+    assert kept >= 8
+
+    # A reload mid-trip (a phone that locked, a tab the browser discarded) loses nothing.
+    driver.reload()
+    expect(driver.locator("#recorder-panel")).to_contain_text(f"Recording resumed after the page reloaded: {kept} fixes")
+    drive(driver_context, driver, route[8:])
+    distance = float(driver.locator("#live-distance").inner_text().split()[0])
+    assert abs(distance * 1000 - haversine_m(LYON_PICKUP, LYON_DROPOFF)) < 60
+
+    driver.click("#end-trip")
+    logged = driver.locator("#recorder-panel .alert.ok")
+    expect(logged).to_contain_text("logged", timeout=SIGNING_TIMEOUT_MS)
+    trip_id = int(re.search(r"Trip #(\d+)", logged.inner_text()).group(1))
+    driver.click(f"#recorder-panel button[data-trip='{trip_id}']")
+    expect(driver.locator("#sign-dialog[open]")).to_contain_text(f"You confirm trip #{trip_id}")
+    sign_in_dialog(driver)
+    expect(driver.locator("#recorder-panel")).to_contain_text("waiting for the other party")
+
+    # The rider's page follows: the ride is completed, the receipt waits for the rider's signature.
+    expect(card).to_have_attribute("data-status", "completed", timeout=15_000)
+    rider.click(f"#rider-receipts button[data-trip='{trip_id}']")
+    expect(rider.locator("#sign-dialog[open]")).to_contain_text(driver_address)
+    sign_in_dialog(rider)
+    expect(rider.locator("#rider-receipts")).to_contain_text("Signed by both", timeout=SIGNING_TIMEOUT_MS)
+    chain.mine()
+
+    # The settlement worker settles it; the rider's history shows the settlement and its transaction.
+    settled = rider.locator(f"#rider-history li[data-trip-id='{trip_id}']")
+    expect(settled).to_contain_text("settled", timeout=SETTLE_TIMEOUT_MS)
+    expect(settled).to_contain_text("Transaction 0x")
+    assert chain.is_settled(trip_id)
+
+    # The driver's statement shows the shares the chain minted for the trip.
+    driver.goto("/statement")
+    shares = chain.shares_of(driver_address)
+    assert shares > 0
+    expect(driver.locator("#figure-shares")).to_have_text(f"{shares / 10**18:.2f}".rstrip("0").rstrip("."), timeout=15_000)
+    expect(driver.locator("#statement-trips")).to_contain_text(f"#{trip_id}")
+    assert rider_address != driver_address
+    driver_context.close()
+    rider_context.close()
+
+
+def test_solo_movement_in_a_bootstrapping_region_is_recorded_signed_and_earns_shares(browser, base_url, chain):
+    start = {"lat": 45.7590, "lon": 4.8450}
+    end = {"lat": 45.7560, "lon": 4.8520}
+    context, page = _person(browser, base_url, start)
+    address = create_wallet_and_sign_in(page)
+    join(page)
+    page.goto("/driver")
+    page.click("#start-solo")
+    expect(page.locator("#live-fixes")).to_have_text("1", timeout=15_000)
+    drive(context, page, path_between(start, end, 10)[1:])
+    page.click("#end-trip")
+    expect(page.locator("#recorder-panel .alert.ok")).to_contain_text("logged", timeout=SIGNING_TIMEOUT_MS)
+    page.locator("#recorder-panel button[data-trip]").click()
+    expect(page.locator("#sign-dialog[open]")).to_contain_text("Nobody pays for it")
+    sign_in_dialog(page)
+    chain.mine()
+    history = page.locator("#driver-history")
+    expect(history).to_contain_text("settled", timeout=SETTLE_TIMEOUT_MS)
+    assert chain.shares_of(address) > 0
+    context.close()
