@@ -49,7 +49,10 @@ export function clear(container) {
   container.replaceChildren();
 }
 
-/** Runs `action` once per tap: the control is disabled and marked busy until it finishes. */
+// After an action finishes, its control stays disabled this long: a double tap on a fast answer is one tap.
+const SETTLE_MS = 1000;
+
+/** Runs `action` once per tap: the control is disabled and marked busy until it finishes, and a moment after. */
 export function guard(control, action) {
   return async (event) => {
     if (event) event.preventDefault();
@@ -63,13 +66,11 @@ export function guard(control, action) {
     try {
       return await action(event);
     } finally {
-      delete control.dataset.busy;
-      for (const button of buttons) {
-        if (button.isConnected) {
-          button.disabled = false;
-          button.removeAttribute("aria-busy");
-        }
-      }
+      for (const button of buttons) button.removeAttribute("aria-busy");
+      setTimeout(() => {
+        delete control.dataset.busy;
+        for (const button of buttons) button.disabled = false;
+      }, SETTLE_MS);
     }
   };
 }

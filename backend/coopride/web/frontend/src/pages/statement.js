@@ -16,17 +16,21 @@ function figure(label, value, howKey, id) {
       h("p", {}, t(howKey, { ledger: config.contracts.RideLedger, share: config.contracts.CoopShare, governor: config.contracts.CoopGovernor, address: session.address }))));
 }
 
+/** Running totals over time, from zero at the start of the first trip. */
 function cumulative(trips, value) {
+  if (!trips.length) return [];
   let total = 0;
-  return trips.map((trip) => {
+  return [{ x: trips[0].start_time, y: 0 }, ...trips.map((trip) => {
     total += value(trip);
     return { x: trip.end_time, y: total };
-  });
+  })];
 }
 
 function renderCharts(statement, trips) {
   const byId = new Map(trips.map((trip) => [trip.id, trip]));
-  const mine = statement.trips.map((row) => ({ ...row, end_time: byId.get(row.trip_id)?.end_time ?? 0 })).sort((a, b) => a.end_time - b.end_time);
+  const mine = statement.trips
+    .map((row) => ({ ...row, start_time: byId.get(row.trip_id)?.start_time ?? 0, end_time: byId.get(row.trip_id)?.end_time ?? 0 }))
+    .sort((a, b) => a.end_time - b.end_time);
   const driven = mine.filter((row) => row.role === "driver" && row.status !== "void");
   const settledDriven = driven.filter((row) => row.status === "settled");
   const settledRidden = mine.filter((row) => row.role === "rider" && row.status === "settled");
@@ -35,12 +39,14 @@ function renderCharts(statement, trips) {
     fill($("#statement-charts"), h("p", { class: "muted" }, t("js.chart.empty")));
     return;
   }
-  fill($("#statement-charts"),
-    lineChart({ title: t("js.chart.km"), points: cumulative(driven, (r) => r.distance_metres), format: (y) => km(y), formatX: when }),
-    lineChart({ title: t("js.chart.shares"), points: cumulative(settledDriven, (r) => Number(BigInt(r.shares_minted ?? 0) / 10n ** 12n) / 1e6), format: (y) => number(y), formatX: when }),
-    lineChart({ title: t("js.chart.fares_received"), points: cumulative(settledDriven, (r) => (r.fare_paid ?? 0) - (r.fee_paid ?? 0)), format: (y) => tokens(y), formatX: when }),
-    lineChart({ title: t("js.chart.fees"), points: cumulative(settledDriven, (r) => r.fee_paid ?? 0), format: (y) => tokens(y), formatX: when }),
-    lineChart({ title: t("js.chart.fares_paid"), points: cumulative(settledRidden, (r) => r.fare_paid ?? 0), format: (y) => tokens(y), formatX: when }));
+  const charts = [
+    [t("js.chart.km"), cumulative(driven, (r) => r.distance_metres), (y) => km(y)],
+    [t("js.chart.shares"), cumulative(settledDriven, (r) => Number(BigInt(r.shares_minted ?? 0) / 10n ** 12n) / 1e6), (y) => number(y)],
+    [t("js.chart.fares_received"), cumulative(settledDriven, (r) => (r.fare_paid ?? 0) - (r.fee_paid ?? 0)), (y) => tokens(y)],
+    [t("js.chart.fees"), cumulative(settledDriven, (r) => r.fee_paid ?? 0), (y) => tokens(y)],
+    [t("js.chart.fares_paid"), cumulative(settledRidden, (r) => r.fare_paid ?? 0), (y) => tokens(y)],
+  ].filter(([, points]) => points.length);
+  fill($("#statement-charts"), charts.map(([title, points, format]) => lineChart({ title, points, format, formatX: when })));
 }
 
 function renderClaim(statement) {
