@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(VENV)/solcx
 export MPLBACKEND := Agg
 
-.PHONY: setup run test fuzz demo bench-gas bench-matching compile clean
+.PHONY: setup run test fuzz demo bench-gas bench-matching compile clean web web-budget screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -32,6 +32,18 @@ bench-gas: setup
 
 bench-matching: setup
 	python benchmarks/matching.py
+
+# The web app: rebuild its assets (setup does it when a source changed), measure its JavaScript per page,
+# and retake the screenshots of docs/screenshots/ (phone and desktop) with the accessibility test.
+web: setup
+	node backend/coopride/web/frontend/build.mjs
+	python -m coopride.web.budget
+
+web-budget: setup
+	python -m coopride.web.budget
+
+screenshots: setup
+	COOPRIDE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots pytest tests/web/test_web_accessibility.py -q
 
 clean:
 	rm -rf build reports .coopride demo-output

@@ -22,6 +22,7 @@ from web_helpers import (
     join,
     path_between,
     sign_in_dialog,
+    watch_for_page_errors,
 )
 
 SETTLE_TIMEOUT_MS = 90_000
@@ -37,6 +38,9 @@ def _person(browser, base_url, where):
 def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, base_url, chain):
     driver_context, driver = _person(browser, base_url, LYON_PICKUP)
     rider_context, rider = _person(browser, base_url, LYON_PICKUP)
+    problems: list[str] = []
+    watch_for_page_errors(driver, problems)
+    watch_for_page_errors(rider, problems)
     driver_address = create_wallet_and_sign_in(driver)
     join(driver)
     rider_address = create_wallet_and_sign_in(rider)
@@ -106,6 +110,7 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, 
     expect(driver.locator("#figure-shares")).to_have_text(f"{shares / 10**18:.2f}".rstrip("0").rstrip("."), timeout=15_000)
     expect(driver.locator("#statement-trips")).to_contain_text(f"#{trip_id}")
     assert rider_address != driver_address
+    assert problems == []
     driver_context.close()
     rider_context.close()
 

@@ -52,6 +52,14 @@ class Chain:
         return self.contract("CoopShare").functions.balanceOf(address).call()
 
 
+def watch_for_page_errors(page: Page, problems: list[str]) -> list[str]:
+    """Collects into `problems` the script errors and Content-Security-Policy refusals the page reports."""
+    page.on("pageerror", lambda error: problems.append(f"error: {error}"))
+    page.on("console", lambda message: problems.append(f"console: {message.text}")
+            if message.type == "error" and "Failed to load resource" not in message.text else None)
+    return problems
+
+
 def session_address(page: Page) -> str:
     return page.evaluate("JSON.parse(localStorage.getItem('coopride.session')).address")
 

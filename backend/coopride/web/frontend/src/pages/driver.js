@@ -153,8 +153,9 @@ async function endTrip(status) {
     fill($("#recorder-panel"), outcome, trip.status === "void" ? null : receiptSigner(trip, refreshAll));
     await Promise.all([renderOffers(), renderTrips()]);
   } catch (error) {
-    // The recording stays in IndexedDB: the driver can try again, or keep driving.
+    // The recording stays in IndexedDB and goes on: the driver can keep driving and end it again, or discard it.
     showError(status, error);
+    recorder.watch();
   }
 }
 
