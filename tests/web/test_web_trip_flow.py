@@ -75,7 +75,7 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, 
 
     # A reload mid-trip (a phone that locked, a tab the browser discarded) loses nothing.
     driver.reload()
-    expect(driver.locator("#recorder-panel")).to_contain_text(f"Recording resumed after the page reloaded: {kept} fixes")
+    expect(driver.locator("#recorder-panel")).to_contain_text(f"Recording resumed after the page reloaded; GPS fixes kept: {kept}.")
     drive(driver_context, driver, route[8:])
     distance = float(driver.locator("#live-distance").inner_text().split()[0])
     assert abs(distance * 1000 - haversine_m(LYON_PICKUP, LYON_DROPOFF)) < 60

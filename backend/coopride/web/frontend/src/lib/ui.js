@@ -116,6 +116,6 @@ export function badge(text, kind = "") {
   return h("span", { class: `badge ${kind}` }, text);
 }
 
-export function stat(label, value, id) {
-  return h("div", { class: "stat" }, h("dt", {}, label), h("dd", id ? { id } : {}, value));
+export function stat(label, value, id, { wide = false } = {}) {
+  return h("div", { class: wide ? "stat wide" : "stat" }, h("dt", {}, label), h("dd", id ? { id } : {}, value));
 }

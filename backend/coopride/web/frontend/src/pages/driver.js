@@ -3,7 +3,7 @@
 import { api } from "../lib/api.js";
 import { currentPosition } from "../lib/geo.js";
 import { km, number, shares, shortAddress, t, time, tokens } from "../lib/i18n.js";
-import { createMap, drawRegions, line, pointPicker } from "../lib/map.js";
+import { createMap, drawRegions, line, point, pointPicker } from "../lib/map.js";
 import { changed, every, myStatement, requireSession } from "../lib/page.js";
 import { Recorder, pendingRecording } from "../lib/recorder.js";
 import { myTrips, receiptAction, receiptSigner, receiptsFor, tripItem } from "../lib/trips.js";
@@ -60,6 +60,7 @@ function setUpOffer() {
 let recorder = null;
 let traceMap = null;
 let traceLine = null;
+let here = null;
 
 function ensureTraceMap() {
   const element = $("#trace-map");
@@ -84,7 +85,11 @@ function updateLive(stats) {
   if (figures) figures.replaceWith(liveFigures(stats));
   if (traceLine && recorder && recorder.state) {
     traceLine.setLatLngs(recorder.state.fixes.map((f) => [f.lat, f.lon]));
-    if (stats.last) traceMap.panTo([stats.last.lat, stats.last.lon], { animate: false });
+    if (stats.last) {
+      if (here) here.remove();
+      here = point(traceMap, stats.last, { label: t("js.map.here") });
+      traceMap.setView([stats.last.lat, stats.last.lon], Math.max(traceMap.getZoom(), 15), { animate: false });
+    }
   }
 }
 

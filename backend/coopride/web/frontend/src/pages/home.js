@@ -183,7 +183,7 @@ async function membership(session) {
   const facts = await walletFacts(session.address);
   const balance = h("dl", { class: "stats" },
     stat(t("js.balance.wallet"), tokens(facts.fare_token_balance), "wallet-balance"),
-    stat(t("js.member.status"), facts.is_member ? t("js.member.yes", { region: regionName(facts.region_id) }) : t("js.member.no"), "member-status"));
+    stat(t("js.member.status"), facts.is_member ? t("js.member.yes", { region: regionName(facts.region_id) }) : t("js.member.no"), "member-status", { wide: true }));
   const parts = [joined, balance];
   if (!facts.is_member) {
     const select = h("select", { id: "join-region", name: "region" }, config.regions.map((r) => h("option", { value: r.id }, r.name)));
