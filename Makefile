@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(VENV)/solcx
 export MPLBACKEND := Agg
 
-.PHONY: setup run test fuzz demo bench-gas bench-matching compile clean web web-budget screenshots
+.PHONY: setup run test lint fuzz demo bench-gas bench-matching compile clean web web-budget screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,12 @@ run: setup
 
 test: setup
 	pytest
+
+# The backend's linter (with import order), formatter check and type checker; CI runs it before the tests.
+lint: setup
+	ruff check backend
+	ruff format --check backend
+	mypy backend
 
 # The property and state-machine tests with fresh random examples, COOPRIDE_FUZZ_FACTOR (default 10) times the suite's.
 FUZZ_TESTS := $(shell grep -rl --include='test_*.py' hypothesis tests)

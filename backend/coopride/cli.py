@@ -13,30 +13,21 @@ COOPRIDE_RPC_URL, DATABASE_URL, COOPRIDE_MANIFEST, COOPRIDE_SETTLER_KEY; see doc
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
 from collections import Counter
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from coopride.runner import (
-    DEFAULT_ANVIL_PORT,
-    DEFAULT_HOST,
-    DEFAULT_STATE_DIR,
-    Stack,
-    StackConfig,
-    StackError,
-    default_database_url,
-    default_manifest_path,
-    run_until_stopped,
-)
+from coopride.config import Settings
+from coopride.runner import Stack, StackError, StackInfo, run_until_stopped
 
 app = typer.Typer(
     name="coopride",
@@ -47,9 +38,14 @@ app = typer.Typer(
 )
 console = Console(width=max(Console().width, 120))
 
-StateDir = Annotated[Optional[Path], typer.Option(
-    "--state-dir", envvar="COOPRIDE_STATE_DIR",
-    help="Where `coopride run` keeps its SQLite database, manifest and logs [default: .coopride/].")]
+StateDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Where `coopride run` keeps its SQLite database, manifest and logs "
+        "[env COOPRIDE_STATE_DIR; default: .coopride/].",
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -60,8 +56,10 @@ def _fail(message: str) -> None:
 # ------------------------------------------------------------------------ run
 @app.command()
 def run(
-    anvil_port: Annotated[Optional[int], typer.Option(help="Port of the local chain [env COOPRIDE_ANVIL_PORT; default 8545].")] = None,
-    api_port: Annotated[Optional[int], typer.Option(help="Port of the API [env COOPRIDE_API_PORT; default 8000].")] = None,
+    anvil_port: Annotated[
+        int | None, typer.Option(help="Port of the local chain [env COOPRIDE_ANVIL_PORT; default 8545].")
+    ] = None,
+    api_port: Annotated[int | None, typer.Option(help="Port of the API [env COOPRIDE_API_PORT; default 8000].")] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Run the cooperative: a local chain (anvil), the contracts, the API and its settlement worker.
@@ -70,15 +68,17 @@ def run(
     scripts/deploy.py (unless the manifest's contracts already exist on that chain), then serves the
     API with its settlement worker on SQLite (or DATABASE_URL). Ctrl-C stops everything it started.
     """
-    config = StackConfig.from_env(anvil_port=anvil_port, api_port=api_port, state_dir=state_dir)
-    stack = Stack(config, log=lambda text: console.print(f"[dim]{text}[/]"))
+    settings = Settings.from_env(anvil_port=anvil_port, api_port=api_port, state_dir=state_dir)
+    stack = Stack(settings, log=lambda text: console.print(f"[dim]{text}[/]"))
 
-    def ready(info) -> None:
+    def ready(info: StackInfo) -> None:
         table = Table(show_header=False, box=None, padding=(0, 2))
         table.add_row("API docs", f"[bold cyan]{info.docs_url}[/]")
         table.add_row("health", f"{info.api_url}/health")
-        table.add_row("chain", f"{info.rpc_url} (chain id {info.chain_id}{', anvil' if config.embedded_chain else ''})")
-        table.add_row("manifest", str(info.manifest_path) + (" (reused)" if info.reused_deployment else " (fresh deployment)"))
+        table.add_row("chain", f"{info.rpc_url} (chain id {info.chain_id}{', anvil' if settings.local_chain else ''})")
+        table.add_row(
+            "manifest", str(info.manifest_path) + (" (reused)" if info.reused_deployment else " (fresh deployment)")
+        )
         table.add_row("settler", info.settler)
         table.add_row("database", info.database_url)
         table.add_row("logs", str(info.log_dir))
@@ -100,7 +100,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of every random choice: the same seed gives the same day.")] = 7,
     members: Annotated[int, typer.Option(min=4, max=200, help="Members of the cooperative.")] = 12,
     trips: Annotated[int, typer.Option(min=6, max=2000, help="Trips driven over the day (solo and shared).")] = 60,
-    out: Annotated[Path, typer.Option(help="Where the report (JSON, Markdown) and charts (PNG) go.")] = Path("demo-output"),
+    out: Annotated[Path, typer.Option(help="Where the report (JSON, Markdown) and charts (PNG) go.")] = Path(
+        "demo-output"
+    ),
 ) -> None:
     """Simulate a day in a small cooperative (Lyon 3e) against the real contracts, over the real API.
 
@@ -117,25 +119,18 @@ def demo(
 
 
 # ---------------------------------------------------------- reading commands
-def operator_settings(state_dir: Path | None = None):
-    """Settings of a running `coopride run`: its chain, manifest and database (environment overrides win)."""
+def operator_settings(state_dir: Path | None = None) -> Settings:
+    """Settings of a running `coopride run`: its chain, manifest and database (the environment and
+    `--state-dir` say where, as they did for `coopride run`)."""
     from web3 import Web3
 
-    from coopride.config import Settings
-
-    state_dir = Path(state_dir or os.environ.get("COOPRIDE_STATE_DIR") or DEFAULT_STATE_DIR)
-    env = dict(os.environ)
-    if not env.get("COOPRIDE_RPC_URL"):
-        port = env.get("COOPRIDE_ANVIL_PORT") or DEFAULT_ANVIL_PORT
-        env["COOPRIDE_RPC_URL"] = f"http://{env.get('COOPRIDE_HOST') or DEFAULT_HOST}:{port}"
-    rpc_url = env["COOPRIDE_RPC_URL"]
+    settings = Settings.from_env(state_dir=state_dir)
+    rpc_url = settings.chain_rpc_url
     try:
         chain_id = int(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 3})).eth.chain_id)
     except Exception:
         _fail(f"no chain answers at {rpc_url}: start one with `coopride run` (or set COOPRIDE_RPC_URL)")
-    env.setdefault("COOPRIDE_MANIFEST", str(default_manifest_path(state_dir, chain_id)))
-    env.setdefault("DATABASE_URL", default_database_url(state_dir, chain_id))
-    return Settings.from_env(env)
+    return settings.for_chain(chain_id)
 
 
 def _chain_and_engine(settings):
@@ -158,16 +153,20 @@ def status(state_dir: StateDir = None) -> None:
     """Show the chain, every region (phase, members against critical mass, fare) and the settlement queue."""
     from sqlmodel import Session, select
 
-    from coopride.models import Trip
-    from coopride.settlement.models import BATCH_SUBMITTED, SettlementBatch
+    from coopride.models import SettlementBatch, Trip
+    from coopride.models.enums import BatchStatus
 
     settings = operator_settings(state_dir)
     chain, engine = _chain_and_engine(settings)
     parameters = chain.parameters()
-    console.print(f"[bold]chain[/] {settings.rpc_url}  id {chain.chain_id}  block {chain.block_number()}  "
-                  f"manifest {settings.manifest_path}")
-    console.print(f"[bold]ledger[/] fee {parameters.fee_bps / 100:g} %  treasury {_tokens(chain.treasury_balance())} tEUR  "
-                  f"shares issued {_shares(chain.total_shares())}  settler {chain.settler}")
+    console.print(
+        f"[bold]chain[/] {settings.rpc_url}  id {chain.chain_id}  block {chain.block_number()}  "
+        f"manifest {settings.manifest_path}"
+    )
+    console.print(
+        f"[bold]ledger[/] fee {parameters.fee_bps / 100:g} %  treasury {_tokens(chain.treasury_balance())} tEUR  "
+        f"shares issued {_shares(chain.total_shares())}  settler {chain.settler}"
+    )
 
     regions = Table(title="Regions", title_justify="left")
     for column in ("id", "name", "phase", "members / critical mass", "fare per km"):
@@ -176,18 +175,27 @@ def status(state_dir: StateDir = None) -> None:
         state = chain.region(region.id)
         phase = "[green]operating[/]" if state.operating else "[yellow]bootstrap[/]"
         ready = " (ready to switch)" if not state.operating and state.members >= state.critical_mass else ""
-        regions.add_row(str(region.id), region.name, phase, f"{state.members} / {state.critical_mass}{ready}",
-                        f"{_tokens(state.fare_per_km)} tEUR")
+        regions.add_row(
+            str(region.id),
+            region.name,
+            phase,
+            f"{state.members} / {state.critical_mass}{ready}",
+            f"{_tokens(state.fare_per_km)} tEUR",
+        )
     console.print(regions)
 
     with Session(engine) as session:
         counts = Counter(session.exec(select(Trip.status)).all())
-        open_batches = session.exec(select(SettlementBatch).where(SettlementBatch.status == BATCH_SUBMITTED)).all()
+        open_batches = session.exec(
+            select(SettlementBatch).where(SettlementBatch.status == BatchStatus.SUBMITTED)
+        ).all()
     queue = Table(title="Settlement queue", title_justify="left")
     for column in ("awaiting signatures", "queued", "submitted", "settled", "rejected", "void", "batches in flight"):
         queue.add_column(column, justify="right")
-    queue.add_row(*(str(counts.get(s, 0)) for s in ("awaiting_signatures", "queued", "submitted", "settled", "rejected", "void")),
-                  str(len(open_batches)))
+    queue.add_row(
+        *(str(counts.get(s, 0)) for s in ("awaiting_signatures", "queued", "submitted", "settled", "rejected", "void")),
+        str(len(open_batches)),
+    )
     console.print(queue)
     engine.dispose()
 
@@ -210,8 +218,10 @@ def settle(
     worker = worker_from_settings(settings, engine=engine, chain=chain)
     if once:
         report = worker.run_once(force=True)
-        console.print(f"batches sent {len(report.batches_sent)}, settled {len(report.settled)}, "
-                      f"rejected {len(report.rejected)}, retry later {len(report.retry_later)}, gas {report.gas_used}")
+        console.print(
+            f"batches sent {len(report.batches_sent)}, settled {len(report.settled)}, "
+            f"rejected {len(report.rejected)}, retry later {len(report.retry_later)}, gas {report.gas_used}"
+        )
         for trip_id, reason in sorted(report.rejected.items()):
             console.print(f"  trip {trip_id} rejected: {reason}")
         for error in report.errors:
@@ -237,20 +247,28 @@ def proposals(state_dir: StateDir = None) -> None:
         table.add_column(column)
     for info in chain.proposals():
         pid = str(info.proposal_id)
-        table.add_row(f"{pid[:8]}…{pid[-4:]}", info.state.name.capitalize(), str(info.votes_for),
-                      str(info.votes_against), str(info.votes_abstain), _when(info.vote_end),
-                      info.description.splitlines()[0][:60])
+        table.add_row(
+            f"{pid[:8]}…{pid[-4:]}",
+            info.state.name.capitalize(),
+            str(info.votes_for),
+            str(info.votes_against),
+            str(info.votes_abstain),
+            _when(info.vote_end),
+            info.description.splitlines()[0][:60],
+        )
     console.print(table if table.row_count else "no proposals yet")
     engine.dispose()
 
 
 @app.command()
-def statement(address: Annotated[str, typer.Argument(help="The member's address (0x…).")], state_dir: StateDir = None) -> None:
+def statement(
+    address: Annotated[str, typer.Argument(help="The member's address (0x…).")], state_dir: StateDir = None
+) -> None:
     """Show a member's statement: km driven and shared, shares, fares, votes, and the chain's balances."""
     from eth_utils import is_address, to_checksum_address
     from sqlmodel import Session
 
-    from coopride.statements import member_statement
+    from coopride.services.statements import member_statement
 
     if not is_address(address):
         _fail(f"{address!r} is not an address")
@@ -260,10 +278,14 @@ def statement(address: Annotated[str, typer.Argument(help="The member's address 
         found = member_statement(session, chain, to_checksum_address(address), full=True)
     engine.dispose()
     d, r, c = found.driving, found.riding, found.chain
+    assert r is not None and c is not None and found.pending_trip_ids is not None and found.settled_trip_ids is not None
     table = Table(show_header=False, title=f"Statement of {found.address}", title_justify="left")
     rows = [
         ("member", "yes" if c.is_member else "no"),
-        ("km driven / shared / settled", f"{d.metres_driven / 1000:.2f} / {d.metres_shared / 1000:.2f} / {d.metres_settled / 1000:.2f}"),
+        (
+            "km driven / shared / settled",
+            f"{d.metres_driven / 1000:.2f} / {d.metres_shared / 1000:.2f} / {d.metres_settled / 1000:.2f}",
+        ),
         ("shares earned (trips)", _shares(int(d.shares_earned))),
         ("fares received (after fee)", f"{_tokens(d.fares_received)} tEUR"),
         ("fee paid to the treasury", f"{_tokens(d.fees_paid_to_treasury)} tEUR"),
@@ -273,7 +295,11 @@ def statement(address: Annotated[str, typer.Argument(help="The member's address 
         ("chain: escrow / earnings", f"{_tokens(c.escrow)} / {_tokens(c.earnings)} tEUR"),
         ("chain: surplus to claim", f"{_tokens(c.claimable_surplus)} tEUR"),
         ("trips pending / settled", f"{len(found.pending_trip_ids)} / {len(found.settled_trip_ids)}"),
-        ("votes", ", ".join(f"{v.proposal_id[:8]}…: {('against', 'for', 'abstain')[v.support]}" for v in found.votes) or "none"),
+        (
+            "votes",
+            ", ".join(f"{v.proposal_id[:8]}…: {('against', 'for', 'abstain')[v.support]}" for v in found.votes)
+            or "none",
+        ),
     ]
     for name, value in rows:
         table.add_row(name, value)
@@ -290,9 +316,9 @@ def _shares(units: int) -> str:
 
 
 def _when(timestamp: int) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 if __name__ == "__main__":

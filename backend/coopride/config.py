@@ -1,24 +1,77 @@
-"""Settings from the environment (a plain pydantic model: pydantic-settings cannot install beside Brownie)."""
+"""Every setting of CoopRide, in one object; the only module that reads the environment.
+
+Which value wins: a command-line flag, then the environment variable, then the default.
+(A plain pydantic model: pydantic-settings cannot install beside Brownie.)
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Where `coopride run` keeps its databases, manifests and logs.
+DEFAULT_STATE_DIR = REPO_ROOT / ".coopride"
+# Where `brownie run scripts/deploy.py` writes the manifest of a deployment on anvil.
+DEFAULT_MANIFEST_PATH = REPO_ROOT / "deployments" / "31337" / "manifest.json"
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_STATE_DIR / 'coopride.db'}"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_ANVIL_PORT = 8545
+DEFAULT_API_PORT = 8000
+DEFAULT_RPC_URL = f"http://{DEFAULT_HOST}:{DEFAULT_ANVIL_PORT}"
+ANVIL_CHAIN_ID = 31337
+# Where py-solc-x finds the solc bridge `make setup` links (scripts/deploy.py compiles with it).
+DEFAULT_SOLCX_BINARY_PATH = REPO_ROOT / ".venv" / "solcx"
 
-# Anvil's well-known development account #1. It only ever holds value on a local chain.
-ANVIL_DEV_SETTLER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+# Anvil's well-known development accounts. They only ever hold value on a local chain.
+ANVIL_DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # account #0
+ANVIL_DEV_SETTLER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # account #1
+
+# Each setting's environment variable.
+ENVIRONMENT_VARIABLES = {
+    "DATABASE_URL": "database_url",
+    "COOPRIDE_RPC_URL": "rpc_url",
+    "COOPRIDE_MANIFEST": "manifest_path",
+    "COOPRIDE_SETTLER_KEY": "settler_key",
+    "COOPRIDE_DEPLOYER_KEY": "deployer_key",
+    "COOPRIDE_STATE_DIR": "state_dir",
+    "COOPRIDE_HOST": "host",
+    "COOPRIDE_ANVIL_PORT": "anvil_port",
+    "COOPRIDE_API_PORT": "api_port",
+    "COOPRIDE_SIGN_IN_DOMAIN": "sign_in_domain",
+    "COOPRIDE_SIGN_IN_URI": "sign_in_uri",
+    "COOPRIDE_NONCE_TTL_SECONDS": "nonce_ttl_seconds",
+    "COOPRIDE_SESSION_TTL_SECONDS": "session_ttl_seconds",
+    "COOPRIDE_SIGNATURE_DEADLINE_SECONDS": "signature_deadline_seconds",
+    "COOPRIDE_SETTLEMENT_BATCH_SIZE": "settlement_batch_size",
+    "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "settlement_max_age_seconds",
+    "COOPRIDE_SETTLEMENT_BUMP_AFTER_SECONDS": "settlement_bump_after_seconds",
+    "COOPRIDE_SETTLEMENT_MAX_FEE_GWEI": "settlement_max_fee_gwei",
+}
 
 
 class Settings(BaseModel):
-    database_url: str = Field(default_factory=lambda: f"sqlite:///{REPO_ROOT / '.coopride' / 'coopride.db'}")
-    rpc_url: str = "http://127.0.0.1:8545"
-    manifest_path: Path = Field(default_factory=lambda: REPO_ROOT / "deployments" / "31337" / "manifest.json")
+    """The chain, key, manifest and database default to a service started by hand beside a local chain.
+    `coopride run` and the operator commands find what was left unconfigured from the chain they reach
+    (`chain_rpc_url`, `for_chain`): one manifest and one SQLite database per chain, in `state_dir`."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    rpc_url: str = DEFAULT_RPC_URL
+    manifest_path: Path = DEFAULT_MANIFEST_PATH
     settler_key: str = ANVIL_DEV_SETTLER_KEY
+    # Deploys the contracts when `coopride run` finds no deployment; None on anvil: its unlocked account #0.
+    deployer_key: str | None = None
+
+    # Where `coopride run` serves (anvil, unless `rpc_url` names a node; the API) and keeps its state.
+    state_dir: Path = DEFAULT_STATE_DIR
+    host: str = DEFAULT_HOST
+    anvil_port: int = DEFAULT_ANVIL_PORT
+    api_port: int = DEFAULT_API_PORT
 
     # Sign-in (EIP-4361): what the message names, and how long its nonce and the session live.
     sign_in_domain: str = "coopride.local"
@@ -36,27 +89,49 @@ class Settings(BaseModel):
     # A batch still unmined this long after it was signed is signed again with 12.5% higher fees (same nonce).
     settlement_bump_after_seconds: int = 180
     # ... but never past this max fee per gas: a batch at the ceiling waits for the chain's fees to fall.
-    settlement_max_fee_gwei: float = 500.0
+    settlement_max_fee_gwei: float = Field(default=500.0, gt=0)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+        """Settings from `environ` (default: this process's environment), overridden by `flags`, the command
+        line's values (None: not given). An empty variable counts as unset."""
         env = os.environ if environ is None else environ
-        names = {
-            "DATABASE_URL": "database_url",
-            "COOPRIDE_RPC_URL": "rpc_url",
-            "COOPRIDE_MANIFEST": "manifest_path",
-            "COOPRIDE_SETTLER_KEY": "settler_key",
-            "COOPRIDE_SIGN_IN_DOMAIN": "sign_in_domain",
-            "COOPRIDE_SIGN_IN_URI": "sign_in_uri",
-            "COOPRIDE_NONCE_TTL_SECONDS": "nonce_ttl_seconds",
-            "COOPRIDE_SESSION_TTL_SECONDS": "session_ttl_seconds",
-            "COOPRIDE_SIGNATURE_DEADLINE_SECONDS": "signature_deadline_seconds",
-            "COOPRIDE_SETTLEMENT_BATCH_SIZE": "settlement_batch_size",
-            "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "settlement_max_age_seconds",
-            "COOPRIDE_SETTLEMENT_BUMP_AFTER_SECONDS": "settlement_bump_after_seconds",
-            "COOPRIDE_SETTLEMENT_MAX_FEE_GWEI": "settlement_max_fee_gwei",
+        values: dict[str, Any] = {field: env[var] for var, field in ENVIRONMENT_VARIABLES.items() if env.get(var)}
+        values.update({name: value for name, value in flags.items() if value is not None})
+        return cls(**values)
+
+    def configured(self, name: str) -> bool:
+        """True when a flag, the environment or the caller set `name`; False when it holds its default."""
+        return name in self.model_fields_set
+
+    @property
+    def local_chain(self) -> bool:
+        """No node is named (COOPRIDE_RPC_URL): `coopride run` starts anvil on `host:anvil_port`."""
+        return not self.configured("rpc_url")
+
+    @property
+    def chain_rpc_url(self) -> str:
+        """The node `coopride run` and the operator commands talk to: `rpc_url`, else the local anvil."""
+        return f"http://{self.host}:{self.anvil_port}" if self.local_chain else self.rpc_url
+
+    def for_chain(self, chain_id: int) -> Settings:
+        """These settings on chain `chain_id`, reached at `chain_rpc_url`: unless configured, the manifest is
+        `state_dir/deployments/<chain id>/manifest.json` and the database `state_dir/coopride-<chain id>.db`."""
+        update: dict[str, Any] = {"rpc_url": self.chain_rpc_url}
+        if not self.configured("manifest_path"):
+            update["manifest_path"] = Path(self.state_dir) / "deployments" / str(chain_id) / "manifest.json"
+        if not self.configured("database_url"):
+            update["database_url"] = f"sqlite:///{Path(self.state_dir).resolve() / f'coopride-{chain_id}.db'}"
+        return self.model_copy(update=update)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that gives these settings back through `from_env` (for the API process `coopride run`
+        starts). The deployer key stays out: the API never deploys."""
+        return {
+            variable: str(getattr(self, field))
+            for variable, field in ENVIRONMENT_VARIABLES.items()
+            if getattr(self, field) is not None and field != "deployer_key"
         }
-        return cls(**{field: env[var] for var, field in names.items() if env.get(var)})
 
 
 @lru_cache

@@ -22,22 +22,23 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 from eth_account import Account
 from web3 import Web3
 
-from coopride.config import ANVIL_DEV_SETTLER_KEY, REPO_ROOT
-
-ANVIL_CHAIN_ID = 31337
-DEFAULT_ANVIL_PORT = 8545
-DEFAULT_API_PORT = 8000
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_STATE_DIR = REPO_ROOT / ".coopride"
-# Anvil's well-known development account #0: deploys on the local chain, and mints test fare tokens.
-ANVIL_DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+from coopride.config import (
+    ANVIL_CHAIN_ID,
+    ANVIL_DEV_DEPLOYER_KEY,
+    DEFAULT_HOST,
+    DEFAULT_SOLCX_BINARY_PATH,
+    REPO_ROOT,
+    Settings,
+)
 
 START_TIMEOUT_SECONDS = 30.0
 DEPLOY_TIMEOUT_SECONDS = 300.0
@@ -53,7 +54,8 @@ class StackError(RuntimeError):
 def free_port(host: str = DEFAULT_HOST) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -84,55 +86,6 @@ def _die_with_parent() -> None:
 
 
 @dataclass
-class StackConfig:
-    """Where and how to run. Defaults: an embedded anvil on 8545, the API on 8000, SQLite under .coopride/."""
-
-    state_dir: Path = DEFAULT_STATE_DIR
-    host: str = DEFAULT_HOST
-    anvil_port: int = DEFAULT_ANVIL_PORT
-    api_port: int = DEFAULT_API_PORT
-    rpc_url: str | None = None  # a node of your own: no anvil is started
-    deployer_key: str | None = None  # required with rpc_url when the contracts must be deployed
-    settler_key: str | None = None  # default on anvil: dev account #1
-    database_url: str | None = None  # default: SQLite in state_dir, one file per chain
-    manifest_path: Path | None = None  # default: state_dir/deployments/<chain id>/manifest.json
-    deploy_params: dict = field(default_factory=dict)
-    deploy_regions: list[dict] | None = None
-    api_env: dict[str, str] = field(default_factory=dict)  # extra COOPRIDE_* settings for the API process
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "StackConfig":
-        env = os.environ if environ is None else environ
-        config = cls(
-            state_dir=Path(env.get("COOPRIDE_STATE_DIR") or DEFAULT_STATE_DIR),
-            host=env.get("COOPRIDE_HOST") or DEFAULT_HOST,
-            anvil_port=int(env.get("COOPRIDE_ANVIL_PORT") or DEFAULT_ANVIL_PORT),
-            api_port=int(env.get("COOPRIDE_API_PORT") or DEFAULT_API_PORT),
-            rpc_url=env.get("COOPRIDE_RPC_URL") or None,
-            deployer_key=env.get("COOPRIDE_DEPLOYER_KEY") or None,
-            settler_key=env.get("COOPRIDE_SETTLER_KEY") or None,
-            database_url=env.get("DATABASE_URL") or None,
-            manifest_path=Path(env["COOPRIDE_MANIFEST"]) if env.get("COOPRIDE_MANIFEST") else None,
-        )
-        for name, value in overrides.items():
-            if value is not None:
-                setattr(config, name, value)
-        return config
-
-    @property
-    def embedded_chain(self) -> bool:
-        return self.rpc_url is None
-
-
-def default_manifest_path(state_dir: Path, chain_id: int) -> Path:
-    return Path(state_dir) / "deployments" / str(chain_id) / "manifest.json"
-
-
-def default_database_url(state_dir: Path, chain_id: int) -> str:
-    return f"sqlite:///{Path(state_dir).resolve() / f'coopride-{chain_id}.db'}"
-
-
-@dataclass
 class StackInfo:
     """What a running stack serves; printed by `coopride run`."""
 
@@ -153,15 +106,26 @@ class StackInfo:
 
 
 class Stack:
-    """Chain + deployment + API. Use as a context manager, or `start()` / `stop()`."""
+    """Chain + deployment + API, as `settings` say. Use as a context manager, or `start()` / `stop()`.
 
-    def __init__(self, config: StackConfig, log=print):
-        self.config = config
+    `deploy_params` and `deploy_regions` go to `scripts/deploy.py` when the contracts are deployed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        deploy_params: dict[str, Any] | None = None,
+        deploy_regions: list[dict[str, Any]] | None = None,
+        log: Callable[[str], object] = print,
+    ):
+        self.settings = settings
+        self.deploy_params = deploy_params or {}
+        self.deploy_regions = deploy_regions
         self.log = log
-        self.anvil: subprocess.Popen | None = None
-        self.api: subprocess.Popen | None = None
+        self.anvil: subprocess.Popen[bytes] | None = None
+        self.api: subprocess.Popen[bytes] | None = None
         self.info: StackInfo | None = None
-        self._log_files: list = []
+        self._log_files: list[IO[bytes]] = []
 
     # ----------------------------------------------------------------- life
     def __enter__(self) -> StackInfo:
@@ -171,58 +135,79 @@ class Stack:
             self.stop()
             raise
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.stop()
 
     def start(self) -> StackInfo:
-        config = self.config
-        log_dir = Path(config.state_dir) / "logs"
+        settings = self.settings
+        log_dir = Path(settings.state_dir) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        if port_in_use(config.host, config.api_port):
-            raise StackError(f"port {config.api_port} is in use (another `coopride run`?): "
-                             "set COOPRIDE_API_PORT or --api-port")
+        if port_in_use(settings.host, settings.api_port):
+            raise StackError(
+                f"port {settings.api_port} is in use (another `coopride run`?): set COOPRIDE_API_PORT or --api-port"
+            )
 
-        if config.embedded_chain:
-            rpc_url = self._start_anvil(log_dir)
-            deployer_key = config.deployer_key or ANVIL_DEV_DEPLOYER_KEY
-            settler_key = config.settler_key or ANVIL_DEV_SETTLER_KEY
+        if settings.local_chain:
+            self._start_anvil(log_dir)
+            deployer_key: str | None = settings.deployer_key or ANVIL_DEV_DEPLOYER_KEY
         else:
-            rpc_url = config.rpc_url
-            deployer_key = config.deployer_key
-            if not config.settler_key:
-                raise StackError("COOPRIDE_RPC_URL needs COOPRIDE_SETTLER_KEY: a funded key that posts settlements and relays")
-            settler_key = config.settler_key
+            deployer_key = settings.deployer_key
+            if not settings.configured("settler_key"):
+                raise StackError(
+                    "COOPRIDE_RPC_URL needs COOPRIDE_SETTLER_KEY: a funded key that posts settlements and relays"
+                )
+        rpc_url = settings.chain_rpc_url
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         chain_id = _chain_id(w3, rpc_url)
-        manifest_path = Path(config.manifest_path or default_manifest_path(config.state_dir, chain_id))
-        settler = Account.from_key(settler_key).address
+        service = settings.for_chain(chain_id)
+        settler = Account.from_key(service.settler_key).address
 
-        if not config.embedded_chain:
+        if not settings.local_chain:
             _require_funds(w3, settler, 0, "COOPRIDE_SETTLER_KEY", "it pays the gas of settlements and relays")
-        reused = deployment_exists(w3, manifest_path, chain_id)
+        reused = deployment_exists(w3, service.manifest_path, chain_id)
         if reused:
-            self.log(f"reusing the deployment in {manifest_path} (its contracts exist on chain {chain_id})")
+            self.log(f"reusing the deployment in {service.manifest_path} (its contracts exist on chain {chain_id})")
         else:
             if deployer_key is None:
-                raise StackError(f"no deployment on chain {chain_id} at {manifest_path}: set COOPRIDE_DEPLOYER_KEY "
-                                 "(a funded key) to deploy the contracts")
-            if not config.embedded_chain:
-                _require_funds(w3, Account.from_key(deployer_key).address, DEPLOYMENT_GAS, "COOPRIDE_DEPLOYER_KEY",
-                               f"deploying takes about {DEPLOYMENT_GAS:,} gas")
+                raise StackError(
+                    f"no deployment on chain {chain_id} at {service.manifest_path}: set "
+                    "COOPRIDE_DEPLOYER_KEY (a funded key) to deploy the contracts"
+                )
+            if not settings.local_chain:
+                _require_funds(
+                    w3,
+                    Account.from_key(deployer_key).address,
+                    DEPLOYMENT_GAS,
+                    "COOPRIDE_DEPLOYER_KEY",
+                    f"deploying takes about {DEPLOYMENT_GAS:,} gas",
+                )
             self.log(f"deploying the contracts on chain {chain_id} (scripts/deploy.py) ...")
-            deploy_contracts(rpc_url, manifest_path, deployer_key=None if config.embedded_chain else deployer_key,
-                             settler=settler, params=config.deploy_params, regions=config.deploy_regions,
-                             log_path=log_dir / "deploy.log")
+            deploy_contracts(
+                rpc_url,
+                service.manifest_path,
+                deployer_key=None if settings.local_chain else deployer_key,
+                settler=settler,
+                params=self.deploy_params,
+                regions=self.deploy_regions,
+                log_path=log_dir / "deploy.log",
+            )
+        if not reused and not settings.configured("database_url"):
+            _remove_sqlite(service.database_url)  # it described a deployment that no longer exists
 
-        database_url = config.database_url or default_database_url(config.state_dir, chain_id)
-        if not reused and config.database_url is None:
-            _remove_sqlite(database_url)  # it described a deployment that no longer exists
-
-        api_url = f"http://{config.host}:{config.api_port}"
-        self.info = StackInfo(rpc_url=rpc_url, chain_id=chain_id, api_url=api_url, manifest_path=manifest_path,
-                              database_url=database_url, settler=settler, settler_key=settler_key,
-                              deployer_key=deployer_key, reused_deployment=reused, log_dir=log_dir)
-        self._start_api(log_dir)
+        api_url = f"http://{settings.host}:{settings.api_port}"
+        self.info = StackInfo(
+            rpc_url=rpc_url,
+            chain_id=chain_id,
+            api_url=api_url,
+            manifest_path=service.manifest_path,
+            database_url=service.database_url,
+            settler=settler,
+            settler_key=service.settler_key,
+            deployer_key=deployer_key,
+            reused_deployment=reused,
+            log_dir=log_dir,
+        )
+        self._start_api(service, log_dir)
         return self.info
 
     def stop(self) -> None:
@@ -245,43 +230,70 @@ class Stack:
         return [p.pid for p in (self.api, self.anvil) if p is not None]
 
     # ------------------------------------------------------------- children
-    def _spawn(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-        handle = open(log_path, "ab")
+    def _spawn(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        handle = Path(log_path).open("ab")  # noqa: SIM115 (the child writes to it until stop() closes it)
         self._log_files.append(handle)
-        return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=REPO_ROOT, preexec_fn=_die_with_parent)
+        return subprocess.Popen(
+            args,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=REPO_ROOT,
+            preexec_fn=_die_with_parent,
+        )
 
-    def _start_anvil(self, log_dir: Path) -> str:
-        config = self.config
-        if port_in_use(config.host, config.anvil_port):
-            raise StackError(f"port {config.anvil_port} is in use (another chain or `coopride run`?): "
-                             "set COOPRIDE_ANVIL_PORT or --anvil-port, or COOPRIDE_RPC_URL to use that node")
-        self.anvil = self._spawn(
-            [anvil_binary(), "--host", config.host, "--port", str(config.anvil_port), "--chain-id", str(ANVIL_CHAIN_ID),
-             "--block-base-fee-per-gas", "0", "--accounts", "10", "--gas-limit", "30000000"],
+    def _start_anvil(self, log_dir: Path) -> None:
+        settings = self.settings
+        if port_in_use(settings.host, settings.anvil_port):
+            raise StackError(
+                f"port {settings.anvil_port} is in use (another chain or `coopride run`?): "
+                "set COOPRIDE_ANVIL_PORT or --anvil-port, or COOPRIDE_RPC_URL to use that node"
+            )
+        anvil = self._spawn(
+            [
+                anvil_binary(),
+                "--host",
+                settings.host,
+                "--port",
+                str(settings.anvil_port),
+                "--chain-id",
+                str(ANVIL_CHAIN_ID),
+                "--block-base-fee-per-gas",
+                "0",
+                "--accounts",
+                "10",
+                "--gas-limit",
+                "30000000",
+            ],
             log_dir / "anvil.log",
         )
-        rpc_url = f"http://{config.host}:{config.anvil_port}"
-        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 2}))
-        _wait_until(lambda: _answers(w3), f"anvil on {rpc_url}", self.anvil, log_dir / "anvil.log")
-        return rpc_url
+        self.anvil = anvil
+        w3 = Web3(Web3.HTTPProvider(settings.chain_rpc_url, request_kwargs={"timeout": 2}))
+        _wait_until(lambda: _answers(w3), f"anvil on {settings.chain_rpc_url}", anvil, log_dir / "anvil.log")
 
-    def _start_api(self, log_dir: Path) -> None:
-        info, config = self.info, self.config
-        env = {
-            **os.environ,
-            "DATABASE_URL": info.database_url,
-            "COOPRIDE_RPC_URL": info.rpc_url,
-            "COOPRIDE_MANIFEST": str(info.manifest_path),
-            "COOPRIDE_SETTLER_KEY": info.settler_key,
-            **config.api_env,
-        }
-        self.api = self._spawn(
-            [sys.executable, "-m", "uvicorn", "coopride.runner:service_app", "--factory", "--host", config.host,
-             "--port", str(config.api_port), "--log-level", "warning"],
-            log_dir / "api.log", env=env,
+    def _start_api(self, service: Settings, log_dir: Path) -> None:
+        """The API process gets `service`, the settings of this chain, through its environment."""
+        api_url = f"http://{service.host}:{service.api_port}"
+        api = self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "coopride.runner:service_app",
+                "--factory",
+                "--host",
+                service.host,
+                "--port",
+                str(service.api_port),
+                "--log-level",
+                "warning",
+            ],
+            log_dir / "api.log",
+            env={**os.environ, **service.to_env()},
         )
-        _wait_until(lambda: _healthy(info.api_url), f"the API on {info.api_url}", self.api, log_dir / "api.log")
+        self.api = api
+        _wait_until(lambda: _healthy(api_url), f"the API on {api_url}", api, log_dir / "api.log")
 
 
 def service_app():
@@ -305,27 +317,50 @@ def deployment_exists(w3: Web3, manifest_path: Path, chain_id: int) -> bool:
     if int(manifest.get("chainId", -1)) != chain_id:
         return False
     contracts = manifest.get("contracts") or {}
-    return bool(contracts) and all(len(w3.eth.get_code(Web3.to_checksum_address(c["address"]))) > 0
-                                   for c in contracts.values())
+    return bool(contracts) and all(
+        len(w3.eth.get_code(Web3.to_checksum_address(c["address"]))) > 0 for c in contracts.values()
+    )
 
 
-def deploy_contracts(rpc_url: str, manifest_path: Path, *, settler: str, deployer_key: str | None = None,
-                     params: dict | None = None, regions: list[dict] | None = None, log_path: Path | None = None) -> dict:
+def deploy_contracts(
+    rpc_url: str,
+    manifest_path: Path,
+    *,
+    settler: str,
+    deployer_key: str | None = None,
+    params: dict | None = None,
+    regions: list[dict] | None = None,
+    log_path: Path | None = None,
+) -> dict:
     """Runs scripts/deploy.py in a subprocess (Brownie never enters the caller) and returns the manifest.
 
     `deployer_key=None` deploys from the node's unlocked account #0 (anvil); otherwise from that key.
     """
-    request = {"rpc_url": rpc_url, "manifest_path": str(manifest_path), "settler": settler,
-               "deployer_key": deployer_key, "params": params or {}, "regions": regions}
-    env = {**os.environ, "SOLCX_BINARY_PATH": os.environ.get("SOLCX_BINARY_PATH") or str(REPO_ROOT / ".venv" / "solcx")}
-    done = subprocess.run([sys.executable, "-m", "coopride.runner", "deploy"], input=json.dumps(request), text=True,
-                          capture_output=True, cwd=REPO_ROOT, env=env, timeout=DEPLOY_TIMEOUT_SECONDS)
+    request = {
+        "rpc_url": rpc_url,
+        "manifest_path": str(manifest_path),
+        "settler": settler,
+        "deployer_key": deployer_key,
+        "params": params or {},
+        "regions": regions,
+    }
+    env = {"SOLCX_BINARY_PATH": str(DEFAULT_SOLCX_BINARY_PATH), **os.environ}
+    done = subprocess.run(
+        [sys.executable, "-m", "coopride.runner", "deploy"],
+        input=json.dumps(request),
+        text=True,
+        capture_output=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=DEPLOY_TIMEOUT_SECONDS,
+    )
     if log_path is not None:
         Path(log_path).write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         raise StackError(f"the deployment failed (exit {done.returncode}):\n{tail}")
-    return json.loads(Path(manifest_path).read_text())
+    manifest: dict[str, Any] = json.loads(Path(manifest_path).read_text())
+    return manifest
 
 
 def _deploy_main() -> None:
@@ -336,14 +371,18 @@ def _deploy_main() -> None:
     request = json.loads(sys.stdin.read())
     sys.path.insert(0, str(REPO_ROOT))
     from brownie import accounts
-
     from scripts.deploy import connect_brownie, deploy
 
     local = request["deployer_key"] is None
     connect_brownie(request["rpc_url"], local=local)
     deployer = accounts[0] if local else accounts.add(request["deployer_key"])
-    result = deploy(deployer, request["settler"], params=request["params"] or None, regions=request["regions"],
-                    manifest_path=request["manifest_path"])
+    result = deploy(
+        deployer,
+        request["settler"],
+        params=request["params"] or None,
+        regions=request["regions"],
+        manifest_path=request["manifest_path"],
+    )
     print(f"deployed on chain {result['manifest']['chainId']}: {result['manifest_path']}")
 
 
@@ -362,15 +401,16 @@ def _require_funds(w3: Web3, address: str, gas: int, key_name: str, why: str) ->
     balance = w3.eth.get_balance(Web3.to_checksum_address(address))
     needed = max(gas * gas_price, 1 if gas_price else 0)
     if balance < needed:
-        raise StackError(f"{key_name}'s account {address} holds {Web3.from_wei(balance, 'ether')} of the chain's "
-                         f"native currency, and needs at least {Web3.from_wei(needed, 'ether')} at "
-                         f"{Web3.from_wei(gas_price, 'gwei')} gwei ({why}): fund it, or use another key")
+        raise StackError(
+            f"{key_name}'s account {address} holds {Web3.from_wei(balance, 'ether')} of the chain's "
+            f"native currency, and needs at least {Web3.from_wei(needed, 'ether')} at "
+            f"{Web3.from_wei(gas_price, 'gwei')} gwei ({why}): fund it, or use another key"
+        )
 
 
 def _answers(w3: Web3) -> bool:
     try:
-        w3.eth.block_number
-        return True
+        return w3.eth.block_number >= 0
     except Exception:
         return False
 
@@ -382,7 +422,7 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
-def _wait_until(ready, what: str, process: subprocess.Popen, log_path: Path) -> None:
+def _wait_until(ready: Callable[[], bool], what: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not ready():
         if process.poll() is not None:
@@ -399,7 +439,7 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def _stop_process(process: subprocess.Popen | None, first_signal: int) -> None:
+def _stop_process(process: subprocess.Popen[bytes] | None, first_signal: int) -> None:
     """Signals the child's whole process group, then insists (SIGKILL) if it does not stop in time."""
     if process is None or process.poll() is not None:
         return
@@ -423,11 +463,11 @@ def _remove_sqlite(database_url: str) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def run_until_stopped(stack: Stack, on_ready) -> int:
+def run_until_stopped(stack: Stack, on_ready: Callable[[StackInfo], None]) -> int:
     """Starts `stack`, calls `on_ready(info)`, then waits for SIGINT/SIGTERM (exit 0) or a dead child (exit 1)."""
-    stopping = {"signal": None}
+    stopping: dict[str, int | None] = {"signal": None}
 
-    def request_stop(signum, _frame):
+    def request_stop(signum: int, _frame: object) -> None:
         stopping["signal"] = signum
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}

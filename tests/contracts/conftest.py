@@ -6,7 +6,6 @@ with private keys, receipt signing, and a fast path through governance. Every te
 from __future__ import annotations
 
 import pytest
-from brownie import chain
 from contract_helpers import (
     MEMBER_COUNT,
     REGION_LYON,
@@ -17,6 +16,7 @@ from contract_helpers import (
     _deploy_coop,
     _enrol,
     keyed_account,
+    mature,
 )
 
 
@@ -32,8 +32,7 @@ def deploy_coop(tmp_path_factory):
     def factory(params: dict | None = None, regions=None, members: int = MEMBER_COUNT) -> Coop:
         coop = _deploy_coop({**TEST_PARAMS, **(params or {})}, regions, manifest_dir=tmp_path_factory.mktemp("deploy"))
         coop.members = _enrol(coop, [f"member-{i}" for i in range(members)])
-        chain.sleep(2)
-        chain.mine()  # memberships count as votes from the next second on
+        mature(coop)
         return coop
 
     return factory
@@ -41,8 +40,9 @@ def deploy_coop(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def coop(module_isolation, deploy_coop) -> Coop:
-    """The module's deployment: TEST_PARAMS, the genesis regions, six members in region 1 (Lyon, bootstrap,
-    critical mass 5) with 900 tEUR in their wallets and 100 tEUR in escrow each."""
+    """The module's deployment: TEST_PARAMS, the genesis regions, six mature members (they vote) in region 1
+    (Lyon, bootstrap, critical mass 5), each admitted with a 10 tEUR capital share, with 890 tEUR in their wallets
+    and 100 tEUR in escrow."""
     return deploy_coop()
 
 
@@ -53,7 +53,7 @@ def members(coop) -> list:
 
 @pytest.fixture(scope="module")
 def outsider(coop):
-    """A funded account that never joined."""
+    """A funded account that never applied."""
     account = keyed_account("outsider")
     coop.fund(account)
     return account

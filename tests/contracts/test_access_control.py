@@ -9,9 +9,13 @@ ADMIN_SETTERS = [
     ("setRewards", (1, 1)),
     ("setHalvingInterval", (10**18,)),
     ("setDailyRewardedMetres", (1,)),
-    ("addRegion", (9, "Elsewhere", 3, 100)),
+    ("addRegion", (9, "Elsewhere", 3, 100, 1_000)),
     ("setRegionFare", (REGION_LYON, 1)),
     ("setCriticalMass", (REGION_LYON, 1)),
+    ("setRegionDailyCap", (REGION_LYON, 1)),
+    ("setRegionPhase", (REGION_LYON, True)),
+    ("setTripBounds", (3_600,)),
+    ("setReceiptWindows", (60, 3_600)),
     ("spendTreasury", ("0x000000000000000000000000000000000000dEaD", 1)),
     ("distributeSurplus", (1,)),
 ]
@@ -20,7 +24,7 @@ ADMIN_SETTERS = [
 @pytest.mark.parametrize("name,args", ADMIN_SETTERS, ids=[s[0] for s in ADMIN_SETTERS])
 def test_ledger_setters_refuse_everyone_but_the_timelock(coop, members, name, args):
     admin_role = bytes(32)  # brownie renders the bytes32 argument as a Python bytes literal
-    for caller in (members[0], coop.deployer, coop.settler, coop.guardian):
+    for caller in (members[0], coop.deployer, coop.settler, coop.admissions, coop.guardian):
         with brownie.reverts(f"AccessControlUnauthorizedAccount: {caller.address.lower()}, {admin_role}"):
             getattr(coop.ledger, name)(*args, {"from": caller})
 
@@ -38,7 +42,11 @@ def test_invalid_parameters_are_refused(coop):
     with brownie.reverts("InvalidParameter: halvingInterval"):
         coop.ledger.setHalvingInterval(0, {"from": coop.timelock})
     with brownie.reverts("RegionExists: 1"):
-        coop.ledger.addRegion(REGION_LYON, "again", 1, 1, {"from": coop.timelock})
+        coop.ledger.addRegion(REGION_LYON, "again", 1, 1, 1, {"from": coop.timelock})
+    with brownie.reverts("InvalidParameter: disputeWindow"):
+        coop.ledger.setReceiptWindows(3_600, 3_600, {"from": coop.timelock})
+    with brownie.reverts("InvalidParameter: maxTripSeconds"):
+        coop.ledger.setTripBounds(0, {"from": coop.timelock})
 
 
 def test_treasury_cannot_be_overdrawn(coop):
@@ -53,14 +61,15 @@ def test_pause_is_for_the_guardian_or_governance_only(coop, members):
     assert coop.ledger.paused()
 
 
-def test_region_activates_at_critical_mass_and_never_goes_back(coop, members):
-    with brownie.reverts("CriticalMassNotReached: 2, 0, 8"):
-        coop.ledger.activateRegion(2, {"from": members[0]})
-    tx = coop.ledger.activateRegion(REGION_LYON, {"from": members[0]})
-    assert tx.events["RegionActivated"]["members"] == len(members)
-    assert coop.ledger.region(REGION_LYON)[3]
+def test_only_governance_switches_a_region_back_to_bootstrap(coop, members):
+    coop.activate(REGION_LYON)
+    for caller in (members[0], coop.settler, coop.guardian):
+        with brownie.reverts():
+            coop.ledger.setRegionPhase(REGION_LYON, False, {"from": caller})
     with brownie.reverts("RegionAlreadyOperating: 1"):
-        coop.ledger.activateRegion(REGION_LYON, {"from": members[0]})
+        coop.ledger.activateRegion(REGION_LYON, [], {"from": members[0]})
+    coop.ledger.setRegionPhase(REGION_LYON, False, {"from": coop.timelock})
+    assert not coop.ledger.region(REGION_LYON)[3]
 
 
 def test_parameter_change_passes_through_a_full_proposal(coop, governance):

@@ -4,7 +4,7 @@ relayed by someone else, one member one vote, quorum, and no way around the Time
 import brownie
 import pytest
 from brownie import accounts, chain
-from contract_helpers import REGION_LYON, SHARE, Governance
+from contract_helpers import REGION_LYON, SHARE, Governance, mature
 from eth_utils import keccak
 
 from coopride.chain.eip712 import Domain, ballot_typed_data, sign_typed_data
@@ -26,16 +26,16 @@ def relayer():
 
 @pytest.fixture(scope="module")
 def gasless_members(coop, relayer):
-    """Three members who never held native currency: they joined by a relayed signature."""
-    joined = []
+    """Three members who never held native currency: their signed applications and capital-share permits were
+    relayed by the admissions key, and they are mature (they vote on proposals made from now on)."""
+    admitted = []
     for index in range(3):
         member = accounts.add(keccak(text=f"coopride-gasless-voter-{index}"))
-        deadline = chain.time() + 3600
-        signature = coop.join_signature(member, REGION_LYON, deadline)
-        coop.membership.joinBySig(member, REGION_LYON, deadline, signature, {"from": relayer})
-        joined.append(member)
-    advance(2)  # memberships count as votes from the next second on
-    return joined
+        coop.fund(member)
+        coop.join(member)
+        admitted.append(member)
+    mature(coop)
+    return admitted
 
 
 def ballot_signature(governor, voter, proposal_id: int, support: int, nonce: int | None = None) -> bytes:
@@ -104,15 +104,17 @@ def test_fare_change_voted_by_relayed_ballots_is_charged_at_the_next_settlement(
     assert ledger.earningsOf(driver) == settled["fare"] - settled["fee"]
 
 
-def test_a_receipt_signed_at_the_old_fare_is_rejected_once_the_fare_rises(coop, members, governance, receipts):
+def test_a_receipt_signed_before_a_fare_rise_is_charged_its_own_fare(coop, members, governance, receipts):
+    # v2: the rider's authorisation caps what a booking pays; a later fare change never re-prices a signed receipt.
     coop.activate(REGION_LYON)
     old_fare = coop.ledger.region(REGION_LYON)[0]
     signed_at_old_fare = receipts.trip(members[2], members[3], distance=4_000, fare=4 * old_fare)
     governance.pass_([(coop.ledger, "setRegionFare", (REGION_LYON, old_fare * 2))])
+    assert coop.ledger.region(REGION_LYON)[0] == old_fare * 2
 
     tx = receipts.settle([signed_at_old_fare])
-    assert "TripSettled" not in tx.events
-    assert tx.events["TripRejected"][0]["reason"] == 7  # FareExceedsSigned
+    assert "TripRejected" not in tx.events
+    assert tx.events["TripSettled"][0]["fare"] == 4 * old_fare
 
 
 def test_each_member_has_one_vote_whatever_their_shares(coop, members, gasless_members, governance, receipts, relayer):

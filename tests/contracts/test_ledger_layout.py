@@ -1,5 +1,6 @@
 """RideLedger's inline-assembly settle loop reads structs by hand-written offsets; these tests keep every offset in
-step with the struct declarations (memory `Batch`, packed storage `Account` and `Region`) and the ABI's calldata."""
+step with the struct declarations (memory `Batch`, packed storage `Account`, `Region` and `HoldRecord`, the
+`Escrow` word) and the ABI's calldata."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def struct_fields(name: str) -> list[tuple[str, str]]:
     for path in CONTRACTS.rglob("*.sol"):
         match = re.search(rf"struct {name} \{{(.*?)\}}", path.read_text(), re.S)
         if match:
-            return re.findall(r"^\s*([\w\[\]]+)\s+(\w+);", match.group(1), re.M)
+            return re.findall(r"^\s*([\w.\[\]]+)\s+(\w+);", match.group(1), re.M)
     raise AssertionError(f"no struct {name} under contracts/")
 
 
@@ -33,8 +34,8 @@ def upper_snake(camel: str) -> str:
 
 
 def bit_width(solidity_type: str) -> int:
-    if solidity_type == "bool":
-        return 8
+    if solidity_type in ("bool", "HoldState") or solidity_type.endswith(".HoldState"):
+        return 8  # enums of fewer than 256 members take one byte
     if solidity_type == "address":
         return 160
     match = re.fullmatch(r"u?int(\d+)", solidity_type)
@@ -62,20 +63,27 @@ def test_batch_offsets_are_one_word_per_member_in_declaration_order():
 @pytest.mark.parametrize(
     "shift, struct, member",
     [
-        ("EARNINGS_SHIFT", "Account", "earnings"),
         ("REWARD_DAY_SHIFT", "Account", "rewardDay"),
         ("REWARDED_METRES_SHIFT", "Account", "rewardedMetresToday"),
+        ("LAST_ACTIVE_AT_SHIFT", "Account", "lastActiveAt"),
+        ("ACTIVE_REGION_SHIFT", "Account", "activeRegion"),
         ("MEMBER_SHIFT", "Account", "member"),
         ("REGION_OPERATING_SHIFT", "Region", "operating"),
         ("REGION_EXISTS_SHIFT", "Region", "exists"),
+        ("REGION_PHASE_CHANGED_AT_SHIFT", "Region", "phaseChangedAt"),
+        ("REGION_DAILY_REWARDED_KM_SHIFT", "Region", "dailyRewardedKm"),
+        ("HOLD_EXPIRY_SHIFT", "HoldRecord", "expiry"),
+        ("HOLD_STATE_SHIFT", "HoldRecord", "state"),
     ],
 )
 def test_packed_word_shifts_match_the_storage_layout(shift, struct, member):
     assert constant(shift) == packed_bit_offsets(struct)[member]
 
 
-def test_low_bits_of_the_packed_words_are_escrow_and_fare_per_km():
-    assert struct_fields("Account")[0] == ("uint96", "escrow")
+def test_low_bits_of_the_packed_words_are_the_amounts_settlement_adds_to():
+    assert struct_fields("Account")[0] == ("uint96", "earnings")
+    assert struct_fields("Escrow")[0] == ("uint96", "balance")
+    assert struct_fields("HoldRecord")[0] == ("uint96", "maxFare")
     assert struct_fields("Region")[0] == ("uint96", "farePerKm")
 
 
@@ -84,6 +92,20 @@ def test_reward_counters_mask_covers_reward_day_and_rewarded_metres():
     assert constant("REWARD_COUNTERS_MASK") == (1 << (widths["rewardDay"] + widths["rewardedMetresToday"])) - 1
     offsets = packed_bit_offsets("Account")
     assert offsets["rewardedMetresToday"] == offsets["rewardDay"] + widths["rewardDay"]
+
+
+def test_activity_mask_covers_last_active_at_and_active_region():
+    widths = {name: bit_width(kind) for kind, name in struct_fields("Account")}
+    assert constant("ACTIVITY_MASK") == (1 << (widths["lastActiveAt"] + widths["activeRegion"])) - 1
+    offsets = packed_bit_offsets("Account")
+    assert offsets["activeRegion"] == offsets["lastActiveAt"] + widths["lastActiveAt"]
+
+
+def test_hold_state_constants_follow_the_enum():
+    source = (CONTRACTS / "interfaces" / "IRideLedgerBookings.sol").read_text()
+    states = re.search(r"enum HoldState \{(.*?)\}", source, re.S).group(1).replace(",", " ").split()
+    for name in ("Active", "Disputed", "ResolvedPaid", "ResolvedUnpaid"):
+        assert constant(f"HOLD_{upper_snake(name)}") == states.index(name), name
 
 
 def test_signed_receipt_calldata_offsets_follow_the_settle_abi():

@@ -9,14 +9,14 @@ import re
 import pytest
 from eth_account import Account
 
-from coopride.config import ANVIL_DEV_SETTLER_KEY
-from coopride.runner import Stack, StackConfig, StackError, free_port
+from coopride.config import ANVIL_DEV_SETTLER_KEY, Settings
+from coopride.runner import Stack, StackError, free_port
 
 
 def _external_stack(tmp_path, deployer_key: str, settler_key: str) -> Stack:
-    config = StackConfig(state_dir=tmp_path, api_port=free_port(), rpc_url=os.environ["COOPRIDE_TEST_RPC_URL"],
-                         deployer_key=deployer_key, settler_key=settler_key, manifest_path=tmp_path / "manifest.json")
-    return Stack(config, log=lambda _line: None)
+    settings = Settings(state_dir=tmp_path, api_port=free_port(), rpc_url=os.environ["COOPRIDE_TEST_RPC_URL"],
+                        deployer_key=deployer_key, settler_key=settler_key, manifest_path=tmp_path / "manifest.json")
+    return Stack(settings, log=lambda _line: None)
 
 
 def test_an_unfunded_deployer_key_is_refused_before_deploying(tmp_path):

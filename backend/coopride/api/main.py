@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
-from coopride.api.errors import Refused
+from fastapi import FastAPI
+
+from coopride.api.errors import install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
-from coopride.chain.client import TRANSIENT_ERRORS, ChainClient, ChainRevert, ChainUnavailable
+from coopride.chain.client import ChainClient
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
 from coopride.db import init_db, make_engine
@@ -28,16 +31,25 @@ Every error is a JSON body `{"detail": "<reason>"}` with a 4xx status (503 when 
 TAGS = [
     {"name": "auth", "description": "Sign in with a wallet signature; no passwords."},
     {"name": "members", "description": "Join, deposit fare tokens, claim surplus (relayed, gas-free), statements."},
-    {"name": "rides", "description": "Drivers offer seats, riders request rides; matching, booking, pickup, cancellation."},
+    {
+        "name": "rides",
+        "description": "Drivers offer seats, riders request rides; matching, booking, pickup, cancellation.",
+    },
     {"name": "trips", "description": "Driven trips with their GPS traces, and the EIP-712 receipts both parties sign."},
     {"name": "regions", "description": "Regions, their phase and figures, read from the chain and the database."},
     {"name": "governance", "description": "Parameter-change proposals and gas-free ballots (one member, one vote)."},
     {"name": "health", "description": "Is the service up?"},
 ]
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
-def create_app(settings: Settings | None = None, chain: ChainClient | None = None,
-               region_map: RegionMap | None = None, lifespan=None) -> FastAPI:
+
+def create_app(
+    settings: Settings | None = None,
+    chain: ChainClient | None = None,
+    region_map: RegionMap | None = None,
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
     """`lifespan` runs beside the app, e.g. `coopride.settlement.worker.embedded_worker`."""
     settings = settings or get_settings()
     if chain is None:
@@ -53,29 +65,6 @@ def create_app(settings: Settings | None = None, chain: ChainClient | None = Non
 
     for module in (auth, members, rides, trips, regions, governance, health):
         app.include_router(module.router)
-
-    @app.exception_handler(Refused)
-    async def refused(_request: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
-
-    @app.exception_handler(ChainRevert)
-    async def chain_refused(_request: Request, exc: ChainRevert) -> JSONResponse:
-        return JSONResponse(
-            status_code=status.HTTP_409_CONFLICT,
-            content={"detail": f"the chain refused the transaction: {exc.message}", "chain_error": exc.error_name},
-        )
-
-    @app.exception_handler(ChainUnavailable)
-    async def chain_down(_request: Request, exc: ChainUnavailable) -> JSONResponse:
-        return _unavailable(exc)
-
-    for error_type in TRANSIENT_ERRORS:
-        app.add_exception_handler(error_type, lambda _request, exc: _unavailable(exc))
-
+    install_error_handlers(app)
     mount_web(app)  # the web app at / (coopride.web); the API's paths are unchanged
     return app
-
-
-def _unavailable(exc: BaseException) -> JSONResponse:
-    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-                        content={"detail": f"the chain node is unreachable: {exc}"})

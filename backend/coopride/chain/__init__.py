@@ -1,1 +1,2 @@
-"""Talking to the chain: typed data, the deployment manifest, contract calls (web3.py, no Brownie)."""
+"""Talking to the chain (web3.py, no Brownie): the deployment manifest, EIP-712 typed data, errors, value types,
+the settler's transactions, and the client's reads and relays."""

@@ -15,9 +15,6 @@ from eth_utils import to_checksum_address
 
 from coopride.chain.eip712 import Domain
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_MANIFEST_PATH = REPO_ROOT / "deployments" / "31337" / "manifest.json"
-
 CONTRACT_NAMES = ("RideLedger", "Membership", "CoopShare", "CoopGovernor", "TimelockController", "FareToken")
 DOMAIN_NAMES = ("receipt", "membership", "governor", "fareToken")
 
@@ -64,7 +61,7 @@ class Manifest:
         return self.contract(name).address
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], path: Path | None = None) -> "Manifest":
+    def from_dict(cls, data: dict[str, Any], path: Path | None = None) -> Manifest:
         where = f" in {path}" if path else ""
         try:
             contracts = {
@@ -85,7 +82,9 @@ class Manifest:
                 roles={role: _role_value(v) for role, v in data.get("roles", {}).items() if v},
                 parameters=dict(data.get("parameters", {})),
                 regions=[
-                    RegionConfig(int(r["id"]), str(r.get("name", "")), int(r.get("criticalMass", 0)), int(r.get("farePerKm", 0)))
+                    RegionConfig(
+                        int(r["id"]), str(r.get("name", "")), int(r.get("criticalMass", 0)), int(r.get("farePerKm", 0))
+                    )
                     for r in data.get("regions", [])
                 ],
                 path=path,
@@ -99,9 +98,9 @@ def _role_value(value: str) -> str:
     return to_checksum_address(value) if isinstance(value, str) and len(value) == 42 else value
 
 
-def load_manifest(path: str | os.PathLike | None = None) -> Manifest:
-    """Reads the manifest from `path`, else `$COOPRIDE_MANIFEST`, else deployments/31337/manifest.json."""
-    manifest_path = Path(path or os.environ.get("COOPRIDE_MANIFEST") or DEFAULT_MANIFEST_PATH)
+def load_manifest(path: str | os.PathLike[str]) -> Manifest:
+    """Reads the manifest at `path` (`Settings.manifest_path`)."""
+    manifest_path = Path(path)
     try:
         data = json.loads(manifest_path.read_text())
     except FileNotFoundError:

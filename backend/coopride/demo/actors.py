@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from web3.contract.contract import ContractFunction
+from web3.types import RPCEndpoint, Wei
 
-from coopride.chain.client import ChainClient, TxOutcome
+from coopride.chain.client import ChainClient
 from coopride.chain.eip712 import sign_typed_data
+from coopride.chain.types import TxOutcome
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -30,7 +34,8 @@ def seeded_account(rng: random.Random) -> LocalAccount:
     while True:
         key = rng.getrandbits(256)
         if 0 < key < SECP256K1_ORDER:
-            return Account.from_key(key.to_bytes(32, "big"))
+            account: LocalAccount = Account.from_key(key.to_bytes(32, "big"))
+            return account
 
 
 class Api:
@@ -39,8 +44,16 @@ class Api:
     def __init__(self, base_url: str):
         self.http = httpx.Client(base_url=base_url, timeout=60)
 
-    def call(self, method: str, path: str, *, member: "Member | None" = None, expect: tuple[int, ...] = (200, 201),
-             **kwargs) -> dict | list:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        member: Member | None = None,
+        expect: tuple[int, ...] = (200, 201),
+        **kwargs: Any,
+    ) -> Any:
+        """The answer's JSON."""
         headers = member.headers if member is not None else {}
         response = self.http.request(method, path, headers=headers, **kwargs)
         if response.status_code not in expect:
@@ -69,30 +82,49 @@ class Member:
     def sign_in(self, api: Api) -> None:
         challenge = api.call("POST", "/auth/nonce", json={"address": self.address})
         signature = self.account.sign_message(encode_defunct(text=challenge["message"])).signature
-        login = api.call("POST", "/auth/login", json={"message": challenge["message"], "signature": "0x" + bytes(signature).hex()})
+        login = api.call(
+            "POST", "/auth/login", json={"message": challenge["message"], "signature": "0x" + bytes(signature).hex()}
+        )
         self.headers = {"Authorization": f"Bearer {login['access_token']}"}
 
-    def join(self, api: Api, region_id: int) -> dict:
+    def join(self, api: Api, region_id: int) -> Any:
         typed = api.call("GET", "/members/join/typed-data", member=self, params={"region_id": region_id})["typed_data"]
-        return api.call("POST", "/members/join", member=self, json={
-            "region_id": region_id, "deadline": typed["message"]["deadline"], "signature": self.sign_typed(typed)})
+        return api.call(
+            "POST",
+            "/members/join",
+            member=self,
+            json={
+                "region_id": region_id,
+                "deadline": typed["message"]["deadline"],
+                "signature": self.sign_typed(typed),
+            },
+        )
 
-    def deposit(self, api: Api, amount: int) -> dict:
+    def deposit(self, api: Api, amount: int) -> Any:
         typed = api.call("GET", "/members/me/deposit/typed-data", member=self, params={"amount": amount})["typed_data"]
-        return api.call("POST", "/members/me/deposits", member=self, json={
-            "amount": amount, "deadline": typed["message"]["deadline"], "signature": self.sign_typed(typed)})
+        return api.call(
+            "POST",
+            "/members/me/deposits",
+            member=self,
+            json={"amount": amount, "deadline": typed["message"]["deadline"], "signature": self.sign_typed(typed)},
+        )
 
-    def sign_receipt(self, api: Api, trip_id: int) -> dict:
+    def sign_receipt(self, api: Api, trip_id: int) -> Any:
         typed = api.call("GET", f"/trips/{trip_id}/receipt", member=self)["typed_data"]
         return api.call("POST", f"/trips/{trip_id}/signatures", member=self, json={"signature": self.sign_typed(typed)})
 
-    def vote(self, api: Api, proposal_id: str, support: int) -> dict:
-        typed = api.call("GET", f"/governance/proposals/{proposal_id}/ballot", member=self,
-                         params={"support": support})["typed_data"]
-        return api.call("POST", "/governance/ballots", member=self, json={
-            "proposal_id": proposal_id, "support": support, "signature": self.sign_typed(typed)})
+    def vote(self, api: Api, proposal_id: str, support: int) -> Any:
+        typed = api.call(
+            "GET", f"/governance/proposals/{proposal_id}/ballot", member=self, params={"support": support}
+        )["typed_data"]
+        return api.call(
+            "POST",
+            "/governance/ballots",
+            member=self,
+            json={"proposal_id": proposal_id, "support": support, "signature": self.sign_typed(typed)},
+        )
 
-    def statement(self, api: Api) -> dict:
+    def statement(self, api: Api) -> Any:
         return api.call("GET", f"/members/{self.address}/statement", member=self)
 
 
@@ -113,13 +145,20 @@ class Operator:
 
     def advance_time(self, seconds: int) -> None:
         """Moves the local chain's clock forward and mines a block at the new time (anvil only)."""
-        self.chain.w3.provider.make_request("evm_increaseTime", [int(seconds)])
-        self.chain.w3.provider.make_request("evm_mine", [])
+        self.chain.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [int(seconds)])
+        self.chain.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
 
-    def _send(self, call) -> None:
+    def _send(self, call: ContractFunction) -> None:
         w3 = self.chain.w3
-        tx = call.build_transaction({"from": self.faucet.address, "nonce": w3.eth.get_transaction_count(self.faucet.address),
-                                     "chainId": self.chain.chain_id, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0})
+        tx = call.build_transaction(
+            {
+                "from": self.faucet.address,
+                "nonce": w3.eth.get_transaction_count(self.faucet.address),
+                "chainId": self.chain.chain_id,
+                "maxFeePerGas": Wei(0),
+                "maxPriorityFeePerGas": Wei(0),
+            }
+        )
         signed = self.faucet.sign_transaction(tx)
         receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=30)
         if receipt["status"] != 1:

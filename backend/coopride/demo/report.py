@@ -6,30 +6,39 @@ import json
 import statistics
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import matplotlib.pyplot as plt
+from rich.console import Console
+from rich.table import Table
 
-from coopride.chain.client import ChainClient  # noqa: E402
-from coopride.chain.manifest import Manifest  # noqa: E402
-from coopride.demo.figures import batch_figures, phase_figures, trips_from_api, vote_counts  # noqa: E402
+from coopride.chain.client import ChainClient
+from coopride.chain.manifest import Manifest
+from coopride.demo.figures import batch_figures, phase_figures, trips_from_api, vote_counts
+
+if TYPE_CHECKING:
+    from coopride.demo.simulation import DayLog
 
 PHASE_TITLES = {"bootstrap": "Bootstrap", "operating": "Operating", "new_fare": "Operating, new fare"}
 CHARTS = ("km_and_shares_over_the_day.png", "shares_by_member.png", "gas_per_trip_by_batch.png")
 
 
-def build(log, chain: ChainClient, manifest: Manifest) -> dict:
+def build(log: DayLog, chain: ChainClient, manifest: Manifest) -> dict[str, Any]:
     """The report, from the API's answers (the settlement transactions' gas comes from their receipts)."""
     all_trips = [t for phase in log.trips.values() for t in phase]
-    phases = {phase: {"title": PHASE_TITLES[phase], "fare_per_km": log.fare_per_km[phase],
-                      **phase_figures(trips_from_api(trips))}
-              for phase, trips in log.trips.items()}
+    phases = {
+        phase: {
+            "title": PHASE_TITLES[phase],
+            "fare_per_km": log.fare_per_km[phase],
+            **phase_figures(trips_from_api(trips)),
+        }
+        for phase, trips in log.trips.items()
+    }
     batches = batch_figures(chain, {t["tx_hash"] for t in all_trips})
-    statements = {m: s for m, s in log.statements.items()}
+    statements = dict(log.statements)
     member_shares = {address: int(s["driving"]["shares_earned"]) for address, s in statements.items()}
     ranked = sorted(member_shares, key=lambda a: (-member_shares[a], a))
     drivers = [m.address for m in log.members if m.role == "driver"]
@@ -39,10 +48,18 @@ def build(log, chain: ChainClient, manifest: Manifest) -> dict:
     return {
         "seed": log.seed,
         "region": {"id": 1, "name": "Lyon 3e arrondissement", "critical_mass": log.critical_mass},
-        "members": {"total": len(log.members), "drivers": len(drivers), "riders": len(log.members) - len(drivers),
-                    "names": names},
-        "chain": {"chain_id": manifest.chain_id, "ledger": manifest.address("RideLedger"),
-                  "governor": manifest.address("CoopGovernor"), "share": manifest.address("CoopShare")},
+        "members": {
+            "total": len(log.members),
+            "drivers": len(drivers),
+            "riders": len(log.members) - len(drivers),
+            "names": names,
+        },
+        "chain": {
+            "chain_id": manifest.chain_id,
+            "ledger": manifest.address("RideLedger"),
+            "governor": manifest.address("CoopGovernor"),
+            "share": manifest.address("CoopShare"),
+        },
         "day_start": log.day_start,
         "activation": log.activation,
         "phases": phases,
@@ -50,24 +67,43 @@ def build(log, chain: ChainClient, manifest: Manifest) -> dict:
         "unmatched_requests": log.unmatched_requests,
         "batches": batches,
         "gas_per_settled_trip": sum(b["gas_used"] for b in batches) // max(len(all_trips), 1),
-        "proposals": {key: {"proposal_id": p["proposal_id"], "state": p["state"], "votes_for": p["votes_for"],
-                            "votes_against": p["votes_against"], "votes_abstain": p["votes_abstain"],
-                            "proposer": p["proposer"], "change": p["change"],
-                            "ballots": vote_counts(log.ballots[key])}
-                      for key, p in log.proposals.items()},
-        "distribution": {"treasury_before": log.treasury_before_distribution,
-                         "amount": int(log.proposals["surplus"]["change"]["amount"])
-                         if log.proposals["surplus"]["state"] == "Executed" else 0,
-                         "claims": dict(log.claims), "claimed_total": sum(log.claims.values())},
+        "proposals": {
+            key: {
+                "proposal_id": p["proposal_id"],
+                "state": p["state"],
+                "votes_for": p["votes_for"],
+                "votes_against": p["votes_against"],
+                "votes_abstain": p["votes_abstain"],
+                "proposer": p["proposer"],
+                "change": p["change"],
+                "ballots": vote_counts(log.ballots[key]),
+            }
+            for key, p in log.proposals.items()
+        },
+        "distribution": {
+            "treasury_before": log.treasury_before_distribution,
+            "amount": int(log.proposals["surplus"]["change"]["amount"])
+            if log.proposals["surplus"]["state"] == "Executed"
+            else 0,
+            "claims": dict(log.claims),
+            "claimed_total": sum(log.claims.values()),
+        },
         "treasury_balance": log.treasury_after,
         "fare_per_km_now": region_now.fare_per_km,
         "member_shares": member_shares,
         "statements": {"top": statements[ranked[0]], "median": statements[median_driver]},
         "money": {"minted": sum(log.deposits.values()), "deposited": sum(log.deposits.values())},
-        "timeline": [{"hour": round((t["end_time"] - log.day_start) / 3600, 4), "phase": phase,
-                      "km": t["distance_metres"] / 1000, "shared": t["rider"] is not None,
-                      "shares": int(t["shares_minted"])}
-                     for phase, trips in log.trips.items() for t in sorted(trips, key=lambda t: t["end_time"])],
+        "timeline": [
+            {
+                "hour": round((t["end_time"] - log.day_start) / 3600, 4),
+                "phase": phase,
+                "km": t["distance_metres"] / 1000,
+                "shared": t["rider"] is not None,
+                "shares": int(t["shares_minted"]),
+            }
+            for phase, trips in log.trips.items()
+            for t in sorted(trips, key=lambda t: t["end_time"])
+        ],
     }
 
 
@@ -89,21 +125,43 @@ def shares(units: int) -> str:
     return f"{Decimal(units) / 10**18:,.3f}"
 
 
-def _percent(rate) -> str:
+def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f} %"
 
 
 def phase_rows(report: dict) -> list[list[str]]:
     rows = []
-    for key, p in [*report["phases"].items(), ("total", {"title": "Whole day", **report["totals"], "fare_per_km": None})]:
-        rows.append([p["title"], str(p["trips"]), f"{p['km_solo']:.2f}", f"{p['km_shared']:.2f}", shares(p["shares_minted"]),
-                     "-" if p["fare_per_km"] is None else tokens(p["fare_per_km"]), tokens(p["fares_paid"]),
-                     tokens(p["fee_to_treasury"]), _percent(p["driver_take_rate"])])
+    for _key, p in [
+        *report["phases"].items(),
+        ("total", {"title": "Whole day", **report["totals"], "fare_per_km": None}),
+    ]:
+        rows.append(
+            [
+                p["title"],
+                str(p["trips"]),
+                f"{p['km_solo']:.2f}",
+                f"{p['km_shared']:.2f}",
+                shares(p["shares_minted"]),
+                "-" if p["fare_per_km"] is None else tokens(p["fare_per_km"]),
+                tokens(p["fares_paid"]),
+                tokens(p["fee_to_treasury"]),
+                _percent(p["driver_take_rate"]),
+            ]
+        )
     return rows
 
 
-PHASE_HEADER = ["phase", "trips", "km solo", "km shared", "shares minted", "fare/km (tEUR)", "fares paid (tEUR)",
-                "fee to treasury (tEUR)", "driver take"]
+PHASE_HEADER = [
+    "phase",
+    "trips",
+    "km solo",
+    "km shared",
+    "shares minted",
+    "fare/km (tEUR)",
+    "fares paid (tEUR)",
+    "fee to treasury (tEUR)",
+    "driver take",
+]
 
 
 CONSOLE_HEADER = ["phase", "trips", "km solo", "km shared", "shares", "fare/km", "fares", "fee", "take"]
@@ -113,38 +171,67 @@ def _statement_line(which: str, report: dict) -> str:
     s = report["statements"][which]
     name = report["members"]["names"][s["address"]]
     d = s["driving"]
-    return (f"{which} member {name} ({s['address']}): {d['metres_driven'] / 1000:.2f} km driven, "
-            f"{d['metres_shared'] / 1000:.2f} km shared, {shares(int(d['shares_earned']))} shares, "
-            f"{tokens(d['fares_received'])} tEUR fares received, {tokens(s['chain']['earnings'])} tEUR to withdraw, "
-            f"{len(s['votes'])} votes")
+    return (
+        f"{which} member {name} ({s['address']}): {d['metres_driven'] / 1000:.2f} km driven, "
+        f"{d['metres_shared'] / 1000:.2f} km shared, {shares(int(d['shares_earned']))} shares, "
+        f"{tokens(d['fares_received'])} tEUR fares received, {tokens(s['chain']['earnings'])} tEUR to withdraw, "
+        f"{len(s['votes'])} votes"
+    )
 
 
 def _proposal_line(key: str, report: dict) -> str:
     p = report["proposals"][key]
-    return (f"{p['change']['description']}: **{p['state']}** ({p['votes_for']} for, {p['votes_against']} against, "
-            f"{p['votes_abstain']} abstain)")
+    return (
+        f"{p['change']['description']}: **{p['state']}** ({p['votes_for']} for, {p['votes_against']} against, "
+        f"{p['votes_abstain']} abstain)"
+    )
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# A day in a small cooperative: Lyon 3e (seed {report['seed']})", "",
-             f"{report['members']['total']} members ({report['members']['drivers']} drivers, {report['members']['riders']} riders); "
-             f"critical mass {report['region']['critical_mass']} members. Chain {report['chain']['chain_id']}, "
-             f"RideLedger `{report['chain']['ledger']}`. Every figure below was recomputed from the chain's events, "
-             "calldata and views and found equal.", "",
-             "| " + " | ".join(PHASE_HEADER) + " |", "|" + "---|" * len(PHASE_HEADER)]
+    lines = [
+        f"# A day in a small cooperative: Lyon 3e (seed {report['seed']})",
+        "",
+        (
+            f"{report['members']['total']} members ({report['members']['drivers']} drivers, "
+            f"{report['members']['riders']} riders); critical mass {report['region']['critical_mass']} members. "
+            f"Chain {report['chain']['chain_id']}, RideLedger `{report['chain']['ledger']}`. Every figure below was "
+            "recomputed from the chain's events, calldata and views and found equal."
+        ),
+        "",
+        "| " + " | ".join(PHASE_HEADER) + " |",
+        "|" + "---|" * len(PHASE_HEADER),
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in phase_rows(report)]
     batches = report["batches"]
-    lines += ["", f"Settlement: {len(batches)} batches, **{report['gas_per_settled_trip']:,} gas per settled trip** "
-                  f"(batch sizes {', '.join(str(b['trips']) for b in batches)}). Unmatched ride requests: "
-                  f"{report['unmatched_requests']}.", "",
-              "## Governance", "",
-              f"- Fare change: {_proposal_line('fare_change', report)}; fare per km now {tokens(report['fare_per_km_now'])} tEUR.",
-              f"- Surplus: {_proposal_line('surplus', report)}; {tokens(report['distribution']['amount'])} tEUR of "
-              f"{tokens(report['distribution']['treasury_before'])} tEUR distributed, "
-              f"{tokens(report['distribution']['claimed_total'])} tEUR claimed by {len(report['distribution']['claims'])} members; "
-              f"treasury now {tokens(report['treasury_balance'])} tEUR.", "",
-              "## Statements", "", f"- {_statement_line('top', report)}", f"- {_statement_line('median', report)}", "",
-              "Charts: " + ", ".join(f"![{c}]({c})" for c in CHARTS), ""]
+    lines += [
+        "",
+        (
+            f"Settlement: {len(batches)} batches, **{report['gas_per_settled_trip']:,} gas per settled trip** "
+            f"(batch sizes {', '.join(str(b['trips']) for b in batches)}). Unmatched ride requests: "
+            f"{report['unmatched_requests']}."
+        ),
+        "",
+        "## Governance",
+        "",
+        (
+            f"- Fare change: {_proposal_line('fare_change', report)}; "
+            f"fare per km now {tokens(report['fare_per_km_now'])} tEUR."
+        ),
+        (
+            f"- Surplus: {_proposal_line('surplus', report)}; {tokens(report['distribution']['amount'])} tEUR of "
+            f"{tokens(report['distribution']['treasury_before'])} tEUR distributed, "
+            f"{tokens(report['distribution']['claimed_total'])} tEUR claimed by "
+            f"{len(report['distribution']['claims'])} members; treasury now {tokens(report['treasury_balance'])} tEUR."
+        ),
+        "",
+        "## Statements",
+        "",
+        f"- {_statement_line('top', report)}",
+        f"- {_statement_line('median', report)}",
+        "",
+        "Charts: " + ", ".join(f"![{c}]({c})" for c in CHARTS),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -161,11 +248,16 @@ def charts(report: dict, out: Path) -> list[Path]:
     km_axis.set_xlabel("hour of the day")
     km_axis.set_ylabel("cumulative km")
     shares_axis = km_axis.twinx()
-    shares_axis.step(hours, [s / 1e18 for s in _cumulative([e["shares"] for e in timeline])], where="post",
-                     color="tab:green", label="shares minted")
+    shares_axis.step(
+        hours,
+        [s / 1e18 for s in _cumulative([e["shares"] for e in timeline])],
+        where="post",
+        color="tab:green",
+        label="shares minted",
+    )
     shares_axis.set_ylabel("cumulative shares")
     handles = km_axis.get_legend_handles_labels()[0] + shares_axis.get_legend_handles_labels()[0]
-    km_axis.legend(handles, [h.get_label() for h in handles], loc="upper left")
+    km_axis.legend(handles, [str(h.get_label()) for h in handles], loc="upper left")
     km_axis.set_title("Kilometres and shares over the day")
     fig.tight_layout()
     fig.savefig(paths[0], dpi=110)
@@ -205,21 +297,32 @@ def _cumulative(values: list) -> list:
 
 
 def print_summary(report: dict, console: Console) -> None:
-    table = Table(title=f"A day in Lyon 3e (seed {report['seed']})", title_justify="left",
-                  caption="amounts in tEUR; shares in whole shares", caption_justify="left")
+    table = Table(
+        title=f"A day in Lyon 3e (seed {report['seed']})",
+        title_justify="left",
+        caption="amounts in tEUR; shares in whole shares",
+        caption_justify="left",
+    )
     for column in CONSOLE_HEADER:
         table.add_column(column, justify="left" if column == "phase" else "right", no_wrap=column == "phase")
     for row in phase_rows(report):
         table.add_row(*row)
     console.print(table)
     batches = report["batches"]
-    console.print(f"settlement: {len(batches)} batches, [bold]{report['gas_per_settled_trip']:,} gas per settled trip[/]; "
-                  f"median batch {statistics.median(b['trips'] for b in batches) if batches else 0} trips")
-    console.print(f"critical mass: {report['activation']['members']} members (needed {report['activation']['critical_mass']}), "
-                  "Lyon 3e switched to operating")
+    console.print(
+        f"settlement: {len(batches)} batches, [bold]{report['gas_per_settled_trip']:,} gas per settled trip[/]; "
+        f"median batch {statistics.median(b['trips'] for b in batches) if batches else 0} trips"
+    )
+    console.print(
+        f"critical mass: {report['activation']['members']} members (needed {report['activation']['critical_mass']}), "
+        "Lyon 3e switched to operating"
+    )
     for key in ("fare_change", "surplus"):
         console.print(f"proposal: {_proposal_line(key, report).replace('**', '')}")
-    console.print(f"surplus: {tokens(report['distribution']['amount'])} tEUR distributed, "
-                  f"{tokens(report['distribution']['claimed_total'])} tEUR claimed; treasury {tokens(report['treasury_balance'])} tEUR")
+    console.print(
+        f"surplus: {tokens(report['distribution']['amount'])} tEUR distributed, "
+        f"{tokens(report['distribution']['claimed_total'])} tEUR claimed; "
+        f"treasury {tokens(report['treasury_balance'])} tEUR"
+    )
     console.print(_statement_line("top", report))
     console.print(_statement_line("median", report))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from itertools import pairwise
 
 from coopride.domain.geo import LatLon, haversine_m
 from coopride.domain.regions import RegionArea
@@ -31,12 +32,12 @@ class Route:
 
     @property
     def metres(self) -> float:
-        return sum(haversine_m(a, b) for a, b in zip(self.waypoints, self.waypoints[1:]))
+        return sum(haversine_m(a, b) for a, b in pairwise(self.waypoints))
 
     def point_at(self, fraction: float) -> LatLon:
         """The point `fraction` (0..1) of the way along the route."""
         target = max(0.0, min(1.0, fraction)) * self.metres
-        for a, b in zip(self.waypoints, self.waypoints[1:]):
+        for a, b in pairwise(self.waypoints):
             leg = haversine_m(a, b)
             if target <= leg and leg > 0:
                 share = target / leg
@@ -44,11 +45,11 @@ class Route:
             target -= leg
         return self.waypoints[-1]
 
-    def between(self, start: float, end: float) -> "Route":
+    def between(self, start: float, end: float) -> Route:
         """The part of the route from fraction `start` to fraction `end`."""
         total, walked = self.metres, 0.0
         points = [self.point_at(start)]
-        for a, b in zip(self.waypoints, self.waypoints[1:]):
+        for a, b in pairwise(self.waypoints):
             walked += haversine_m(a, b)
             if start * total < walked < end * total:
                 points.append(b)
@@ -63,7 +64,9 @@ def random_point(rng: random.Random, area: RegionArea) -> LatLon:
     return _offset(area.center, radius * math.cos(angle), radius * math.sin(angle))
 
 
-def street_route(rng: random.Random, area: RegionArea, min_metres: float = 1_200.0, max_metres: float = 4_500.0) -> Route:
+def street_route(
+    rng: random.Random, area: RegionArea, min_metres: float = 1_200.0, max_metres: float = 4_500.0
+) -> Route:
     """A grid-like drive between two random points of the region, `min_metres`..`max_metres` long."""
     for _ in range(200):
         start, end = random_point(rng, area), random_point(rng, area)

@@ -22,20 +22,24 @@ import math
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from coopride.chain.client import ChainClient, ProposalState
-from coopride.chain.manifest import load_manifest
+from coopride.chain.client import ChainClient
+from coopride.chain.manifest import Manifest, load_manifest
+from coopride.chain.types import ProposalState
+from coopride.config import ANVIL_DEV_DEPLOYER_KEY, Settings
 from coopride.demo import figures, report
 from coopride.demo.actors import Api, DemoError, Member, Operator, seeded_account
 from coopride.demo.figures import DemoMismatch
-from coopride.demo.routes import street_route, gps_trace
+from coopride.demo.routes import gps_trace, street_route
 from coopride.domain.regions import LYON_3E
-from coopride.runner import ANVIL_DEV_DEPLOYER_KEY, Stack, StackConfig, free_port
+from coopride.runner import Stack, free_port
 
 __all__ = ["DemoError", "DemoMismatch", "DemoOptions", "run_demo"]
 
@@ -93,7 +97,11 @@ class DayLog:
     treasury_after: int = 0
 
 
-def run_demo(options: DemoOptions, console: Console | None = None, inspect=None) -> dict:
+def run_demo(
+    options: DemoOptions,
+    console: Console | None = None,
+    inspect: Callable[[dict[str, Any], DayLog, ChainClient, Manifest], None] | None = None,
+) -> dict[str, Any]:
     """Runs the day; writes the report and charts to `options.out`; returns the report (a dict).
 
     `inspect(report, log, chain, manifest)`, if given, runs after the check while the chain is still up.
@@ -103,25 +111,38 @@ def run_demo(options: DemoOptions, console: Console | None = None, inspect=None)
     rng = random.Random(options.seed)
     drivers_count = max(2, round(options.members * 0.4))
     critical_mass = min(options.members, max(drivers_count + 2, math.ceil(options.members * 0.6)))
-    regions = [{"id": REGION.region_id, "name": "Lyon 3e arrondissement", "criticalMass": critical_mass, "farePerKm": 500_000},
-               {"id": 2, "name": "Villeurbanne", "criticalMass": 8, "farePerKm": 450_000}]
+    regions = [
+        {"id": REGION.region_id, "name": "Lyon 3e arrondissement", "criticalMass": critical_mass, "farePerKm": 500_000},
+        {"id": 2, "name": "Villeurbanne", "criticalMass": 8, "farePerKm": 450_000},
+    ]
 
     with tempfile.TemporaryDirectory(prefix="coopride-demo-") as state_dir:
-        config = StackConfig(
-            state_dir=Path(state_dir), anvil_port=free_port(), api_port=free_port(),
-            deploy_regions=regions,
-            api_env={"COOPRIDE_SETTLEMENT_BATCH_SIZE": str(options.batch_size),
-                     "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "1"},
+        settings = Settings(
+            state_dir=Path(state_dir),
+            anvil_port=free_port(),
+            api_port=free_port(),
+            settlement_batch_size=options.batch_size,
+            settlement_max_age_seconds=1,
         )
-        console.print(f"[bold]CoopRide demo[/] seed {options.seed}, {options.members} members, {options.trips} trips: "
-                      "starting anvil, deploying, starting the API ...")
-        with Stack(config, log=lambda text: console.print(f"[dim]{text}[/]")) as info:
+        console.print(
+            f"[bold]CoopRide demo[/] seed {options.seed}, {options.members} members, {options.trips} trips: "
+            "starting anvil, deploying, starting the API ..."
+        )
+        with Stack(settings, deploy_regions=regions, log=lambda text: console.print(f"[dim]{text}[/]")) as info:
             manifest = load_manifest(info.manifest_path)
             chain = ChainClient(info.rpc_url, manifest, info.settler_key)
             api = Api(info.api_url)
             try:
-                day = Day(options, rng, api, chain, Operator(chain, ANVIL_DEV_DEPLOYER_KEY), console,
-                          drivers_count, critical_mass)
+                day = Day(
+                    options,
+                    rng,
+                    api,
+                    chain,
+                    Operator(chain, ANVIL_DEV_DEPLOYER_KEY),
+                    console,
+                    drivers_count,
+                    critical_mass,
+                )
                 log = day.run()
                 result = report.build(log, chain, manifest)
                 figures.check_against_chain(result, log, chain, manifest)
@@ -131,24 +152,40 @@ def run_demo(options: DemoOptions, console: Console | None = None, inspect=None)
             finally:
                 api.close()
     report.print_summary(result, console)
-    console.print(f"[bold green]Every figure equals what the chain says.[/] Report and charts: "
-                  + ", ".join(str(p) for p in paths))
+    console.print(
+        "[bold green]Every figure equals what the chain says.[/] Report and charts: " + ", ".join(str(p) for p in paths)
+    )
     return result
 
 
 class Day:
-    def __init__(self, options: DemoOptions, rng: random.Random, api: Api, chain: ChainClient, operator: Operator,
-                 console: Console, drivers_count: int, critical_mass: int):
+    def __init__(
+        self,
+        options: DemoOptions,
+        rng: random.Random,
+        api: Api,
+        chain: ChainClient,
+        operator: Operator,
+        console: Console,
+        drivers_count: int,
+        critical_mass: int,
+    ):
         self.options, self.rng, self.api, self.chain, self.operator = options, rng, api, chain, operator
         self.console = console
-        self.members = [Member(f"{'driver' if i < drivers_count else 'rider'}-{i + 1:02d}",
-                               "driver" if i < drivers_count else "rider", seeded_account(rng))
-                        for i in range(options.members)]
+        self.members = [
+            Member(
+                f"{'driver' if i < drivers_count else 'rider'}-{i + 1:02d}",
+                "driver" if i < drivers_count else "rider",
+                seeded_account(rng),
+            )
+            for i in range(options.members)
+        ]
         self.drivers = [m for m in self.members if m.role == "driver"]
         self.riders = [m for m in self.members if m.role == "rider"]
         now = int(time.time())
-        self.log = DayLog(seed=options.seed, day_start=now - 26 * 3600 - now % 3600, members=self.members,
-                          critical_mass=critical_mass)
+        self.log = DayLog(
+            seed=options.seed, day_start=now - 26 * 3600 - now % 3600, members=self.members, critical_mass=critical_mass
+        )
         self.by_offer: dict[int, Member] = {}
 
     # ------------------------------------------------------------------ day
@@ -171,7 +208,7 @@ class Day:
             self._step("statements", self.members, self._statement)
         return self.log
 
-    def _step(self, title: str, items: list, action) -> None:
+    def _step(self, title: str, items: list[Any], action: Callable[[Any], object]) -> None:
         task = self.progress.add_task(title, total=len(items))
         for item in items:
             action(item)
@@ -186,8 +223,9 @@ class Day:
             low, high = PHASE_HOURS[phase]
             starts = sorted(self.log.day_start + int(self.rng.uniform(low, high) * 3600) for _ in range(count))
             # Bootstrap mixes solo and shared drives; once operating, solo drives earn nothing, so drivers share.
-            plan[phase] = [PlannedTrip(phase, start, shared=(phase != "bootstrap" or self.rng.random() < 0.45))
-                           for start in starts]
+            plan[phase] = [
+                PlannedTrip(phase, start, shared=(phase != "bootstrap" or self.rng.random() < 0.45)) for start in starts
+            ]
         return plan
 
     # -------------------------------------------------------------- members
@@ -203,8 +241,12 @@ class Day:
         region = self.api.call("GET", f"/regions/{REGION.region_id}")
         if region["phase"] != "operating":
             raise DemoError(f"Lyon 3e did not switch to operating: {region}")
-        self.log.activation = {"members": region["members"], "critical_mass": region["critical_mass"],
-                               "tx_hash": outcome.tx_hash, "block_number": outcome.block_number}
+        self.log.activation = {
+            "members": region["members"],
+            "critical_mass": region["critical_mass"],
+            "tx_hash": outcome.tx_hash,
+            "block_number": outcome.block_number,
+        }
 
     def _deposit(self, rider: Member) -> None:
         operating_trips = self.options.trips - round(self.options.trips * 0.35)
@@ -217,7 +259,9 @@ class Day:
     # ---------------------------------------------------------------- trips
     def _phase(self, phase: str, title: str, planned: list[PlannedTrip], riders_pool: list[Member]) -> None:
         region = self.api.call("GET", f"/regions/{REGION.region_id}")
-        self.log.fare_per_km[phase] = region["fare_per_km"] if region["phase"] == "operating" else 0  # bootstrap charges none
+        self.log.fare_per_km[phase] = (
+            region["fare_per_km"] if region["phase"] == "operating" else 0
+        )  # bootstrap charges none
         riders = [m for m in riders_pool if m.role == "rider"]
         task = self.progress.add_task(title, total=len(planned))
         logged: list[tuple[int, Member]] = []
@@ -245,13 +289,31 @@ class Day:
         pickup_at, dropoff_at = self.rng.uniform(0.05, 0.3), self.rng.uniform(0.7, 0.95)
         ride = route.between(pickup_at, dropoff_at)
         point = lambda p: {"lat": round(p.lat, 6), "lon": round(p.lon, 6)}  # noqa: E731
-        offer = self.api.call("POST", "/offers", member=driver, json={
-            "origin": point(route.waypoints[0]), "destination": point(route.waypoints[-1]),
-            "depart_earliest": planned.start - 300, "depart_latest": planned.start + 300, "seats": 1, "max_detour_m": 1_500})
+        offer = self.api.call(
+            "POST",
+            "/offers",
+            member=driver,
+            json={
+                "origin": point(route.waypoints[0]),
+                "destination": point(route.waypoints[-1]),
+                "depart_earliest": planned.start - 300,
+                "depart_latest": planned.start + 300,
+                "seats": 1,
+                "max_detour_m": 1_500,
+            },
+        )
         self.by_offer[offer["id"]] = driver
-        request = self.api.call("POST", "/rides/requests", member=rider, json={
-            "origin": point(ride.waypoints[0]), "destination": point(ride.waypoints[-1]),
-            "earliest": planned.start - 600, "latest": planned.start + 1_800})
+        request = self.api.call(
+            "POST",
+            "/rides/requests",
+            member=rider,
+            json={
+                "origin": point(ride.waypoints[0]),
+                "destination": point(ride.waypoints[-1]),
+                "earliest": planned.start - 600,
+                "latest": planned.start + 1_800,
+            },
+        )
         if request["status"] != "matched":
             self.api.call("POST", f"/rides/requests/{request['id']}/cancel", member=rider)
             self.log.unmatched_requests += 1
@@ -260,8 +322,12 @@ class Day:
         self.api.call("POST", f"/rides/requests/{request['id']}/accept", member=rider)
         self.api.call("POST", f"/rides/requests/{request['id']}/pickup", member=carrier)
         start = request["pickup_time"] or planned.start
-        trip = self.api.call("POST", "/trips", member=carrier, json={
-            "request_id": request["id"], "fixes": gps_trace(self.rng, ride, start)})
+        trip = self.api.call(
+            "POST",
+            "/trips",
+            member=carrier,
+            json={"request_id": request["id"], "fixes": gps_trace(self.rng, ride, start)},
+        )
         self._expect_signable(trip)
         carrier.sign_receipt(self.api, trip["id"])
         rider.sign_receipt(self.api, trip["id"])
@@ -272,7 +338,9 @@ class Day:
         if trip["status"] != "awaiting_signatures":
             raise DemoError(f"trip {trip['id']} is {trip['status']}: {trip['check_reasons']}")
 
-    def _wait_settled(self, logged: list[tuple[int, Member]], on_progress) -> list[dict]:
+    def _wait_settled(
+        self, logged: list[tuple[int, Member]], on_progress: Callable[[int], None]
+    ) -> list[dict[str, Any]]:
         """Polls the API until the worker settled every trip; any rejection or a stuck trip is an error."""
         done: dict[int, dict] = {}
         deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
@@ -288,7 +356,7 @@ class Day:
             on_progress(len(done))
             if len(done) < len(logged):
                 if time.monotonic() > deadline:
-                    stuck = sorted(set(t for t, _ in logged) - set(done))
+                    stuck = sorted({t for t, _ in logged} - set(done))
                     raise DemoError(f"trips {stuck} did not settle within {SETTLE_TIMEOUT_SECONDS:.0f} s")
                 time.sleep(0.3)
         return [done[trip_id] for trip_id, _ in logged]
@@ -298,9 +366,13 @@ class Day:
         old_fare = self.log.fare_per_km["operating"]
         new_fare = old_fare * (100 + self.options.fare_change_percent) // 100
         proposer = self.rng.choice(self.drivers)
-        change = {"kind": "region_fare", "region_id": REGION.region_id, "fare_per_km": new_fare,
-                  "description": f"Raise Lyon 3e's fare from {old_fare / FARE_TOKEN_UNIT:.2f} to "
-                                 f"{new_fare / FARE_TOKEN_UNIT:.2f} tEUR per km: drivers' costs went up"}
+        change = {
+            "kind": "region_fare",
+            "region_id": REGION.region_id,
+            "fare_per_km": new_fare,
+            "description": f"Raise Lyon 3e's fare from {old_fare / FARE_TOKEN_UNIT:.2f} to "
+            f"{new_fare / FARE_TOKEN_UNIT:.2f} tEUR per km: drivers' costs went up",
+        }
         # Drivers want the raise; riders are split.
         supports = {m.address: 1 if m.role == "driver" else self.rng.choice((0, 1, 1, 2)) for m in self.members}
         self._decide("fare_change", "5. vote: fare change", proposer, change, supports)
@@ -310,9 +382,12 @@ class Day:
         self.log.treasury_before_distribution = treasury
         amount = treasury * self.options.surplus_share_percent // 100
         proposer = self.rng.choice(self.riders)
-        change = {"kind": "distribute_surplus", "amount": amount,
-                  "description": f"Share {amount / FARE_TOKEN_UNIT:.2f} tEUR of the treasury's surplus among members, "
-                                 f"pro rata to shares; keep the rest as a reserve"}
+        change = {
+            "kind": "distribute_surplus",
+            "amount": amount,
+            "description": f"Share {amount / FARE_TOKEN_UNIT:.2f} tEUR of the treasury's surplus among members, "
+            f"pro rata to shares; keep the rest as a reserve",
+        }
         supports = {m.address: self.rng.choice((1, 1, 1, 2)) for m in self.members}
         self._decide("surplus", "6. vote: share the surplus", proposer, change, supports)
         holders = [m for m in self.members if self.chain.claimable(m.address) > 0]
@@ -341,16 +416,27 @@ class Day:
             self.operator.advance_time(int(parameters["timelockDelay"]) + 1)
             self.api.call("POST", f"/governance/proposals/{proposal_id}/execute", member=proposer)
         self.progress.advance(task)
-        self.log.proposals[key] = {**self.api.call("GET", f"/governance/proposals/{proposal_id}"),
-                                   "proposer": proposer.address, "change": change}
+        self.log.proposals[key] = {
+            **self.api.call("GET", f"/governance/proposals/{proposal_id}"),
+            "proposer": proposer.address,
+            "change": change,
+        }
         self.log.ballots[key] = supports
 
     def _propose(self, proposer: Member, change: dict) -> str:
         """The member signs the Governor's `Proposal` the API drafts; the API relays `proposeBySig`."""
         draft = self.api.call("POST", "/governance/proposals/typed-data", member=proposer, json=change)
-        proposed = self.api.call("POST", "/governance/proposals", member=proposer, json={
-            "change": change, "deadline": draft["deadline"], "signature": proposer.sign_typed(draft["typed_data"])})
-        return proposed["proposal_id"]
+        proposed = self.api.call(
+            "POST",
+            "/governance/proposals",
+            member=proposer,
+            json={
+                "change": change,
+                "deadline": draft["deadline"],
+                "signature": proposer.sign_typed(draft["typed_data"]),
+            },
+        )
+        return str(proposed["proposal_id"])
 
     def _statement(self, member: Member) -> None:
         self.log.statements[member.address] = member.statement(self.api)

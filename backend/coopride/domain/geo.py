@@ -38,7 +38,7 @@ def validate_latlon(lat: float, lon: float) -> LatLon:
     return LatLon(float(lat), float(lon))
 
 
-def haversine_m(a: LatLon, b: LatLon) -> float:
+def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance between two points, in metres."""
     lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
@@ -52,7 +52,8 @@ def haversine_m_array(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dlat = b[..., 0] - a[..., 0]
     dlon = b[..., 1] - a[..., 1]
     h = np.sin(dlat / 2) ** 2 + np.cos(a[..., 0]) * np.cos(b[..., 0]) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    distances: np.ndarray = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return distances
 
 
 class Projection:

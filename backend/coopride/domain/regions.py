@@ -7,8 +7,8 @@ discs belongs to the one with the nearest centre, so overlapping discs split alo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .geo import LatLon, haversine_m, validate_latlon
 
@@ -23,7 +23,11 @@ class RegionArea:
     radius_m: float
 
     def __post_init__(self):
-        if isinstance(self.region_id, bool) or not isinstance(self.region_id, int) or not 0 < self.region_id <= MAX_REGION_ID:
+        if (
+            isinstance(self.region_id, bool)
+            or not isinstance(self.region_id, int)
+            or not 0 < self.region_id <= MAX_REGION_ID
+        ):
             raise ValueError(f"region_id must be an int in [1, {MAX_REGION_ID}], got {self.region_id!r}")
         if not self.name:
             raise ValueError("region name must not be empty")

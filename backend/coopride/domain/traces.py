@@ -17,8 +17,9 @@ are sampled along the roads actually driven.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from itertools import pairwise
 
 from eth_utils import keccak
 
@@ -40,7 +41,14 @@ EXPLANATIONS = {
     "zero_distance": "No distance could be verified from the trace.",
 }
 REJECTING_REASONS = frozenset(
-    {"invalid_coordinate", "too_few_fixes", "out_of_order", "pickup_far_from_booking", "dropoff_far_from_booking", "zero_distance"}
+    {
+        "invalid_coordinate",
+        "too_few_fixes",
+        "out_of_order",
+        "pickup_far_from_booking",
+        "dropoff_far_from_booking",
+        "zero_distance",
+    }
 )
 
 
@@ -120,14 +128,14 @@ def check_trace(
         return _rejected("too_few_fixes")
 
     reasons: list[str] = []
-    if any(later.t <= earlier.t for earlier, later in zip(fixes, fixes[1:])):
+    if any(later.t <= earlier.t for earlier, later in pairwise(fixes)):
         reasons.append("out_of_order")
 
     max_speed_mps = max_speed_kmh / 3.6
     min_speed_mps = min_moving_speed_kmh / 3.6
     kept = zeroed = 0.0
     jumped = drifted = False
-    for earlier, later in zip(fixes, fixes[1:]):
+    for earlier, later in pairwise(fixes):
         length = haversine_m((earlier.lat, earlier.lon), (later.lat, later.lon))
         seconds = later.t - earlier.t
         if seconds <= 0:  # already reported as out_of_order

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from coopride.chain.client import ChainClient, TripSettlement
-from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SETTLED, TRIP_SUBMITTED, Trip, utcnow
+from coopride.chain.client import ChainClient
+from coopride.chain.types import TripSettlement
+from coopride.models import Trip, stored_id, utcnow
+from coopride.models.enums import TripStatus
 
 
 def record_settled(trip: Trip, settlement: TripSettlement) -> None:
-    trip.status = TRIP_SETTLED
+    trip.status = TripStatus.SETTLED
     trip.tx_hash = settlement.tx_hash
     trip.block_number = settlement.block_number
     trip.fare_paid = settlement.fare
@@ -26,7 +28,7 @@ def record_settled(trip: Trip, settlement: TripSettlement) -> None:
 
 
 def requeue(trip: Trip) -> None:
-    trip.status = TRIP_QUEUED
+    trip.status = TripStatus.QUEUED
     trip.batch_id = None
 
 
@@ -39,16 +41,17 @@ def reconcile_trips(session: Session, chain: ChainClient, trips: list[Trip]) -> 
 
     Returns (ids recorded as settled, ids put back in the queue). The caller commits.
     """
-    settlements = chain.find_settlements(t.id for t in trips)
-    settled, requeued = [], []
+    settlements = chain.find_settlements(stored_id(t) for t in trips)
+    settled: list[int] = []
+    requeued: list[int] = []
     for trip in trips:
-        found = settlements.get(trip.id)
+        found = settlements.get(stored_id(trip))
         if found is not None:
             record_settled(trip, found)
-            settled.append(trip.id)
+            settled.append(stored_id(trip))
         else:
             requeue(trip)
-            requeued.append(trip.id)
+            requeued.append(stored_id(trip))
         session.add(trip)
     return settled, requeued
 
@@ -62,22 +65,30 @@ class Discrepancy:
 
 def audit(session: Session, chain: ChainClient) -> list[Discrepancy]:
     """Compares every trip the database calls settled, or had sent, with the chain's `TripSettled` events."""
-    trips = session.exec(select(Trip).where(Trip.status.in_([TRIP_SETTLED, TRIP_SUBMITTED, TRIP_REJECTED]))).all()
-    on_chain = chain.find_settlements(t.id for t in trips)
+    trips = session.exec(
+        select(Trip).where(col(Trip.status).in_([TripStatus.SETTLED, TripStatus.SUBMITTED, TripStatus.REJECTED]))
+    ).all()
+    on_chain = chain.find_settlements(stored_id(t) for t in trips)
     problems = []
     for trip in trips:
-        event = on_chain.get(trip.id)
-        if trip.status == TRIP_SETTLED:
+        trip_id = stored_id(trip)
+        event = on_chain.get(trip_id)
+        if trip.status == TripStatus.SETTLED:
             if event is None:
-                problems.append(Discrepancy(trip.id, f"settled by {trip.tx_hash}", "no TripSettled event"))
+                problems.append(Discrepancy(trip_id, f"settled by {trip.tx_hash}", "no TripSettled event"))
             elif (event.tx_hash, event.fare, event.fee, str(event.shares)) != (
-                trip.tx_hash, trip.fare_paid, trip.fee_paid, trip.shares_minted
+                trip.tx_hash,
+                trip.fare_paid,
+                trip.fee_paid,
+                trip.shares_minted,
             ):
-                problems.append(Discrepancy(
-                    trip.id,
-                    f"tx {trip.tx_hash} fare {trip.fare_paid} fee {trip.fee_paid} shares {trip.shares_minted}",
-                    f"tx {event.tx_hash} fare {event.fare} fee {event.fee} shares {event.shares}",
-                ))
-        elif event is not None and trip.status == TRIP_REJECTED:
-            problems.append(Discrepancy(trip.id, f"rejected ({trip.reject_reason})", f"settled by {event.tx_hash}"))
+                problems.append(
+                    Discrepancy(
+                        trip_id,
+                        f"tx {trip.tx_hash} fare {trip.fare_paid} fee {trip.fee_paid} shares {trip.shares_minted}",
+                        f"tx {event.tx_hash} fare {event.fare} fee {event.fee} shares {event.shares}",
+                    )
+                )
+        elif event is not None and trip.status == TripStatus.REJECTED:
+            problems.append(Discrepancy(trip_id, f"rejected ({trip.reject_reason})", f"settled by {event.tx_hash}"))
     return problems

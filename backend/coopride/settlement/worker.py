@@ -7,8 +7,8 @@ Exactly once, whatever dies when:
    - mined: each trip's outcome is recorded from the receipt's TripSettled / TripRejected events;
    - not mined and its nonce still free: the same raw bytes are broadcast again (same hash: harmless),
      or, once it has waited `bump_after_seconds`, the same transaction re-signed with higher fees (never past
-     `max_fee_per_gas`), stored before it is broadcast; every version shares the nonce, so at most one of them is ever mined, and
-     the receipt of whichever was is looked up by all their hashes;
+     `max_fee_per_gas`), stored before it is broadcast; every version shares the nonce, so at most one of them
+     is ever mined, and the receipt of whichever was is looked up by all their hashes;
    - its nonce used by another transaction: each trip is reconciled from the chain (TripSettled logs,
      `isSettled`); whatever did not settle goes back to the queue.
 3. The chain's trip-id bitmap is the last line of defence: a trip sent twice is rejected
@@ -22,39 +22,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
+from fastapi import FastAPI
 from hexbytes import HexBytes
 from sqlalchemy import Engine, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from web3.exceptions import TimeExhausted
+from web3.types import TxReceipt
 
-from coopride.chain.client import (
-    TRANSIENT_ERRORS,
-    ChainClient,
-    ChainRevert,
-    NonceConsumed,
-    NonceInUse,
-    RejectReason,
-    SignedTx,
-    TripRejection,
-)
-from coopride.api.trip_log import receipt_of
+from coopride.chain.client import ChainClient
 from coopride.chain.eip712 import signed_receipt_tuple
-from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SUBMITTED, Trip, as_utc, utcnow
-from coopride.settlement.models import (
-    BATCH_CONFIRMED,
-    BATCH_REVERTED,
-    BATCH_SUBMITTED,
-    BATCH_SUPERSEDED,
-    SettlementBatch,
-    SettlementRetry,
-)
+from coopride.chain.errors import TRANSIENT_ERRORS, ChainRevert, NonceConsumed, NonceInUse
+from coopride.chain.manifest import load_manifest
+from coopride.chain.types import RejectReason, SignedTx, TripRejection
+from coopride.config import Settings, get_settings
+from coopride.db import init_db, make_engine
+from coopride.models import SettlementBatch, SettlementRetry, Trip, as_utc, stored_id, utcnow
+from coopride.models.enums import BatchStatus, TripStatus
+from coopride.services.trips import receipt_of
 from coopride.settlement.reconcile import reconcile_trips, record_settled, requeue
 
 log = logging.getLogger(__name__)
@@ -171,11 +162,11 @@ class SettlementWorker:
         with self._session() as session:
             rows = session.exec(
                 select(Trip, SettlementRetry)
-                .join(SettlementRetry, SettlementRetry.trip_id == Trip.id, isouter=True)
-                .where(Trip.status == TRIP_QUEUED)
+                .join(SettlementRetry, col(SettlementRetry.trip_id) == col(Trip.id), isouter=True)
+                .where(Trip.status == TripStatus.QUEUED)
                 .where(Trip.end_time <= chain_time)
-                .where((SettlementRetry.trip_id.is_(None)) | (SettlementRetry.retry_after <= now))
-                .order_by(Trip.id)
+                .where(col(SettlementRetry.trip_id).is_(None) | (col(SettlementRetry.retry_after) <= now))
+                .order_by(col(Trip.id))
                 .limit(self.batch_size)
             ).all()
         if not rows:
@@ -194,17 +185,23 @@ class SettlementWorker:
         """Stores, broadcasts and confirms one batch. False when the pass should stop."""
         # Runs of the same driver are cheaper on chain (one earnings write per run).
         trips = sorted(trips, key=lambda t: (t.driver.lower(), t.id))
-        trip_ids = [t.id for t in trips]
+        trip_ids = [stored_id(t) for t in trips]
         signed_receipts = [self._signed_receipt(t) for t in trips]
-        with self.chain.exclusive_nonce() as nonce:
+        with self.chain.transactions.exclusive_nonce() as nonce:
             batch_id = batch_id_for(self.chain.chain_id, self.chain.ledger.address, nonce, trip_ids)
             try:
-                signed = self.chain.sign_call(self.chain.settle_call(batch_id, signed_receipts), nonce)
+                signed = self.chain.transactions.sign_call(self.chain.settle_call(batch_id, signed_receipts), nonce)
             except ChainRevert as exc:  # the whole batch would revert (paused, settler role revoked)
                 report.errors.append(f"settle would revert: {exc.message}")
                 return False
-            batch = SettlementBatch(id=HexBytes(batch_id).to_0x_hex(), trip_ids=trip_ids, nonce=nonce,
-                                    tx_hash=signed.tx_hash, raw_tx=signed.raw, signed_at=self.clock())
+            batch = SettlementBatch(
+                id=HexBytes(batch_id).to_0x_hex(),
+                trip_ids=trip_ids,
+                nonce=nonce,
+                tx_hash=signed.tx_hash,
+                raw_tx=signed.raw,
+                signed_at=self.clock(),
+            )
             if not self._persist(batch):
                 report.errors.append("trips were claimed by another worker; skipped")
                 return False
@@ -218,8 +215,9 @@ class SettlementWorker:
             self.hooks.after_broadcast(batch)
         return self._confirm(batch, report)
 
-    def _signed_receipt(self, trip: Trip) -> tuple:
+    def _signed_receipt(self, trip: Trip) -> tuple[Any, ...]:
         receipt = receipt_of(trip)  # the very receipt driver and rider signed through the API
+        assert trip.driver_signature is not None, "only trips the driver signed are queued"
         rider_signature = bytes(HexBytes(trip.rider_signature)) if trip.rider_signature else None
         return signed_receipt_tuple(receipt, bytes(HexBytes(trip.driver_signature)), rider_signature)
 
@@ -228,10 +226,10 @@ class SettlementWorker:
         with self._session() as session:
             claimed = session.execute(
                 update(Trip)
-                .where(Trip.id.in_(batch.trip_ids), Trip.status == TRIP_QUEUED)
-                .values(status=TRIP_SUBMITTED, batch_id=batch.id)
-            ).rowcount
-            if claimed != len(batch.trip_ids):
+                .where(col(Trip.id).in_(batch.trip_ids), col(Trip.status) == TripStatus.QUEUED)
+                .values(status=TripStatus.SUBMITTED, batch_id=batch.id)
+            )
+            if claimed.rowcount != len(batch.trip_ids):  # type: ignore[attr-defined]
                 session.rollback()
                 return False
             session.add(batch)
@@ -242,11 +240,11 @@ class SettlementWorker:
         """Sends the stored bytes; False if another transaction holds or used the nonce. If the node is down
         this raises and the batch stays "submitted": the next pass tries again."""
         try:
-            self.chain.broadcast(_signed_of(batch))
+            self.chain.transactions.broadcast(_signed_of(batch))
         except (NonceConsumed, NonceInUse):
             return False
         with self._session() as session:
-            stored = session.get(SettlementBatch, batch.id)
+            stored = session.get_one(SettlementBatch, batch.id)
             stored.broadcast_count += 1
             session.add(stored)
             session.commit()
@@ -254,7 +252,7 @@ class SettlementWorker:
 
     def _confirm(self, batch: SettlementBatch, report: SettlementReport) -> bool:
         try:
-            receipt = self.chain.wait_for_receipt(batch.tx_hash, timeout=self.receipt_timeout)
+            receipt = self.chain.transactions.wait_for_receipt(batch.tx_hash, timeout=self.receipt_timeout)
         except TimeExhausted:
             report.unfinished_batches.append(batch.id)
             return False
@@ -265,19 +263,21 @@ class SettlementWorker:
     def _finish_unfinished(self, report: SettlementReport) -> None:
         with self._session() as session:
             unfinished = session.exec(
-                select(SettlementBatch).where(SettlementBatch.status == BATCH_SUBMITTED).order_by(SettlementBatch.nonce)
+                select(SettlementBatch)
+                .where(SettlementBatch.status == BatchStatus.SUBMITTED)
+                .order_by(col(SettlementBatch.nonce))
             ).all()
         for batch in unfinished:
             # Read the nonce before the receipt: if the nonce is used and our receipt is still absent
             # afterwards, our transaction can never be mined.
-            confirmed_nonce = self.chain.confirmed_nonce()
+            confirmed_nonce = self.chain.transactions.confirmed_nonce()
             receipt = self._receipt_of_any_version(batch)
             if receipt is not None:
                 self._record_mined(batch.id, receipt, report)
             elif batch.nonce < confirmed_nonce:
                 self._supersede(batch, report)
             else:
-                with self.chain.exclusive_nonce():
+                with self.chain.transactions.exclusive_nonce():
                     if self.clock() - batch.signed_at >= self.bump_after_seconds:
                         batch = self._replace_with_higher_fees(batch, report)
                     sent = self._broadcast(batch)
@@ -286,9 +286,9 @@ class SettlementWorker:
                 else:
                     report.unfinished_batches.append(batch.id)
 
-    def _receipt_of_any_version(self, batch: SettlementBatch):
+    def _receipt_of_any_version(self, batch: SettlementBatch) -> TxReceipt | None:
         for tx_hash in [batch.tx_hash, *batch.replaced_tx_hashes]:
-            receipt = self.chain.receipt_of(tx_hash)
+            receipt = self.chain.transactions.receipt_of(tx_hash)
             if receipt is not None:
                 return receipt
         return None
@@ -296,12 +296,14 @@ class SettlementWorker:
     def _replace_with_higher_fees(self, batch: SettlementBatch, report: SettlementReport) -> SettlementBatch:
         """Stores the re-signed version before it can be broadcast, keeping the hashes of those it replaces.
         At the fee ceiling the batch is left as it is (its current version is broadcast again)."""
-        bumped = self.chain.bump_fees(_signed_of(batch), max_fee_ceiling=self.max_fee_per_gas)
+        bumped = self.chain.transactions.bump_fees(_signed_of(batch), max_fee_ceiling=self.max_fee_per_gas)
         if bumped is None:
-            report.errors.append(f"batch {batch.id} waits unmined at the fee ceiling ({self.max_fee_per_gas} wei per gas)")
+            report.errors.append(
+                f"batch {batch.id} waits unmined at the fee ceiling ({self.max_fee_per_gas} wei per gas)"
+            )
             return batch
         with self._session() as session:
-            stored = session.get(SettlementBatch, batch.id)
+            stored = session.get_one(SettlementBatch, batch.id)
             stored.replaced_tx_hashes = [*stored.replaced_tx_hashes, stored.tx_hash]
             stored.tx_hash, stored.raw_tx, stored.signed_at = bumped.tx_hash, bumped.raw, self.clock()
             session.add(stored)
@@ -313,12 +315,12 @@ class SettlementWorker:
 
     def _supersede(self, batch: SettlementBatch, report: SettlementReport) -> None:
         with self._session() as session:
-            stored = session.get(SettlementBatch, batch.id)
-            if stored.status != BATCH_SUBMITTED:
+            stored = session.get_one(SettlementBatch, batch.id)
+            if stored.status != BatchStatus.SUBMITTED:
                 return
             trips = self._batch_trips(session, stored)
             settled, requeued = reconcile_trips(session, self.chain, trips)
-            stored.status = BATCH_SUPERSEDED
+            stored.status = BatchStatus.SUPERSEDED
             stored.finished_at = utcnow()
             stored.note = f"nonce {stored.nonce} was used by another transaction"
             session.add(stored)
@@ -328,12 +330,12 @@ class SettlementWorker:
         report.requeued.extend(requeued)
 
     # ------------------------------------------------------------- recording
-    def _record_mined(self, batch_id: str, receipt, report: SettlementReport) -> None:
+    def _record_mined(self, batch_id: str, receipt: TxReceipt, report: SettlementReport) -> None:
         """Records every trip's outcome from a mined receipt, all in one database transaction."""
         now = self.clock()
         with self._session() as session:
-            batch = session.get(SettlementBatch, batch_id)
-            if batch.status != BATCH_SUBMITTED:
+            batch = session.get_one(SettlementBatch, batch_id)
+            if batch.status != BatchStatus.SUBMITTED:
                 return  # another pass recorded it already
             trips = self._batch_trips(session, batch)
             batch.block_number = int(receipt["blockNumber"])
@@ -341,25 +343,26 @@ class SettlementWorker:
             batch.finished_at = utcnow()
             report.gas_used += batch.gas_used
             if receipt["status"] != 1:
-                batch.status = BATCH_REVERTED
+                batch.status = BatchStatus.REVERTED
                 batch.note = "settle reverted as a whole"
                 for trip in trips:
                     requeue(trip)
                     session.add(trip)
-                report.requeued.extend(t.id for t in trips)
+                report.requeued.extend(stored_id(t) for t in trips)
             else:
                 events = self.chain.batch_events(receipt)
-                batch.status = BATCH_CONFIRMED
+                batch.status = BatchStatus.CONFIRMED
                 batch.settled_count = len(events.settled)
                 batch.rejected_count = len(events.rejected)
                 resend_check = []
                 for trip in trips:
-                    if trip.id in events.settled:
-                        record_settled(trip, events.settled[trip.id])
-                        report.settled.append(trip.id)
+                    trip_id = stored_id(trip)
+                    if trip_id in events.settled:
+                        record_settled(trip, events.settled[trip_id])
+                        report.settled.append(trip_id)
                         session.add(trip)
-                    elif trip.id in events.rejected and events.rejected[trip.id].reason != RejectReason.ALREADY_SETTLED:
-                        self._record_rejection(session, trip, events.rejected[trip.id], now, report)
+                    elif trip_id in events.rejected and events.rejected[trip_id].reason != RejectReason.ALREADY_SETTLED:
+                        self._record_rejection(session, trip, events.rejected[trip_id], now, report)
                     else:
                         # AlreadySettled (or, defensively, no event at all): the chain decides.
                         resend_check.append(trip)
@@ -371,35 +374,41 @@ class SettlementWorker:
             session.commit()
         report.batches_finished.append(batch_id)
 
-    def _record_rejection(self, session: Session, trip: Trip, rejection: TripRejection, now: float,
-                          report: SettlementReport) -> None:
+    def _record_rejection(
+        self, session: Session, trip: Trip, rejection: TripRejection, now: float, report: SettlementReport
+    ) -> None:
+        trip_id = stored_id(trip)
         reason = rejection.reason.label
         trip.tx_hash = rejection.tx_hash
         trip.block_number = rejection.block_number
         trip.reject_reason = reason
         if rejection.reason in RETRYABLE_REASONS:
-            retry = session.get(SettlementRetry, trip.id) or SettlementRetry(trip_id=trip.id)
+            retry = session.get(SettlementRetry, trip_id) or SettlementRetry(trip_id=trip_id)
             retry.attempts += 1
             retry.last_reason = reason
             retry.retry_after = now + self.retry_delay_seconds
             session.add(retry)
             if retry.attempts < self.max_attempts:
                 requeue(trip)
-                report.retry_later[trip.id] = reason
+                report.retry_later[trip_id] = reason
                 session.add(trip)
                 return
             reason = f"{reason} after {retry.attempts} attempts"
             trip.reject_reason = reason
-        trip.status = TRIP_REJECTED
-        report.rejected[trip.id] = reason
+        trip.status = TripStatus.REJECTED
+        report.rejected[trip_id] = reason
         session.add(trip)
 
     @staticmethod
     def _batch_trips(session: Session, batch: SettlementBatch) -> list[Trip]:
         # Only trips still held by this batch: a trip reconciled elsewhere is not touched again.
-        return list(session.exec(
-            select(Trip).where(Trip.id.in_(batch.trip_ids), Trip.batch_id == batch.id, Trip.status == TRIP_SUBMITTED)
-        ).all())
+        return list(
+            session.exec(
+                select(Trip).where(
+                    col(Trip.id).in_(batch.trip_ids), Trip.batch_id == batch.id, Trip.status == TripStatus.SUBMITTED
+                )
+            ).all()
+        )
 
 
 def _signed_of(batch: SettlementBatch) -> SignedTx:
@@ -407,28 +416,30 @@ def _signed_of(batch: SettlementBatch) -> SignedTx:
 
 
 # ------------------------------------------------------------------ entry points
-def worker_from_settings(settings=None, *, engine: Engine | None = None, chain: ChainClient | None = None) -> SettlementWorker:
-    from coopride.chain.manifest import load_manifest
-    from coopride.config import get_settings
-    from coopride.db import init_db, make_engine
-
+def worker_from_settings(
+    settings: Settings | None = None, *, engine: Engine | None = None, chain: ChainClient | None = None
+) -> SettlementWorker:
     settings = settings or get_settings()
     if engine is None:
         engine = make_engine(settings.database_url)
         init_db(engine)
     chain = chain or ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
-    return SettlementWorker(engine, chain, batch_size=settings.settlement_batch_size,
-                            max_age_seconds=settings.settlement_max_age_seconds,
-                            bump_after_seconds=settings.settlement_bump_after_seconds,
-                            max_fee_per_gas=int(settings.settlement_max_fee_gwei * 10**9))
+    return SettlementWorker(
+        engine,
+        chain,
+        batch_size=settings.settlement_batch_size,
+        max_age_seconds=settings.settlement_max_age_seconds,
+        bump_after_seconds=settings.settlement_bump_after_seconds,
+        max_fee_per_gas=int(settings.settlement_max_fee_gwei * 10**9),
+    )
 
 
-def run_once(settings=None, *, force: bool = False) -> SettlementReport:
+def run_once(settings: Settings | None = None, *, force: bool = False) -> SettlementReport:
     """One pass with the configured database and chain (for the CLI)."""
     return worker_from_settings(settings).run_once(force=force)
 
 
-def run_forever(stop_event: threading.Event, settings=None, poll_interval: float = 1.0) -> None:
+def run_forever(stop_event: threading.Event, settings: Settings | None = None, poll_interval: float = 1.0) -> None:
     """The worker as its own process (`coopride settle`): runs until `stop_event` is set."""
     worker_from_settings(settings).run_forever(stop_event, poll_interval)
 
@@ -436,13 +447,15 @@ def run_forever(stop_event: threading.Event, settings=None, poll_interval: float
 def start_in_thread(worker: SettlementWorker, poll_interval: float = 1.0) -> tuple[threading.Thread, threading.Event]:
     """The embedded worker for the API's lifespan: set the event and join the thread on shutdown."""
     stop_event = threading.Event()
-    thread = threading.Thread(target=worker.run_forever, args=(stop_event, poll_interval), name="settlement-worker", daemon=True)
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop_event, poll_interval), name="settlement-worker", daemon=True
+    )
     thread.start()
     return thread, stop_event
 
 
 @asynccontextmanager
-async def embedded_worker(app) -> AsyncIterator[None]:
+async def embedded_worker(app: FastAPI) -> AsyncIterator[None]:
     """FastAPI lifespan that runs the worker in a thread beside the API (the embedded default).
 
     Uses `app.state.engine`, `app.state.chain` and `app.state.settings`, as `create_app` sets them.

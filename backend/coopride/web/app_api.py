@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, cast
 from urllib.parse import urlparse
 
 from eth_account import Account
@@ -20,9 +21,9 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import BaseModel
 from web3 import Web3
 
-from coopride.chain.client import TRANSIENT_ERRORS
-from coopride.models import Address
-from coopride.runner import ANVIL_DEV_DEPLOYER_KEY
+from coopride.chain.client import TRANSIENT_ERRORS, ChainClient
+from coopride.config import ANVIL_DEV_DEPLOYER_KEY
+from coopride.schemas.types import Address
 
 router = APIRouter(prefix="/app", tags=["web app"], include_in_schema=False)
 
@@ -41,16 +42,18 @@ class WebSettings:
     tile_attribution: str = ""
 
     @classmethod
-    def from_env(cls, environ=None) -> "WebSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebSettings:
         env = os.environ if environ is None else environ
-        return cls(tile_url=env.get("COOPRIDE_TILE_URL") or None, tile_attribution=env.get("COOPRIDE_TILE_ATTRIBUTION") or "")
+        return cls(
+            tile_url=env.get("COOPRIDE_TILE_URL") or None, tile_attribution=env.get("COOPRIDE_TILE_ATTRIBUTION") or ""
+        )
 
 
 def web_settings(request: Request) -> WebSettings:
     settings = getattr(request.app.state, "web_settings", None)
     if settings is None:
         settings = request.app.state.web_settings = WebSettings.from_env()
-    return settings
+    return cast(WebSettings, settings)
 
 
 def is_local_chain(chain_id: int, rpc_url: str) -> bool:
@@ -58,20 +61,20 @@ def is_local_chain(chain_id: int, rpc_url: str) -> bool:
     return chain_id in LOCAL_CHAIN_IDS and urlparse(rpc_url).hostname in LOOPBACK_HOSTS
 
 
-def _can_mint(chain) -> bool:
+def _can_mint(chain: ChainClient) -> bool:
     abi = chain.manifest.contract("FareToken").abi
     return any(item.get("type") == "function" and item.get("name") == "mint" for item in abi)
 
 
-def faucet_available(chain) -> bool:
+def faucet_available(chain: ChainClient) -> bool:
     return is_local_chain(chain.chain_id, chain.rpc_url) and _can_mint(chain)
 
 
-def token_info(request: Request) -> dict | None:
+def token_info(request: Request) -> dict[str, Any] | None:
     """The fare token's symbol and decimals, read once from the chain (None while the node is unreachable)."""
     cached = getattr(request.app.state, "web_token", None)
     if cached is not None:
-        return cached
+        return cast(dict[str, Any], cached)
     token = request.app.state.chain.fare_token
     try:
         info = {"symbol": token.functions.symbol().call(), "decimals": int(token.functions.decimals().call())}
@@ -81,7 +84,7 @@ def token_info(request: Request) -> dict | None:
     return info
 
 
-def page_config(request: Request) -> dict:
+def page_config(request: Request) -> dict[str, Any]:
     chain = request.app.state.chain
     settings = web_settings(request)
     return {
@@ -92,15 +95,19 @@ def page_config(request: Request) -> dict:
         "contracts": {name: contract.address for name, contract in chain.manifest.contracts.items()},
         "token": token_info(request),
         "regions": [
-            {"id": area.region_id, "name": area.name, "center": {"lat": area.center.lat, "lon": area.center.lon},
-             "radius_m": area.radius_m}
+            {
+                "id": area.region_id,
+                "name": area.name,
+                "center": {"lat": area.center.lat, "lon": area.center.lon},
+                "radius_m": area.radius_m,
+            }
             for area in request.app.state.region_map.areas
         ],
     }
 
 
 @router.get("/config.json")
-def config(request: Request) -> dict:
+def config(request: Request) -> dict[str, Any]:
     return page_config(request)
 
 
@@ -115,8 +122,12 @@ class WalletFacts(BaseModel):
 def wallet(address: Annotated[Address, Path()], request: Request) -> WalletFacts:
     chain = request.app.state.chain
     member = chain.is_member(address)
-    return WalletFacts(address=address, fare_token_balance=chain.fare_token_balance(address), is_member=member,
-                       region_id=chain.region_of(address) if member else None)
+    return WalletFacts(
+        address=address,
+        fare_token_balance=chain.fare_token_balance(address),
+        is_member=member,
+        region_id=chain.region_of(address) if member else None,
+    )
 
 
 class FaucetRequest(BaseModel):
@@ -134,8 +145,10 @@ class FaucetMint(BaseModel):
 def faucet(body: FaucetRequest, request: Request) -> FaucetMint:
     chain = request.app.state.chain
     if not faucet_available(chain):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "test tokens are only given on the local development chain; on this chain, buy fare tokens")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "test tokens are only given on the local development chain; on this chain, buy fare tokens",
+        )
     info = token_info(request)
     if info is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the chain node is unreachable")
@@ -144,11 +157,13 @@ def faucet(body: FaucetRequest, request: Request) -> FaucetMint:
     w3 = chain.w3
     with _faucet_lock:
         call = chain.fare_token.functions.mint(body.address, amount)
-        transaction = call.build_transaction({"from": deployer.address,
-                                              "nonce": w3.eth.get_transaction_count(deployer.address, "pending")})
+        transaction = call.build_transaction(
+            {"from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address, "pending")}
+        )
         tx_hash = w3.eth.send_raw_transaction(deployer.sign_transaction(transaction).raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
     if receipt["status"] != 1:
         raise HTTPException(status.HTTP_409_CONFLICT, "the chain refused to mint test tokens")
-    return FaucetMint(address=body.address, amount=amount, tx_hash=Web3.to_hex(tx_hash),
-                      block_number=receipt["blockNumber"])
+    return FaucetMint(
+        address=body.address, amount=amount, tx_hash=Web3.to_hex(tx_hash), block_number=receipt["blockNumber"]
+    )

@@ -13,6 +13,7 @@ import json
 import mimetypes
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -32,8 +33,8 @@ class AssetsNotBuilt(RuntimeError):
 
 
 @lru_cache(maxsize=4)
-def _read_manifest(path: Path, mtime_ns: int) -> dict:
-    return json.loads(path.read_text())
+def _read_manifest(path: Path, mtime_ns: int) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(path.read_text()))
 
 
 def manifest() -> dict:

@@ -43,9 +43,12 @@ def main() -> int:
     from coopride.web.assets import DIST_DIR, manifest
 
     sizes = measure(manifest(), DIST_DIR)
-    print(f"{'page':<10} {'at load':>9} {'on use':>9} {'total':>9}   (KB of gzipped JS; budget {BUDGET_BYTES / 1024:.0f} KB)")
+    budget_kb = BUDGET_BYTES / 1024
+    print(f"{'page':<10} {'at load':>9} {'on use':>9} {'total':>9}   (KB of gzipped JS; budget {budget_kb:.0f} KB)")
     for page, size in sizes.items():
-        print(f"{page:<10} {size.eager_bytes / 1024:>9.1f} {size.lazy_bytes / 1024:>9.1f} {size.total_bytes / 1024:>9.1f}")
+        print(
+            f"{page:<10} {size.eager_bytes / 1024:>9.1f} {size.lazy_bytes / 1024:>9.1f} {size.total_bytes / 1024:>9.1f}"
+        )
     over = [page for page, size in sizes.items() if size.total_bytes > BUDGET_BYTES]
     if over:
         print(f"over budget: {', '.join(over)}")

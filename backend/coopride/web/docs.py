@@ -22,5 +22,10 @@ def serve_docs_offline(app: FastAPI) -> None:
             js, css, icon = (assets.vendor_url(name) for name in ("swagger_js", "swagger_css", "swagger_favicon"))
         except assets.AssetsNotBuilt as exc:
             return HTMLResponse(f"<!doctype html><title>CoopRide API</title><p>{exc}</p>", status_code=503)
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API", swagger_js_url=js,
-                                   swagger_css_url=css, swagger_favicon_url=icon)
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url=js,
+            swagger_css_url=css,
+            swagger_favicon_url=icon,
+        )

@@ -8,8 +8,10 @@ Lyon). Keys starting `js.` are handed to the page's scripts.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -19,17 +21,17 @@ CATALOG_DIR = Path(__file__).resolve().parent / "i18n"
 
 @lru_cache(maxsize=len(LANGUAGES))
 def catalog(lang: str) -> dict[str, str]:
-    return json.loads((CATALOG_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    return cast(dict[str, str], json.loads((CATALOG_DIR / f"{lang}.json").read_text(encoding="utf-8")))
 
 
 def js_messages(lang: str) -> dict[str, str]:
-    return {key: text for key, text in catalog(lang).items() if key.startswith("js.") or key.startswith("nav.")}
+    return {key: text for key, text in catalog(lang).items() if key.startswith(("js.", "nav."))}
 
 
-def translator(lang: str):
+def translator(lang: str) -> Callable[..., str]:
     messages = catalog(lang)
 
-    def t(key: str, **values) -> str:
+    def t(key: str, **values: Any) -> str:
         text = messages.get(key)
         if text is None:
             return f"⟦{key}⟧"  # visible, and caught by the tests

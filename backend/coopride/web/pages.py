@@ -4,7 +4,7 @@ person's session."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
@@ -36,11 +36,13 @@ def _content_security_policy(tile_url: str | None) -> str:
         scheme, _, rest = tile_url.partition("://")
         host = rest.split("/", 1)[0].replace("{s}.", "*.")
         images += f" {scheme}://{host}"
-    return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; connect-src 'self'; "
-            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
 
 
-def render(request: Request, page: str, title_key: str, **context) -> HTMLResponse:
+def render(request: Request, page: str, title_key: str, **context: Any) -> HTMLResponse:
     requested = request.query_params.get("lang")
     lang = choose_language(requested, request.cookies.get(COOKIE), request.headers.get("accept-language"))
     t = translator(lang)
@@ -49,10 +51,22 @@ def render(request: Request, page: str, title_key: str, **context) -> HTMLRespon
     except assets.AssetsNotBuilt as exc:
         page_assets, assets_error = None, str(exc)
     config = {**page_config(request), "lang": lang, "page": page, "messages": js_messages(lang)}
-    response = templates.TemplateResponse(request, f"{page}.html", {
-        "t": t, "lang": lang, "languages": LANGUAGES, "page": page, "title": t(title_key), "navigation": NAVIGATION,
-        "assets": page_assets, "assets_error": assets_error, "config": config, **context,
-    })
+    response = templates.TemplateResponse(
+        request,
+        f"{page}.html",
+        {
+            "t": t,
+            "lang": lang,
+            "languages": LANGUAGES,
+            "page": page,
+            "title": t(title_key),
+            "navigation": NAVIGATION,
+            "assets": page_assets,
+            "assets_error": assets_error,
+            "config": config,
+            **context,
+        },
+    )
     if requested in LANGUAGES:
         response.set_cookie(COOKIE, lang, max_age=ONE_YEAR, samesite="lax")
     response.headers["Content-Language"] = lang
@@ -64,35 +78,35 @@ def render(request: Request, page: str, title_key: str, **context) -> HTMLRespon
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request):
+def home(request: Request) -> HTMLResponse:
     return render(request, "home", "home.title")
 
 
 @router.get("/rider", response_class=HTMLResponse)
-def rider(request: Request):
+def rider(request: Request) -> HTMLResponse:
     return render(request, "rider", "rider.title")
 
 
 @router.get("/driver", response_class=HTMLResponse)
-def driver(request: Request):
+def driver(request: Request) -> HTMLResponse:
     return render(request, "driver", "driver.title")
 
 
 @router.get("/statement", response_class=HTMLResponse)
-def statement(request: Request):
+def statement(request: Request) -> HTMLResponse:
     return render(request, "statement", "statement.title")
 
 
 @router.get("/region", response_class=HTMLResponse)
-def regions(request: Request):
+def regions(request: Request) -> HTMLResponse:
     return render(request, "regions", "regions.title", region_id=None)
 
 
 @router.get("/region/{region_id}", response_class=HTMLResponse)
-def region(request: Request, region_id: Annotated[int, Path(ge=1, lt=2**32)]):
+def region(request: Request, region_id: Annotated[int, Path(ge=1, lt=2**32)]) -> HTMLResponse:
     return render(request, "regions", "regions.title", region_id=region_id)
 
 
 @router.get("/proposals", response_class=HTMLResponse)
-def proposals(request: Request):
+def proposals(request: Request) -> HTMLResponse:
     return render(request, "proposals", "proposals.title")

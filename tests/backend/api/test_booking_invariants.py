@@ -1,6 +1,6 @@
 """Stateful property test: whatever riders and drivers do (offer, request, accept, pick up, cancel, in
 any order, by any of them), no offer is ever oversold and nobody rides with themselves. Runs the
-booking module on a real SQLite."""
+rides service on a real SQLite."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from coopride.api import booking
-from coopride.api.errors import Refused
 from coopride.db import init_db, make_engine
-from coopride.models import REQUEST_HOLDS_SEAT, RideRequest, TripOffer
+from coopride.models import RideRequest, TripOffer
+from coopride.models.enums import SEAT_HOLDING
+from coopride.services import rides
+from coopride.services.errors import DomainError
 
 PEOPLE = [f"0x{i:040x}" for i in range(1, 5)]
 NOW = int(time.time())
@@ -51,7 +52,7 @@ class Bookings(RuleBasedStateMachine):
                                   destination_lat=45.7550, destination_lon=4.8550, depart_earliest=NOW,
                                   depart_latest=NOW + 1800, seats=seats, max_detour_m=3_000))
             session.flush()
-            booking.run_matching(session, 1)
+            rides.run_matching(session, 1)
             session.commit()
 
     @rule(rider=st.sampled_from(PEOPLE), dlat=JITTER, dlon=JITTER)
@@ -61,7 +62,7 @@ class Bookings(RuleBasedStateMachine):
                                     destination_lat=45.7555, destination_lon=4.8530, earliest=NOW, latest=NOW + 3600,
                                     estimated_metres=2_000, fare_per_km=500_000, quoted_fare=1_000_000))
             session.flush()
-            booking.run_matching(session, 1)
+            rides.run_matching(session, 1)
             session.commit()
 
     def _some_request(self, index) -> RideRequest | None:
@@ -71,18 +72,18 @@ class Bookings(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 50), caller=st.sampled_from(PEOPLE))
     def accept(self, index, caller):
-        self._act(index, lambda session, request: booking.accept(session, request.id, caller))
+        self._act(index, lambda session, request: rides.accept(session, request.id, caller))
 
     @rule(index=st.integers(0, 50))
     def pick_up(self, index):
         def act(session, request):
             if request.offer_id is not None:
-                booking.pick_up(session, request.id, session.get(TripOffer, request.offer_id).driver)
+                rides.pick_up(session, request.id, session.get(TripOffer, request.offer_id).driver)
         self._act(index, act)
 
     @rule(index=st.integers(0, 50), caller=st.sampled_from(PEOPLE))
     def cancel(self, index, caller):
-        self._act(index, lambda session, request: booking.cancel(session, request.id, caller))
+        self._act(index, lambda session, request: rides.cancel(session, request.id, caller))
 
     def _act(self, index, action):
         request = self._some_request(index)
@@ -92,20 +93,20 @@ class Bookings(RuleBasedStateMachine):
             try:
                 action(session, session.get(RideRequest, request.id))
                 session.commit()
-            except Refused:
+            except DomainError:
                 session.rollback()
 
     @invariant()
     def no_offer_is_oversold(self):
         with self._session() as session:
             for offer in session.exec(select(TripOffer)).all():
-                assert booking.seats_taken(session, offer.id) <= offer.seats
+                assert rides.seats_taken_by_offer(session, [offer.id])[offer.id] <= offer.seats
 
     @invariant()
     def every_seat_holder_rides_with_someone_else(self):
         with self._session() as session:
             for request in session.exec(select(RideRequest)).all():
-                if request.status in REQUEST_HOLDS_SEAT:
+                if request.status in SEAT_HOLDING:
                     assert request.offer_id is not None
                     assert session.get(TripOffer, request.offer_id).driver != request.rider
 

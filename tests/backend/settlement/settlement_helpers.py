@@ -6,7 +6,8 @@ from sqlmodel import Session
 
 from coopride.chain.eip712 import ZERO_ADDRESS, TripReceipt, receipt_typed_data, sign_typed_data
 from coopride.domain.traces import Fix, trace_hash
-from coopride.models import TRIP_QUEUED, Trip
+from coopride.models import Trip
+from coopride.models.enums import TripStatus
 
 TRIP_METRES = 4_000
 
@@ -32,7 +33,7 @@ def store_signed_trip(engine, chain_client, driver, rider=None, *, region_id: in
         trip.driver_signature = "0x" + sign_typed_data(driver.private_key, typed).hex()
         if rider is not None:
             trip.rider_signature = "0x" + sign_typed_data(rider_key or rider.private_key, typed).hex()
-        trip.status = TRIP_QUEUED
+        trip.status = TripStatus.QUEUED
         session.add(trip)
         session.commit()
         return trip.id

@@ -8,7 +8,8 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector
 
-from coopride.chain.client import ChainClient, ChainRevert, ErrorDecoder
+from coopride.chain.client import ChainClient
+from coopride.chain.errors import ChainRevert, ErrorDecoder
 from coopride.chain.eip712 import join_typed_data, sign_typed_data
 from coopride.chain.manifest import ManifestError, load_manifest
 
@@ -36,7 +37,7 @@ class TestManifest:
 class TestErrorDecoding:
     def test_decodes_a_custom_error_with_named_arguments(self, chain_client):
         data = function_signature_to_4byte_selector("NotMember(address)") + abi_encode(["address"], ["0x" + "ab" * 20])
-        error = chain_client.decode_error(data)
+        error = chain_client.errors.decode(data)
         assert error.error_name == "NotMember"
         assert error.args == ("0x" + "ab" * 20,) or error.args[0].lower() == "0x" + "ab" * 20
 
@@ -73,14 +74,14 @@ class TestReadsAndRelays:
         newcomer, forger = Account.create(), Account.create()
         deadline = chain_client.latest_timestamp() + 600
         typed = join_typed_data(manifest.domains["membership"], newcomer.address, bootstrap_region, 0, deadline)
-        nonce_before = chain_client.pending_nonce()
+        nonce_before = chain_client.transactions.pending_nonce()
 
         with pytest.raises(ChainRevert) as refused:
             chain_client.relay_join(newcomer.address, bootstrap_region, deadline, sign_typed_data(forger.key, typed))
 
         assert refused.value.error_name not in ("Reverted", "UnknownError", "Rejected")
         assert not chain_client.is_member(newcomer.address)
-        assert chain_client.pending_nonce() == nonce_before  # refused before anything was sent
+        assert chain_client.transactions.pending_nonce() == nonce_before  # refused before anything was sent
 
     def test_an_unreachable_node_reports_not_connected(self, manifest, deployment):
         client = ChainClient("http://127.0.0.1:9", manifest, deployment.settler_key, request_timeout=1)

@@ -17,16 +17,11 @@ from hexbytes import HexBytes
 from sqlalchemy import update
 from sqlmodel import Session, select
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from coopride.chain.client import ChainClient
-from coopride.models import TRIP_QUEUED, TRIP_SETTLED, TRIP_SUBMITTED, Trip
-from coopride.settlement.models import (
-    BATCH_CONFIRMED,
-    BATCH_REVERTED,
-    BATCH_SUBMITTED,
-    BATCH_SUPERSEDED,
-    SettlementBatch,
-)
+from coopride.models import SettlementBatch, Trip
+from coopride.models.enums import BatchStatus, TripStatus
 from coopride.settlement.reconcile import audit
 from coopride.settlement.worker import SettlementHooks, SettlementWorker
 
@@ -62,7 +57,7 @@ def assert_settled_exactly_once(members, chain_client, engine, trips_in_db, paid
 
     def check(trip_ids: list[int]) -> None:
         trips = trips_in_db(*trip_ids)
-        assert {t.status for t in trips.values()} == {TRIP_SETTLED}
+        assert {t.status for t in trips.values()} == {TripStatus.SETTLED}
         fare, fee = paid_trip
         for trip in trips.values():
             events = chain_client.ledger.events.TripSettled.get_logs(from_block=0, argument_filters={"tripId": trip.id})
@@ -81,6 +76,14 @@ def assert_settled_exactly_once(members, chain_client, engine, trips_in_db, paid
     return check
 
 
+def _in_the_pool(web3, tx_hash: str) -> bool:
+    """True while the node holds the transaction unmined."""
+    try:
+        return web3.eth.get_transaction(tx_hash)["blockNumber"] is None
+    except TransactionNotFound:
+        return False
+
+
 def _only_batch(engine) -> SettlementBatch:
     with Session(engine) as session:
         return session.exec(select(SettlementBatch)).one()
@@ -93,15 +96,15 @@ class TestWorkerDies:
         with pytest.raises(WorkerDied):
             make_worker(hooks=SettlementHooks(after_persist=die)).run_once()
         stored = _only_batch(engine)
-        assert stored.status == BATCH_SUBMITTED
-        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TRIP_SUBMITTED}
+        assert stored.status == BatchStatus.SUBMITTED
+        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TripStatus.SUBMITTED}
         assert not any(chain_client.is_settled(i) for i in funded_trips)
 
         report = make_worker().run_once()
 
         assert report.batches_sent == []  # nothing new: the stored transaction went out
         assert sorted(report.settled) == funded_trips
-        assert _only_batch(engine).status == BATCH_CONFIRMED
+        assert _only_batch(engine).status == BatchStatus.CONFIRMED
         assert {t.tx_hash for t in trips_in_db(*funded_trips).values()} == {stored.tx_hash}
         assert_settled_exactly_once(funded_trips)
 
@@ -110,13 +113,13 @@ class TestWorkerDies:
     ):
         with pytest.raises(WorkerDied):
             make_worker(hooks=SettlementHooks(after_broadcast=die)).run_once()
-        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TRIP_SUBMITTED}
-        nonce_after_crash = chain_client.confirmed_nonce()
+        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TripStatus.SUBMITTED}
+        nonce_after_crash = chain_client.transactions.confirmed_nonce()
 
         report = make_worker().run_once()
 
         assert sorted(report.settled) == funded_trips
-        assert chain_client.confirmed_nonce() == nonce_after_crash
+        assert chain_client.transactions.confirmed_nonce() == nonce_after_crash
         assert_settled_exactly_once(funded_trips)
 
     def test_kill_9_between_send_and_record_loses_and_doubles_nothing(
@@ -142,7 +145,7 @@ class TestWorkerDies:
             capture_output=True, text=True, timeout=120,
         )
         assert process.returncode == -signal.SIGKILL, process.stderr
-        assert _only_batch(engine).status == BATCH_SUBMITTED
+        assert _only_batch(engine).status == BatchStatus.SUBMITTED
         assert all(chain_client.is_settled(i) for i in funded_trips)  # on chain, not yet in the database
 
         report = make_worker().run_once()
@@ -160,7 +163,7 @@ class TestChainFaults:
         report = SettlementWorker(engine, unreachable, max_age_seconds=0).run_once()
 
         assert report.chain_unavailable
-        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TRIP_QUEUED}
+        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TripStatus.QUEUED}
         with Session(engine) as session:
             assert session.exec(select(SettlementBatch)).all() == []
 
@@ -175,9 +178,9 @@ class TestChainFaults:
         try:
             report = make_worker(hooks=SettlementHooks(after_persist=node_goes_down)).run_once()
             assert report.chain_unavailable
-            assert _only_batch(engine).status == BATCH_SUBMITTED
+            assert _only_batch(engine).status == BatchStatus.SUBMITTED
             assert make_worker().run_once().chain_unavailable  # still down: nothing changes
-            assert _only_batch(engine).status == BATCH_SUBMITTED
+            assert _only_batch(engine).status == BatchStatus.SUBMITTED
         finally:
             chain_client.w3.provider = working_provider
 
@@ -195,7 +198,7 @@ class TestChainFaults:
             stored = _only_batch(engine)
             assert report.unfinished_batches == [stored.id]
             web3.provider.make_request("anvil_dropTransaction", [stored.tx_hash])
-            assert not chain_client.is_pending(stored.tx_hash)
+            assert not _in_the_pool(web3, stored.tx_hash)
         finally:
             web3.provider.make_request("evm_setAutomine", [True])
 
@@ -236,7 +239,7 @@ class TestChainFaults:
         assert sorted(report.requeued) == funded_trips
         assert sorted(report.settled) == funded_trips  # the same pass sent them again, in a new batch
         with Session(engine) as session:
-            assert session.get(SettlementBatch, stored.id).status == BATCH_SUPERSEDED
+            assert session.get(SettlementBatch, stored.id).status == BatchStatus.SUPERSEDED
         assert_settled_exactly_once(funded_trips)
 
 
@@ -251,8 +254,8 @@ class TestChainFaults:
             _send_plain_transfer(chain_client, deployment.settler_key, stored.nonce, wait=False)
             report = make_worker().run_once()
             assert report.unfinished_batches == [stored.id] and report.settled == []
-            assert _only_batch(engine).status == BATCH_SUBMITTED
-            assert not chain_client.is_pending(stored.tx_hash)  # the other transaction kept the nonce
+            assert _only_batch(engine).status == BatchStatus.SUBMITTED
+            assert not _in_the_pool(web3, stored.tx_hash)  # the other transaction kept the nonce
         finally:
             web3.provider.make_request("evm_setAutomine", [True])
         web3.provider.make_request("evm_mine", [])
@@ -298,7 +301,7 @@ class TestFeeBumping:
         report = worker.run_once()
 
         bumped = _only_batch(engine)
-        assert report.unfinished_batches == [bumped.id] and bumped.status == BATCH_SUBMITTED
+        assert report.unfinished_batches == [bumped.id] and bumped.status == BatchStatus.SUBMITTED
         assert bumped.tx_hash != stuck_batch.tx_hash and bumped.replaced_tx_hashes == [stuck_batch.tx_hash]
         first, second = (TypedTransaction.from_bytes(HexBytes(b.raw_tx)).as_dict() for b in (stuck_batch, bumped))
         assert chain_client.w3.eth.get_transaction(bumped.tx_hash)["hash"].to_0x_hex() == bumped.tx_hash  # in the pool
@@ -311,10 +314,10 @@ class TestFeeBumping:
         report = worker.run_once()
 
         assert sorted(report.settled) == funded_trips
-        assert chain_client.receipt_of(bumped.tx_hash) is not None
-        assert chain_client.receipt_of(stuck_batch.tx_hash) is None  # the node kept only the replacement
+        assert chain_client.transactions.receipt_of(bumped.tx_hash) is not None
+        assert chain_client.transactions.receipt_of(stuck_batch.tx_hash) is None  # the node kept only the replacement
         assert {t.tx_hash for t in trips_in_db(*funded_trips).values()} == {bumped.tx_hash}
-        assert _only_batch(engine).status == BATCH_CONFIRMED
+        assert _only_batch(engine).status == BatchStatus.CONFIRMED
         assert_settled_exactly_once(funded_trips)
 
     def test_at_the_fee_ceiling_the_batch_keeps_its_version_and_still_settles_once(
@@ -357,7 +360,7 @@ class TestFeeBumping:
 
         assert sorted(report.settled) == funded_trips
         assert {t.tx_hash for t in trips_in_db(*funded_trips).values()} == {stuck_batch.tx_hash}
-        assert _only_batch(engine).status == BATCH_CONFIRMED
+        assert _only_batch(engine).status == BatchStatus.CONFIRMED
         assert_settled_exactly_once(funded_trips)
 
 
@@ -370,7 +373,7 @@ class TestPausedLedger:
         report = make_worker().run_once()
 
         assert report.errors == ["settle would revert: EnforcedPause()"]
-        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TRIP_QUEUED}
+        assert {t.status for t in trips_in_db(*funded_trips).values()} == {TripStatus.QUEUED}
         with Session(engine) as session:
             assert session.exec(select(SettlementBatch)).all() == []
 
@@ -383,7 +386,7 @@ class TestPausedLedger:
 
         reverted = make_worker().run_once()
         assert sorted(reverted.requeued) == funded_trips and reverted.settled == []
-        assert _only_batch(engine).status == BATCH_REVERTED
+        assert _only_batch(engine).status == BatchStatus.REVERTED
 
         _as_timelock(chain_client, web3, "unpause")
         report = make_worker().run_once()
@@ -400,7 +403,7 @@ class TestResending:
         first_hashes = {i: t.tx_hash for i, t in trips_in_db(*funded_trips).items()}
         # The database loses its record (say, restored from an older backup): the trips look queued again.
         with Session(engine) as session:
-            session.execute(update(Trip).where(Trip.id.in_(funded_trips)).values(status=TRIP_QUEUED, batch_id=None, tx_hash=None))
+            session.execute(update(Trip).where(Trip.id.in_(funded_trips)).values(status=TripStatus.QUEUED, batch_id=None, tx_hash=None))
             session.commit()
 
         report = make_worker().run_once()

@@ -17,8 +17,8 @@ from web3 import Web3
 
 from coopride.chain.client import ChainClient
 from coopride.db import make_engine
-from coopride.models import TRIP_QUEUED, TRIP_SETTLED, Trip
-from coopride.settlement.models import BATCH_SUBMITTED, SettlementBatch
+from coopride.models import SettlementBatch, Trip
+from coopride.models.enums import BatchStatus, TripStatus
 from coopride.settlement.reconcile import audit
 from coopride.settlement.worker import SettlementHooks, SettlementWorker
 
@@ -101,8 +101,8 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
             elif fault == "database_restored_from_an_old_backup":
                 self.worker().run_once()
                 with Session(self.engine) as session:
-                    session.execute(update(Trip).where(Trip.status == TRIP_SETTLED)
-                                    .values(status=TRIP_QUEUED, batch_id=None, tx_hash=None))
+                    session.execute(update(Trip).where(Trip.status == TripStatus.SETTLED)
+                                    .values(status=TripStatus.QUEUED, batch_id=None, tx_hash=None))
                     session.commit()
             else:
                 hooks = SettlementHooks(after_broadcast=_die) if fault == "die_after_broadcast" else SettlementHooks(after_persist=_die)
@@ -115,9 +115,9 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
 
         def another_transaction_takes_an_unsent_batchs_nonce(self):
             with Session(self.engine) as session:
-                waiting = session.exec(select(SettlementBatch).where(SettlementBatch.status == BATCH_SUBMITTED)).all()
+                waiting = session.exec(select(SettlementBatch).where(SettlementBatch.status == BatchStatus.SUBMITTED)).all()
             for batch in waiting:
-                if batch.nonce == chain_client.pending_nonce() and chain_client.receipt_of(batch.tx_hash) is None:
+                if batch.nonce == chain_client.transactions.pending_nonce() and chain_client.transactions.receipt_of(batch.tx_hash) is None:
                     settler = chain_client.w3.eth.account.from_key(deployment.settler_key)
                     signed = settler.sign_transaction({"to": settler.address, "value": 1, "gas": 21_000,
                                                        "nonce": batch.nonce, "chainId": chain_client.chain_id,
@@ -144,7 +144,7 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
             assert self.escrow_before - escrow == fares
             assert treasury - self.treasury_before == fees
             with Session(self.engine) as session:
-                for trip in session.exec(select(Trip).where(Trip.status == TRIP_SETTLED)).all():
+                for trip in session.exec(select(Trip).where(Trip.status == TripStatus.SETTLED)).all():
                     assert trip.id in trip_ids
 
         def faults_stop_and_everything_settles(self):
@@ -152,7 +152,7 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
                 self.worker().run_once(force=True)
             with Session(self.engine) as session:
                 trips = session.exec(select(Trip)).all()
-                assert {t.status for t in trips} <= {TRIP_SETTLED}, [(t.id, t.status) for t in trips]
+                assert {t.status for t in trips} <= {TripStatus.SETTLED}, [(t.id, t.status) for t in trips]
                 assert audit(session, chain_client) == []
             self.no_trip_settles_twice_and_money_is_conserved()
 

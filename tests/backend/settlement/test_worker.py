@@ -6,8 +6,8 @@ import time
 
 from sqlmodel import Session, select
 
-from coopride.models import TRIP_QUEUED, TRIP_REJECTED, TRIP_SETTLED
-from coopride.settlement.models import BATCH_CONFIRMED, SettlementBatch
+from coopride.models import SettlementBatch
+from coopride.models.enums import BatchStatus, TripStatus
 
 DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/backend/conftest.py)
 
@@ -24,7 +24,7 @@ class TestBatching:
         first = [queue_trip(driver, rider, region_id=operating_region) for _ in range(2)]
 
         assert worker.run_once().batches_sent == []
-        assert {t.status for t in trips_in_db(*first).values()} == {TRIP_QUEUED}
+        assert {t.status for t in trips_in_db(*first).values()} == {TripStatus.QUEUED}
 
         third = queue_trip(driver, rider, region_id=operating_region)
         report = worker.run_once()
@@ -102,7 +102,7 @@ class TestRecordedOutcomes:
         trips = trips_in_db(*ids)
         fare, fee = paid_trip
         for trip in trips.values():
-            assert trip.status == TRIP_SETTLED
+            assert trip.status == TripStatus.SETTLED
             assert (trip.fare_paid, trip.fee_paid) == (fare, fee)
             [event] = settled_events(chain_client, trip.id)
             assert trip.tx_hash == event["transactionHash"].to_0x_hex()
@@ -128,7 +128,7 @@ class TestRecordedOutcomes:
 
         assert report.rejected == {trip_id: "BadRiderSignature"}
         trip = trips_in_db(trip_id)[trip_id]
-        assert (trip.status, trip.reject_reason) == (TRIP_REJECTED, "BadRiderSignature")
+        assert (trip.status, trip.reject_reason) == (TripStatus.REJECTED, "BadRiderSignature")
         assert trip.fare_paid is None
         assert _balances(chain_client, driver, rider) == before
         assert make_worker().run_once().batches_sent == []
@@ -142,7 +142,7 @@ class TestRecordedOutcomes:
         first = make_worker(retry_delay_seconds=60).run_once()
         assert first.retry_later == {trip_id: "RiderUnderfunded"}
         trip = trips_in_db(trip_id)[trip_id]
-        assert (trip.status, trip.reject_reason) == (TRIP_QUEUED, "RiderUnderfunded")
+        assert (trip.status, trip.reject_reason) == (TripStatus.QUEUED, "RiderUnderfunded")
 
         assert make_worker(retry_delay_seconds=60).run_once().batches_sent == []  # still inside the delay
 
@@ -150,7 +150,7 @@ class TestRecordedOutcomes:
         later = make_worker(retry_delay_seconds=60, clock=lambda: time.time() + 61).run_once()
         assert later.settled == [trip_id]
         trip = trips_in_db(trip_id)[trip_id]
-        assert (trip.status, trip.reject_reason) == (TRIP_SETTLED, None)
+        assert (trip.status, trip.reject_reason) == (TripStatus.SETTLED, None)
         assert chain_client.escrow_of(rider.address) == 10_000_000 - trip.fare_paid
 
     def test_an_underfunded_rider_is_rejected_for_good_after_the_last_attempt(
@@ -163,7 +163,7 @@ class TestRecordedOutcomes:
         report = make_worker(retry_delay_seconds=60, max_attempts=2, clock=lambda: time.time() + 61).run_once()
 
         assert report.rejected == {trip_id: "RiderUnderfunded after 2 attempts"}
-        assert trips_in_db(trip_id)[trip_id].status == TRIP_REJECTED
+        assert trips_in_db(trip_id)[trip_id].status == TripStatus.REJECTED
 
     def test_batches_are_marked_confirmed_with_their_counts(self, operating_region, bootstrap_region, members, queue_trip, make_worker, engine):
         queue_trip(members["drivers"][0], region_id=bootstrap_region)
@@ -173,7 +173,7 @@ class TestRecordedOutcomes:
 
         with Session(engine) as session:
             batch = session.exec(select(SettlementBatch)).one()
-        assert (batch.status, batch.settled_count, batch.rejected_count) == (BATCH_CONFIRMED, 1, 1)
+        assert (batch.status, batch.settled_count, batch.rejected_count) == (BatchStatus.CONFIRMED, 1, 1)
         assert batch.gas_used > 0
 
 

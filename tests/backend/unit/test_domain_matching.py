@@ -5,9 +5,9 @@ from fuzz_budget import examples
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from coopride.domain.geo import AVERAGE_CITY_SPEED_MPS, GreatCircleDistance, LatLon, Projection
+from coopride.domain import matching as matching_module
+from coopride.domain.geo import AVERAGE_CITY_SPEED_MPS, EARTH_RADIUS_M, GreatCircleDistance, LatLon, Projection, haversine_m
 from coopride.domain.matching import (
-    Assignment,
     Offer,
     Request,
     find_candidates,
@@ -20,6 +20,7 @@ from coopride.domain.matching import (
 T0 = 1_800_000_000
 LYON = Projection(LatLon(45.76, 4.85))
 DISTANCE = GreatCircleDistance()
+seeds = st.integers(0, 2**32 - 1)
 
 
 def at(x_km: float, y_km: float) -> LatLon:
@@ -35,47 +36,58 @@ def request(id, start, end, *, earliest=T0, window=1_800):
     return Request(id, at(*start), at(*end), earliest, earliest + window)
 
 
-def instance(seed: int, request_count: int, offer_count: int):
-    """A small random city (6 x 6 km, one hour) dense enough for riders to compete for seats."""
+def instance(seed: int, request_count: int, offer_count: int, people: int = 0):
+    """A small random city (6 x 6 km, one hour) dense enough for riders to compete for seats.
+
+    With `people`, every request and offer belongs to one of that many people (so some riders
+    could be matched with their own offers)."""
     rng = np.random.default_rng(seed)
 
     def point():
         return at(*rng.uniform(-3, 3, 2))
 
+    def person():
+        return f"person-{rng.integers(0, people)}" if people else None
+
     requests = []
     for i in range(request_count):
         earliest = T0 + int(rng.integers(0, 3_600))
-        requests.append(Request(i, point(), point(), earliest, earliest + int(rng.integers(0, 1_800))))
+        requests.append(Request(i, point(), point(), earliest, earliest + int(rng.integers(0, 1_800)), rider=person()))
     offers = []
     for j in range(offer_count):
         depart = T0 + int(rng.integers(0, 3_600))
         offers.append(
-            Offer(f"o{j}", point(), point(), depart, depart + int(rng.integers(0, 1_200)), int(rng.integers(1, 4)), float(rng.uniform(0, 4_000)))
+            Offer(f"o{j}", point(), point(), depart, depart + int(rng.integers(0, 1_200)), int(rng.integers(1, 4)), float(rng.uniform(0, 4_000)), driver=person())
         )
     return requests, offers
 
 
-def brute_force_pairs(requests, offers, pickup_radius_m=2_000, dropoff_radius_m=2_000):
+def gap_to_route(point, o) -> float:
+    """Metres from a point to the offer's straight route, in the offer's local projection
+    (equirectangular around the midpoint of its origin and destination), with scalar maths."""
+    centre_lat, centre_lon = (o.origin.lat + o.destination.lat) / 2, (o.origin.lon + o.destination.lon) / 2
+    metres_per_degree = math.radians(1) * EARTH_RADIUS_M
+
+    def xy(p):
+        return ((p[1] - centre_lon) * metres_per_degree * math.cos(math.radians(centre_lat)), (p[0] - centre_lat) * metres_per_degree)
+
+    (px, py), (ax, ay), (bx, by) = xy(point), xy(o.origin), xy(o.destination)
+    length_squared = (bx - ax) ** 2 + (by - ay) ** 2
+    along = 0.0 if length_squared == 0 else min(1.0, max(0.0, ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / length_squared))
+    return math.hypot(px - (ax + along * (bx - ax)), py - (ay + along * (by - ay)))
+
+
+def brute_force_pairs(requests, offers, pickup_radius_m=2_000, dropoff_radius_m=2_000, distance=DISTANCE):
     """Every feasible (request, offer) pair by checking all of them one by one, with scalar maths."""
-    origin = LatLon(*np.array([r.origin for r in requests] + [o.origin for o in offers]).mean(axis=0))
-    projection = Projection(origin)
-
-    def xy(point):
-        return projection.to_xy(np.array([point]))[0]
-
-    def gap_to_route(point, o):
-        p, a, b = xy(point), xy(o.origin), xy(o.destination)
-        length_squared = float(np.dot(b - a, b - a))
-        along = 0.0 if length_squared == 0 else min(1.0, max(0.0, float(np.dot(p - a, b - a)) / length_squared))
-        return float(np.hypot(*(p - (a + along * (b - a)))))
-
     pairs = {}
     for r in requests:
         for o in offers:
+            if r.rider is not None and r.rider == o.driver:
+                continue
             if gap_to_route(r.origin, o) > pickup_radius_m or gap_to_route(r.destination, o) > dropoff_radius_m:
                 continue
-            to_pickup = DISTANCE.road_metres(o.origin, r.origin)
-            detour = to_pickup + DISTANCE.road_metres(r.origin, r.destination) + DISTANCE.road_metres(r.destination, o.destination) - DISTANCE.road_metres(o.origin, o.destination)
+            to_pickup = distance.road_metres(o.origin, r.origin)
+            detour = to_pickup + distance.road_metres(r.origin, r.destination) + distance.road_metres(r.destination, o.destination) - distance.road_metres(o.origin, o.destination)
             travel = math.ceil(to_pickup / AVERAGE_CITY_SPEED_MPS)
             pickup = max(o.depart_earliest + travel, r.earliest)
             if detour <= o.max_detour_m and pickup <= min(o.depart_latest + travel, r.latest):
@@ -161,6 +173,33 @@ class TestSeatsAndObjective:
         assert match_optimal([], []) == []
 
 
+class TestNobodyRidesWithThemselves:
+    def test_a_riders_own_offer_is_never_a_candidate(self):
+        own = Offer("own", at(0, 0), at(12, 0), T0, T0 + 600, 2, 1_500, driver="alice")
+        assert match([Request("r", at(3, 0.2), at(9, 0.1), T0, T0 + 1_800, rider="alice")], [own]) == []
+        assert len(match([Request("r", at(3, 0.2), at(9, 0.1), T0, T0 + 1_800, rider="bob")], [own])) == 1
+
+    def test_the_seat_a_rider_cannot_use_goes_to_someone_else(self):
+        # Alice's trip is longer, so a matcher blind to people would seat her in her own car and
+        # leave Bob, who can use it, waiting.
+        car = Offer("car", at(0, 0), at(12, 0), T0, T0 + 600, 1, 1_500, driver="alice")
+        riders = [
+            Request("alice-trip", at(1, 0), at(11, 0), T0, T0 + 1_800, rider="alice"),
+            Request("bob-trip", at(3, 0), at(8, 0), T0, T0 + 1_800, rider="bob"),
+        ]
+        assert [(a.request_id, a.offer_id) for a in match(riders, [car])] == [("bob-trip", "car")]
+        assert [(a.request_id, a.offer_id) for a in match_optimal(riders, [car])] == [("bob-trip", "car")]
+
+    @settings(max_examples=examples(30), deadline=None)
+    @given(seeds, st.integers(1, 40), st.integers(1, 10))
+    def test_candidate_search_leaves_out_exactly_the_own_offers(self, seed, request_count, offer_count):
+        requests, offers = instance(seed, request_count, offer_count, people=4)
+        candidates = find_candidates(requests, offers, DISTANCE)
+        found = {(requests[r].id, offers[o].id) for r, o in zip(candidates.request_index, candidates.offer_index)}
+        assert found == set(brute_force_pairs(requests, offers))
+        assert total_shared_metres(match(requests, offers)) == pytest.approx(total_shared_metres(match_optimal(requests, offers)), abs=1e-6)
+
+
 class TestValidation:
     def test_duplicate_request_ids_are_refused(self):
         with pytest.raises(ValueError, match="request ids must be unique"):
@@ -190,8 +229,6 @@ class TestValidation:
             match([request("r", (0, 0), (1, 0))], [offer("o", (0, 0), (1, 0))], pickup_radius_m=0)
 
 
-
-seeds = st.integers(0, 2**32 - 1)
 
 
 class TestMatchingProperties:
@@ -235,3 +272,79 @@ class TestMatchingProperties:
             if total_shared_metres(match(requests, offers)) > total_shared_metres(match_first_come(requests, offers)) + 1:
                 beaten += 1
         assert beaten >= 5
+
+
+class WindingRoads:
+    """A distance model without `circuity`: road metres between 1x and 1.9x great-circle metres,
+    varying with the start point. The search may then assume only 1x to 2x."""
+
+    def road_metres(self, a, b) -> float:
+        return haversine_m(a, b) * (1.45 + 0.45 * math.sin(1_000 * (a[0] + a[1])))
+
+    def road_metres_array(self, a, b):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        return np.array([self.road_metres(tuple(p), tuple(q)) for p, q in zip(a, b)])
+
+
+class TestCandidateSearch:
+    """The grid search must return exactly the feasible pairs, whatever its internal bucketing."""
+
+    @staticmethod
+    def found(requests, offers, **keywords):
+        candidates = find_candidates(requests, offers, **keywords)
+        pairs = {(requests[r].id, offers[o].id) for r, o in zip(candidates.request_index, candidates.offer_index)}
+        assert len(pairs) == len(candidates), "a pair was found twice"
+        return pairs, candidates
+
+    @settings(max_examples=examples(5), deadline=None)
+    @given(seeds)
+    def test_a_crowded_book_gives_exactly_the_feasible_pairs(self, seed):
+        requests, offers = instance(seed, 300, 120)
+        pairs, candidates = self.found(requests, offers)
+        assert len(pairs) > 50
+        assert pairs == set(brute_force_pairs(requests, offers))
+        # Sorted by request, then detour, then pickup time, then offer position.
+        keys = list(zip(candidates.request_index, candidates.detour_metres, candidates.pickup_time, candidates.offer_index))
+        assert keys == sorted(keys)
+
+    @settings(max_examples=examples(5), deadline=None)
+    @given(seeds)
+    def test_small_blocks_coarse_time_slots_and_sparse_buckets_find_the_same_pairs(self, seed):
+        requests, offers = instance(seed, 150, 60)
+        expected, _ = self.found(requests, offers)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(matching_module, "_OFFERS_PER_BLOCK", 7)
+            patch.setattr(matching_module, "_MAX_SLOT_TABLE", 64)
+            patch.setattr(matching_module, "_MAX_DENSE_BUCKETS", 0)
+            assert self.found(requests, offers)[0] == expected
+
+    @settings(max_examples=examples(5), deadline=None)
+    @given(seeds)
+    def test_unequal_radii_and_a_model_without_circuity_give_exactly_the_feasible_pairs(self, seed):
+        requests, offers = instance(seed, 120, 40)
+        distance = WindingRoads()
+        pairs, _ = self.found(requests, offers, distance=distance, pickup_radius_m=1_200, dropoff_radius_m=2_600)
+        assert pairs == set(brute_force_pairs(requests, offers, 1_200, 2_600, distance=distance))
+
+    def test_a_pair_is_decided_the_same_whatever_else_is_in_the_book(self):
+        requests, offers = instance(7, 200, 60)
+        _, whole = self.found(requests, offers)
+        for r, o, detour, pickup in list(zip(whole.request_index, whole.offer_index, whole.detour_metres, whole.pickup_time))[:40]:
+            _, alone = self.found([requests[r]], [offers[o]])
+            assert (alone.detour_metres[0], alone.pickup_time[0]) == (detour, pickup)
+
+
+class TestUnsupportedGeography:
+    def test_offers_beyond_80_degrees_of_latitude_are_refused(self):
+        polar = Offer("o", LatLon(79.995, 10.0), LatLon(79.995, 10.2), T0, T0 + 600, 1, 1_000)
+        with pytest.raises(ValueError, match="beyond \\+/-80"):
+            match([Request("r", LatLon(79.99, 10.05), LatLon(79.99, 10.1), T0, T0 + 600)], [polar])
+
+    def test_requests_beyond_80_degrees_of_latitude_are_refused(self):
+        with pytest.raises(ValueError, match="beyond \\+/-80"):
+            match([Request("r", LatLon(81.0, 10.05), LatLon(81.0, 10.1), T0, T0 + 600)], [offer("o", (0, 0), (1, 0))])
+
+    def test_a_corridor_across_the_antimeridian_is_refused(self):
+        dateline = Offer("o", LatLon(-17.7, 179.99), LatLon(-17.75, 179.9), T0, T0 + 600, 1, 1_000)
+        with pytest.raises(ValueError, match="antimeridian"):
+            match([Request("r", LatLon(-17.71, 179.95), LatLon(-17.74, 179.92), T0, T0 + 600)], [dateline])

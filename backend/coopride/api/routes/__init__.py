@@ -1,1 +1,2 @@
-"""One router per area; each handler checks who may call it, then hands over to a plain module."""
+"""One router per area. Each handler is a thin adapter: it takes the request's shape and the caller,
+hands plain values to a service (`coopride.services`), commits, and returns the response shape."""

@@ -2,33 +2,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy import text
 
 from coopride.api.deps import ChainDep, SessionDep
-from coopride.chain.client import TRANSIENT_ERRORS
+from coopride.schemas.health import Health
+from coopride.services import health as health_check
 
 router = APIRouter(tags=["health"])
 
 
-class Health(BaseModel):
-    database: bool
-    chain: bool
-    block_number: int | None = None
-
-
-@router.get("/health", summary="Database and chain reachable?", response_model=Health,
-            responses={503: {"description": "the database or the chain is unreachable", "model": Health}})
-def health(session: SessionDep, chain: ChainDep):
-    try:
-        session.exec(text("SELECT 1"))
-        database = True
-    except Exception:
-        database = False
-    try:
-        block_number = chain.block_number()
-    except TRANSIENT_ERRORS:
-        block_number = None
-    body = Health(database=database, chain=block_number is not None, block_number=block_number)
+@router.get(
+    "/health",
+    summary="Database and chain reachable?",
+    response_model=Health,
+    responses={503: {"description": "the database or the chain is unreachable", "model": Health}},
+)
+def health(session: SessionDep, chain: ChainDep) -> JSONResponse:
+    body = health_check.check(session, chain)
     code = status.HTTP_200_OK if body.database and body.chain else status.HTTP_503_SERVICE_UNAVAILABLE
     return JSONResponse(status_code=code, content=body.model_dump())

@@ -38,7 +38,8 @@ def _alter(with_time_zone: bool) -> None:
     for table, columns in TIMESTAMPS.items():
         for column in columns:
             op.alter_column(
-                table, column,
+                table,
+                column,
                 type_=sa.DateTime(timezone=with_time_zone),
                 existing_type=sa.DateTime(timezone=not with_time_zone),
                 postgresql_using=f"{column} AT TIME ZONE 'UTC'",

@@ -5,29 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Text
+from sqlalchemy import JSON, BigInteger, Text
 from sqlmodel import Field, SQLModel
 
-from coopride.models import utcnow
-
-# SettlementBatch.status values.
-BATCH_SUBMITTED = "submitted"  # persisted with its signed transaction; maybe broadcast, outcome unknown
-BATCH_CONFIRMED = "confirmed"  # mined; every trip's outcome recorded from its events
-BATCH_REVERTED = "reverted"  # mined but reverted as a whole (e.g. paused): its trips went back to the queue
-BATCH_SUPERSEDED = "superseded"  # its nonce was used by another transaction: trips reconciled from the chain
+from coopride.models.base import HASH_LENGTH, EnumString, utcnow
+from coopride.models.enums import BatchStatus
 
 
 class SettlementBatch(SQLModel, table=True):
     """One `settle(batchId, receipts)` transaction, stored before it is broadcast so a restart can finish it."""
 
-    id: str = Field(primary_key=True, max_length=66)  # the on-chain batchId, 0x hex
-    status: str = Field(default=BATCH_SUBMITTED, index=True, max_length=16)
-    trip_ids: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    id: str = Field(primary_key=True, max_length=HASH_LENGTH)  # the on-chain batchId, 0x hex
+    status: BatchStatus = Field(default=BatchStatus.SUBMITTED, index=True, sa_type=EnumString(BatchStatus, 16))
+    trip_ids: list[Any] = Field(default_factory=list, sa_type=JSON, nullable=False)
     nonce: int = Field(sa_type=BigInteger)
-    tx_hash: str = Field(index=True, max_length=66)  # the version broadcast now
-    raw_tx: str = Field(sa_column=Column(Text, nullable=False))
+    tx_hash: str = Field(index=True, max_length=HASH_LENGTH)  # the version broadcast now
+    raw_tx: str = Field(sa_type=Text, nullable=False)
     # Earlier versions with lower fees (same nonce and calldata): any one of them may be the one mined.
-    replaced_tx_hashes: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    replaced_tx_hashes: list[Any] = Field(default_factory=list, sa_type=JSON, nullable=False)
     signed_at: float = 0.0  # unix seconds (the worker's clock) when the current version was signed
     created_at: datetime = Field(default_factory=utcnow)
     broadcast_count: int = 0

@@ -1,36 +1,31 @@
 """Driven trips: check the GPS trace, record the trip, build its EIP-712 receipt, collect both signatures.
 
 A trip becomes "queued" for the settlement worker only once every required party (the driver; the
-rider too when there is one) has signed exactly the receipt built here.
+rider too when there is one) has signed exactly the receipt built here (`receipt_of`, which the worker
+sends as it is).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
+from eth_account.messages import encode_typed_data
 from sqlalchemy import or_, update
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from coopride.api import booking
-from coopride.api.errors import Conflict, Forbidden, Invalid, NotFound
 from coopride.chain.client import ChainClient
-from coopride.chain.eip712 import ZERO_ADDRESS, Domain, TripReceipt, receipt_typed_data, recover_typed_data_signer
+from coopride.chain.eip712 import ZERO_ADDRESS, Domain, TripReceipt, receipt_typed_data
 from coopride.domain.geo import LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
 from coopride.domain.traces import Fix, check_trace, trace_hash
-from coopride.models import (
-    REQUEST_BOOKED,
-    REQUEST_COMPLETED,
-    REQUEST_ENDED_EARLY,
-    REQUEST_PICKED_UP,
-    TRIP_AWAITING_SIGNATURES,
-    TRIP_QUEUED,
-    TRIP_VOID,
-    LatLonIn,
-    Trip,
-    TripCreate,
-)
+from coopride.models import RideRequest, Trip
+from coopride.models.enums import RequestStatus, TripRole, TripStatus
+from coopride.services import rides
+from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
+from coopride.services.signatures import recover_signer
 
 # A ride cut short ends when the rider cancels; the driver's trace may run this long past that moment
 # (the time to stop the car and stop the app) and no longer.
@@ -39,26 +34,34 @@ EARLY_END_GRACE_SECONDS = 120
 MAX_CLOCK_SKEW_SECONDS = 60
 
 
-def log_trip(session: Session, chain: ChainClient, region_map: RegionMap, driver: str, body: TripCreate,
-             now: int | None = None) -> Trip:
+def log_trip(
+    session: Session,
+    chain: ChainClient,
+    region_map: RegionMap,
+    driver: str,
+    request_id: int | None,
+    fixes: Sequence[Fix],
+    now: int | None = None,
+) -> Trip:
+    """Records a driven trace: for the booked ride `request_id`, or solo movement when it is None."""
     now = int(time.time()) if now is None else now
-    fixes = [Fix(f.t, f.lat, f.lon) for f in body.fixes]
     if fixes[-1].t > now + MAX_CLOCK_SKEW_SECONDS:
         raise Invalid("the trace ends in the future")
 
-    request = None
+    request: RideRequest | None = None
     pickup = dropoff = None
-    if body.request_id is None:
-        region_id = booking.region_of(region_map, LatLonIn(lat=fixes[0].lat, lon=fixes[0].lon), "trace's first fix")
+    if request_id is None:
+        region_id = rides.region_of(region_map, LatLon(fixes[0].lat, fixes[0].lon), "trace's first fix")
     else:
-        request = booking.get_request(session, body.request_id)
-        if booking.driver_of(session, request) != driver:
+        request = rides.get_request(session, request_id)
+        if rides.driver_of(session, request) != driver:
             raise Forbidden(f"ride request {request.id} is not booked on your offer")
-        if request.status not in (REQUEST_BOOKED, REQUEST_PICKED_UP, REQUEST_ENDED_EARLY):
+        if request.status not in (RequestStatus.BOOKED, RequestStatus.PICKED_UP, RequestStatus.ENDED_EARLY):
             raise Conflict(f"ride request {request.id} is {request.status}; only a booked ride can be logged")
         region_id = request.region_id
         pickup = LatLon(request.origin_lat, request.origin_lon)
-        if request.status == REQUEST_ENDED_EARLY:
+        if request.status == RequestStatus.ENDED_EARLY:
+            assert request.ended_at is not None  # set with the status
             if fixes[-1].t > request.ended_at + EARLY_END_GRACE_SECONDS:
                 raise Invalid("the rider ended this ride early: the trace must stop when the rider left")
         else:
@@ -86,14 +89,20 @@ def log_trip(session: Session, chain: ChainClient, region_map: RegionMap, driver
         trace_hash="0x" + trace_hash(fixes).hex(),
         trace=[[f.t, f.lat, f.lon] for f in fixes],
         check_reasons=reasons,
-        status=TRIP_AWAITING_SIGNATURES if check.accepted and not solo_while_operating else TRIP_VOID,
+        status=TripStatus.AWAITING_SIGNATURES if check.accepted and not solo_while_operating else TripStatus.VOID,
     )
     session.add(trip)
     if request is not None:
-        request.status = REQUEST_COMPLETED
+        request.status = RequestStatus.COMPLETED
         session.add(request)
     session.flush()
     return trip
+
+
+def trips_of(session: Session, caller: str) -> list[Trip]:
+    """The trips `caller` drove or rode."""
+    query = select(Trip).where(or_(col(Trip.driver) == caller, col(Trip.rider) == caller)).order_by(col(Trip.id))
+    return list(session.exec(query).all())
 
 
 def get_trip(session: Session, trip_id: int, caller: str) -> Trip:
@@ -106,15 +115,24 @@ def get_trip(session: Session, trip_id: int, caller: str) -> Trip:
 
 
 def receipt_of(trip: Trip) -> TripReceipt:
+    """The receipt driver and rider sign, and the settlement worker sends."""
+    assert trip.id is not None, "the trip has not been flushed"
     return TripReceipt(
-        tripId=trip.id, driver=trip.driver, rider=trip.rider or ZERO_ADDRESS, regionId=trip.region_id,
-        distanceMetres=trip.distance_metres, fare=trip.fare, startTime=trip.start_time, endTime=trip.end_time,
+        tripId=trip.id,
+        driver=trip.driver,
+        rider=trip.rider or ZERO_ADDRESS,
+        regionId=trip.region_id,
+        distanceMetres=trip.distance_metres,
+        fare=trip.fare,
+        startTime=trip.start_time,
+        endTime=trip.end_time,
         traceHash=bytes.fromhex(trip.trace_hash.removeprefix("0x")),
     )
 
 
-def receipt_data(trip: Trip, domain: Domain) -> dict:
-    if trip.status == TRIP_VOID:
+def receipt_data(trip: Trip, domain: Domain) -> dict[str, Any]:
+    """The receipt's EIP-712 typed data; a void trip has none (409)."""
+    if trip.status == TripStatus.VOID:
         raise Conflict(f"trip {trip.id} is void ({', '.join(trip.check_reasons)}): it has no receipt")
     return receipt_typed_data(domain, receipt_of(trip))
 
@@ -122,15 +140,12 @@ def receipt_data(trip: Trip, domain: Domain) -> dict:
 def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, signature: bytes) -> Trip:
     """Stores `signer`'s signature once it recovers to `signer` over this trip's exact receipt."""
     typed = receipt_data(trip, domain)
-    if trip.status != TRIP_AWAITING_SIGNATURES:
+    if trip.status != TripStatus.AWAITING_SIGNATURES:
         raise Conflict(f"trip {trip.id} is {trip.status}: it takes no more signatures")
-    role = "driver" if signer == trip.driver else "rider"
+    role = TripRole.DRIVER if signer == trip.driver else TripRole.RIDER
     if getattr(trip, f"{role}_signature") is not None:
         raise Conflict(f"you already signed trip {trip.id} as its {role}")
-    try:
-        recovered = recover_typed_data_signer(typed, signature)
-    except Exception as exc:  # eth_keys raises several types for a malformed signature
-        raise Forbidden(f"the receipt signature cannot be verified: {exc}") from None
+    recovered = recover_signer(encode_typed_data(full_message=typed), signature, "the receipt signature")
     if recovered != signer:
         raise Forbidden(f"the signature is not the {role}'s over this exact receipt (it recovers to {recovered})")
     setattr(trip, f"{role}_signature", "0x" + signature.hex())
@@ -139,9 +154,13 @@ def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, sig
     # Decided in SQL, so that driver and rider signing at the same moment still queue the trip.
     session.execute(
         update(Trip)
-        .where(Trip.id == trip.id, Trip.status == TRIP_AWAITING_SIGNATURES, Trip.driver_signature.is_not(None),
-               or_(Trip.rider.is_(None), Trip.rider_signature.is_not(None)))
-        .values(status=TRIP_QUEUED)
+        .where(
+            col(Trip.id) == trip.id,
+            col(Trip.status) == TripStatus.AWAITING_SIGNATURES,
+            col(Trip.driver_signature).is_not(None),
+            or_(col(Trip.rider).is_(None), col(Trip.rider_signature).is_not(None)),
+        )
+        .values(status=TripStatus.QUEUED)
     )
     session.refresh(trip)
     return trip

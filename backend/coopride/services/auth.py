@@ -1,4 +1,4 @@
-"""Sign-in with a wallet signature (EIP-4361 "Sign-In with Ethereum" messages); no passwords.
+"""Sign-in with a wallet signature (EIP-4361 "Sign-In with Ethereum" messages) and bearer sessions; no passwords.
 
 The server writes the whole message and stores it with its nonce, so login compares the signed text
 byte for byte with what was issued instead of parsing what the client sends back.
@@ -6,22 +6,19 @@ byte for byte with what was issued instead of parsing what the client sends back
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from eth_account import Account
 from eth_account.messages import encode_defunct
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from coopride.api.deps import hash_token
 from coopride.config import Settings
 from coopride.models import MemberSession, SignInNonce, as_utc, utcnow
-
-
-class SignInError(Exception):
-    """Sign-in refused; the message says why."""
+from coopride.services.errors import NotSignedIn, SignInRefused
+from coopride.services.signatures import recover_signer
 
 
 @dataclass(frozen=True)
@@ -31,12 +28,17 @@ class IssuedSession:
     expires_at: datetime
 
 
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sign_in_message(settings: Settings, address: str, chain_id: int, nonce: str, issued_at: datetime,
-                    expires_at: datetime) -> str:
+def sign_in_message(
+    settings: Settings, address: str, chain_id: int, nonce: str, issued_at: datetime, expires_at: datetime
+) -> str:
     """An EIP-4361 message."""
     return (
         f"{settings.sign_in_domain} wants you to sign in with your Ethereum account:\n"
@@ -55,7 +57,7 @@ def sign_in_message(settings: Settings, address: str, chain_id: int, nonce: str,
 
 def issue_nonce(session: Session, settings: Settings, address: str, chain_id: int) -> SignInNonce:
     issued_at = utcnow().replace(microsecond=0)
-    session.execute(delete(SignInNonce).where(SignInNonce.expires_at < issued_at))
+    session.execute(delete(SignInNonce).where(col(SignInNonce.expires_at) < issued_at))
     expires_at = issued_at + timedelta(seconds=settings.nonce_ttl_seconds)
     nonce = secrets.token_hex(16)
     challenge = SignInNonce(
@@ -73,36 +75,47 @@ def nonce_of(message: str) -> str:
     for line in message.splitlines():
         if line.startswith("Nonce: "):
             return line.removeprefix("Nonce: ").strip()
-    raise SignInError("the message has no `Nonce:` line; ask POST /auth/nonce for one")
+    raise SignInRefused("the message has no `Nonce:` line; ask POST /auth/nonce for one")
 
 
 def log_in(session: Session, settings: Settings, message: str, signature: bytes) -> IssuedSession:
-    """Checks the signed challenge, spends its nonce and opens a session. Raises `SignInError`."""
+    """Checks the signed challenge, spends its nonce and opens a session. Raises `SignInRefused`."""
     challenge = session.exec(select(SignInNonce).where(SignInNonce.nonce == nonce_of(message))).first()
     now = utcnow()
     if challenge is None:
-        raise SignInError("unknown nonce: ask POST /auth/nonce for one")
+        raise SignInRefused("unknown nonce: ask POST /auth/nonce for one")
     if challenge.message != message:
-        raise SignInError("the message differs from the one issued with this nonce")
+        raise SignInRefused("the message differs from the one issued with this nonce")
     if challenge.used_at is not None:
-        raise SignInError("this nonce was already used: ask POST /auth/nonce for a new one")
+        raise SignInRefused("this nonce was already used: ask POST /auth/nonce for a new one")
     if as_utc(challenge.expires_at) <= now:
-        raise SignInError("this nonce expired: ask POST /auth/nonce for a new one")
-    try:
-        signer = Account.recover_message(encode_defunct(text=message), signature=signature)
-    except Exception as exc:  # eth_keys raises several types for a malformed signature
-        raise SignInError(f"the signature cannot be verified: {exc}") from exc
+        raise SignInRefused("this nonce expired: ask POST /auth/nonce for a new one")
+    signer = recover_signer(encode_defunct(text=message), signature, "the signature", refusal=SignInRefused)
     if signer != challenge.address:
-        raise SignInError(f"the signature is by {signer}, not by {challenge.address}")
+        raise SignInRefused(f"the signature is by {signer}, not by {challenge.address}")
 
     # Spend the nonce with a conditional update, so two concurrent logins cannot both use it.
     spent = session.execute(
-        update(SignInNonce).where(SignInNonce.nonce == challenge.nonce, SignInNonce.used_at.is_(None)).values(used_at=now)
+        update(SignInNonce)
+        .where(col(SignInNonce.nonce) == challenge.nonce, col(SignInNonce.used_at).is_(None))
+        .values(used_at=now)
     )
-    if spent.rowcount != 1:
-        raise SignInError("this nonce was already used: ask POST /auth/nonce for a new one")
-    session.execute(delete(MemberSession).where(MemberSession.expires_at < now))
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise SignInRefused("this nonce was already used: ask POST /auth/nonce for a new one")
+    session.execute(delete(MemberSession).where(col(MemberSession.expires_at) < now))
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=settings.session_ttl_seconds)
     session.add(MemberSession(token_hash=hash_token(token), address=signer, created_at=now, expires_at=expires_at))
     return IssuedSession(token, signer, expires_at)
+
+
+def signed_in_address(session: Session, token: str | None) -> str:
+    """The wallet address of the live session `token` opens. Raises `NotSignedIn`."""
+    if token is None:
+        raise NotSignedIn("sign in first: send `Authorization: Bearer <token>`")
+    stored = session.get(MemberSession, hash_token(token))
+    if stored is None:
+        raise NotSignedIn("unknown session token")
+    if as_utc(stored.expires_at) <= utcnow():
+        raise NotSignedIn("session expired: sign in again")
+    return stored.address

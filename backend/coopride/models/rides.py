@@ -1,0 +1,65 @@
+"""Trip offers (seats a driver offers) and ride requests; each table's fields come from bases the API
+shapes share (`coopride.schemas.rides`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from coopride.models.base import ADDRESS_LENGTH, EnumString, utcnow
+from coopride.models.enums import OfferStatus, RequestStatus
+
+
+class Endpoints(SQLModel):
+    """Where a trip starts and ends, in degrees."""
+
+    origin_lat: float
+    origin_lon: float
+    destination_lat: float
+    destination_lon: float
+
+
+class OfferTerms(SQLModel):
+    """What a driver offers, as the driver states it."""
+
+    depart_earliest: int = Field(ge=0, description="unix seconds")
+    depart_latest: int = Field(ge=0, description="unix seconds")
+    seats: int = Field(ge=1, le=8)
+    max_detour_m: int = Field(ge=0, le=50_000, description="the longest detour the driver accepts, metres")
+
+
+class OfferBase(Endpoints, OfferTerms):
+    driver: str = Field(index=True, max_length=ADDRESS_LENGTH)
+    region_id: int = Field(index=True)
+    status: OfferStatus = Field(default=OfferStatus.OPEN, index=True, sa_type=EnumString(OfferStatus, 16))
+
+
+class TripOffer(OfferBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PickupWindow(SQLModel):
+    earliest: int = Field(ge=0, description="earliest pickup, unix seconds")
+    latest: int = Field(ge=0, description="latest pickup, unix seconds")
+
+
+class RideRequestBase(Endpoints, PickupWindow):
+    rider: str = Field(index=True, max_length=ADDRESS_LENGTH)
+    region_id: int = Field(index=True)
+    estimated_metres: int
+    fare_per_km: int  # the region's fare when quoted
+    quoted_fare: int  # fare-token units; 0 in a bootstrap region
+    status: RequestStatus = Field(default=RequestStatus.OPEN, index=True, sa_type=EnumString(RequestStatus, 16))
+    offer_id: int | None = Field(default=None, foreign_key="tripoffer.id", index=True)
+    shared_metres: int | None = None
+    detour_metres: int | None = None
+    pickup_time: int | None = None  # planned, from the matcher
+    picked_up_at: int | None = None
+    ended_at: int | None = None  # when a ride cancelled after pickup ended
+
+
+class RideRequest(RideRequestBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)

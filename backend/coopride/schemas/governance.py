@@ -1,0 +1,102 @@
+"""Governance shapes: the parameter changes a member may propose, drafts to sign, proposals, ballots."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from coopride.models.enums import ProposalKind
+from coopride.models.relays import ProposalActions
+from coopride.schemas.types import PUBLIC, Address, Deadline, HexSignature, RegionIdField, TokenAmount, Uint96
+
+Description = Annotated[str, Field(min_length=1, max_length=4000, description="why the change; goes on chain")]
+
+
+class RegionFareChange(BaseModel):
+    kind: Literal[ProposalKind.REGION_FARE]
+    region_id: RegionIdField
+    fare_per_km: Uint96 = Field(description="fare-token units per km")
+    description: Description
+
+
+class FeeChange(BaseModel):
+    kind: Literal[ProposalKind.FEE]
+    fee_bps: int = Field(ge=0, le=10_000, description="basis points: 1500 = 15 %")
+    description: Description
+
+
+class RewardsChange(BaseModel):
+    kind: Literal[ProposalKind.REWARDS]
+    bootstrap_reward_per_km: Uint96 = Field(description="share units (18 decimals) per km")
+    operating_reward_per_km: Uint96 = Field(description="share units (18 decimals) per km")
+    description: Description
+
+
+class CriticalMassChange(BaseModel):
+    kind: Literal[ProposalKind.CRITICAL_MASS]
+    region_id: RegionIdField
+    critical_mass: int = Field(ge=1, lt=2**32, description="members needed to switch the region to operating")
+    description: Description
+
+
+class SurplusDistribution(BaseModel):
+    kind: Literal[ProposalKind.DISTRIBUTE_SURPLUS]
+    amount: TokenAmount = Field(description="fare-token units moved from the treasury to shareholders, pro rata")
+    description: Description
+
+
+class TreasurySpend(BaseModel):
+    kind: Literal[ProposalKind.SPEND_TREASURY]
+    to: Address
+    amount: TokenAmount = Field(description="fare-token units paid from the treasury")
+    description: Description
+
+
+ProposalCreate = Annotated[
+    RegionFareChange | FeeChange | RewardsChange | CriticalMassChange | SurplusDistribution | TreasurySpend,
+    Field(discriminator="kind", examples=[{"kind": "fee", "fee_bps": 1200, "description": "Lower the fee to 12 %"}]),
+]
+
+
+class ProposalDraft(ProposalActions):
+    """What the Governor will receive for a requested change, and the EIP-712 `Proposal` to sign for it."""
+
+    model_config = PUBLIC  # type: ignore[assignment]
+
+    proposal_id: str = Field(description="decimal uint256: the Governor's hashProposal, signed as proposalHash")
+    deadline: int = Field(description="unix seconds; post the signature before it")
+    typed_data: dict[str, Any] = Field(description="sign with eth_signTypedData_v4")
+
+
+class ProposalSubmit(BaseModel):
+    """A change, with the member's signature over the draft `POST /governance/proposals/typed-data` returned."""
+
+    change: ProposalCreate
+    deadline: Deadline
+    signature: HexSignature
+
+
+class ProposalPublic(ProposalActions):
+    model_config = PUBLIC  # type: ignore[assignment]
+
+    proposal_id: str = Field(description="decimal uint256")
+    state: str = Field(description="Pending, Active, Canceled, Defeated, Succeeded, Queued, Expired, Executed")
+    proposer: str = Field(description="the proposer the Governor recorded")
+    votes_for: int
+    votes_against: int
+    votes_abstain: int
+    vote_start: int = Field(description="unix seconds")
+    vote_end: int = Field(description="unix seconds")
+    eta: int | None = Field(description="unix seconds from which a queued proposal may be executed")
+    requested_by: str | None = Field(description="the member who proposed it through this backend, if any")
+    kind: ProposalKind | None
+    parameters: dict[str, Any] | None
+    tx_hash: str | None
+    block_number: int | None
+
+
+class BallotRequest(BaseModel):
+    proposal_id: str = Field(pattern=r"^[0-9]{1,78}$", description="decimal proposal id")
+    support: int = Field(ge=0, le=2, description="0 against, 1 for, 2 abstain")
+    signature: HexSignature

@@ -1,0 +1,70 @@
+"""A member's statement: every figure with what proves it on chain."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from coopride.models.enums import TripRole, TripStatus
+from coopride.schemas.common import RelayedTransactionPublic
+
+
+class StatementTrip(BaseModel):
+    trip_id: int
+    role: TripRole = Field(description='"driver" or "rider"')
+    region_id: int
+    distance_metres: int
+    shared: bool
+    fare_signed: int = Field(description="the most the rider agreed to pay")
+    status: TripStatus
+    fare_paid: int | None
+    fee_paid: int | None
+    shares_minted: str | None
+    batch_id: str | None
+    tx_hash: str | None
+    block_number: int | None
+    reject_reason: str | None
+
+
+class Vote(BaseModel):
+    proposal_id: str
+    support: int
+    tx_hash: str
+    block_number: int
+
+
+class DrivingTotals(BaseModel):
+    metres_driven: int = Field(description="verified metres of non-void trips as driver")
+    metres_shared: int = Field(description="of which with a rider on board")
+    metres_settled: int = Field(description="of which settled on chain")
+    shares_earned: str = Field(description="shares minted to you by settled trips (18 decimals)")
+    fares_received: int = Field(description="settled fares minus the cooperative fee, fare-token units")
+    fees_paid_to_treasury: int = Field(description="the cooperative fee on your settled trips")
+
+
+class RidingTotals(BaseModel):
+    metres_ridden: int
+    fares_paid: int = Field(description="what settled trips debited from your escrow")
+
+
+class ChainBalances(BaseModel):
+    """Read live from the chain when the statement was built."""
+
+    is_member: bool
+    shares: str
+    escrow: int
+    earnings: int
+    claimable_surplus: int
+
+
+class Statement(BaseModel):
+    address: str
+    full: bool = Field(description="false when you read another member's statement: public parts only")
+    driving: DrivingTotals
+    riding: RidingTotals | None
+    chain: ChainBalances | None
+    pending_trip_ids: list[int] | None
+    settled_trip_ids: list[int] | None
+    trips: list[StatementTrip] | None
+    votes: list[Vote]
+    transactions: list[RelayedTransactionPublic] | None
+    how_to_check: str

@@ -1,0 +1,239 @@
+"""Governance, gas-free: parameter-change proposals a member signs and the backend relays to the Governor
+(`proposeBySig`), ballots (`castVoteBySig`), queueing and execution, and the Governor's view of proposals."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+from sqlmodel import Session, select
+
+from coopride.chain.client import ChainClient
+from coopride.chain.eip712 import ballot_typed_data as ballot_message
+from coopride.chain.eip712 import proposal_typed_data
+from coopride.chain.errors import ChainRevert
+from coopride.chain.types import ProposalInfo, ProposalState
+from coopride.config import Settings
+from coopride.models import Proposal, RelayedTransaction
+from coopride.models.enums import ProposalKind, RelayKind
+from coopride.schemas.governance import ProposalDraft, ProposalPublic
+from coopride.services.errors import Conflict, Invalid, NotFound
+from coopride.services.relays import record_relayed, require_live_deadline, signature_deadline
+from coopride.services.signatures import require_typed_signer
+
+# Each kind of change: the RideLedger function (governance-only) that makes it, and its arguments by name.
+LEDGER_CALLS: dict[ProposalKind, tuple[str, tuple[str, ...]]] = {
+    ProposalKind.REGION_FARE: ("setRegionFare", ("region_id", "fare_per_km")),
+    ProposalKind.FEE: ("setFeeBps", ("fee_bps",)),
+    ProposalKind.REWARDS: ("setRewards", ("bootstrap_reward_per_km", "operating_reward_per_km")),
+    ProposalKind.CRITICAL_MASS: ("setCriticalMass", ("region_id", "critical_mass")),
+    ProposalKind.DISTRIBUTE_SURPLUS: ("distributeSurplus", ("amount",)),
+    ProposalKind.SPEND_TREASURY: ("spendTreasury", ("to", "amount")),
+}
+
+
+@dataclass(frozen=True)
+class ParameterChange:
+    """A change a member asks for: its kind, its arguments by name (`LEDGER_CALLS`), and why."""
+
+    kind: ProposalKind
+    parameters: dict[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
+class OnChainProposal:
+    """The Governor's arguments for a change; the same change from the same member always gives the same id."""
+
+    targets: list[str]
+    values: list[int]
+    calldatas: list[str]
+    description: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A change made into the Governor's arguments, and the `Proposal` typed data its member signs."""
+
+    proposal: OnChainProposal
+    proposal_id: int
+    deadline: int
+    typed_data: dict[str, Any]
+
+
+def ledger_call(change: ParameterChange) -> tuple[str, list[Any]]:
+    """The RideLedger function and arguments that make the change."""
+    function, names = LEDGER_CALLS[change.kind]
+    return function, [change.parameters[name] for name in names]
+
+
+def on_chain_description(change: ParameterChange, member: str) -> str:
+    # OpenZeppelin's `#proposer=` suffix: the Governor accepts this description from `member` only, so nobody
+    # can front-run the member's proposal with the same actions and text.
+    return f"{change.description}\n\n#proposer={to_checksum_address(member)}"
+
+
+def build(chain: ChainClient, member: str, change: ParameterChange) -> OnChainProposal:
+    region_id = change.parameters.get("region_id")
+    if region_id is not None and not chain.region(region_id).exists:
+        raise Invalid(f"unknown region {region_id}")
+    amount = change.parameters.get("amount")
+    if amount is not None and amount > (treasury := chain.treasury_balance()):
+        raise Invalid(f"the treasury holds {treasury} fare-token units, less than the {amount} proposed")
+    function, args = ledger_call(change)
+    calldata = chain.ledger.encode_abi(function, args=args)
+    return OnChainProposal([chain.ledger.address], [0], [calldata], on_chain_description(change, member))
+
+
+def prepare(chain: ChainClient, member: str, change: ParameterChange, deadline: int) -> Prepared:
+    """Refuses a passed deadline and a proposal the Governor already has (409), then builds the typed data with
+    the member's current Governor nonce."""
+    require_live_deadline(chain, deadline)
+    proposal = build(chain, member, change)
+    proposal_id = chain.hash_proposal(proposal.targets, proposal.values, proposal.calldatas, proposal.description)
+    if chain.proposal_exists(proposal_id):
+        raise Conflict(f"proposal {proposal_id} already exists: reword the description to propose the change again")
+    typed = proposal_typed_data(
+        chain.manifest.domains["governor"], member, proposal_id, chain.governor_nonce(member), deadline
+    )
+    return Prepared(proposal, proposal_id, deadline, typed)
+
+
+def draft(chain: ChainClient, settings: Settings, member: str, change: ParameterChange) -> ProposalDraft:
+    """What the Governor will receive for `change`, and the `Proposal` typed data `member` signs for it.
+    Nothing is sent or stored."""
+    prepared = prepare(chain, member, change, signature_deadline(chain, settings))
+    typed = copy.deepcopy(prepared.typed_data)
+    typed["message"]["proposalHash"] = "0x" + typed["message"]["proposalHash"].hex()
+    proposal = prepared.proposal
+    return ProposalDraft(
+        proposal_id=str(prepared.proposal_id),
+        targets=proposal.targets,
+        values=[str(v) for v in proposal.values],
+        calldatas=proposal.calldatas,
+        description=proposal.description,
+        deadline=prepared.deadline,
+        typed_data=typed,
+    )
+
+
+def propose(
+    session: Session, chain: ChainClient, member: str, change: ParameterChange, deadline: int, signature: bytes
+) -> Proposal:
+    """Rebuilds the draft, checks that `member` signed exactly it, relays `proposeBySig` (the settler key pays)
+    and records the proposal once the chain accepted; the caller commits."""
+    prepared = prepare(chain, member, change, deadline)
+    require_typed_signer(prepared.typed_data, signature, member, "proposal")
+    proposal = prepared.proposal
+    proposal_id, outcome = chain.relay_proposal(
+        proposal.targets,
+        proposal.values,
+        proposal.calldatas,
+        proposal.description,
+        member,
+        prepared.deadline,
+        signature,
+    )
+    row = Proposal(
+        proposal_id=str(proposal_id),
+        proposer=member,
+        kind=change.kind,
+        parameters=change.parameters,
+        description=proposal.description,
+        targets=proposal.targets,
+        values=[str(v) for v in proposal.values],
+        calldatas=proposal.calldatas,
+        tx_hash=outcome.tx_hash,
+        block_number=outcome.block_number,
+    )
+    session.add(row)
+    record_relayed(session, member, RelayKind.PROPOSE, outcome, proposal_id=str(proposal_id))
+    return row
+
+
+def proposal_info(chain: ChainClient, proposal_id: str) -> ProposalInfo:
+    """The Governor's view of a proposal (404 when it has none)."""
+    try:
+        return chain.proposal(int(proposal_id))
+    except ChainRevert:
+        raise NotFound(f"no proposal {proposal_id}") from None
+
+
+def public(info: ProposalInfo, recorded: Proposal | None) -> ProposalPublic:
+    return ProposalPublic(
+        proposal_id=str(info.proposal_id),
+        state=info.state.label,
+        proposer=info.proposer,
+        description=info.description,
+        votes_for=info.votes_for,
+        votes_against=info.votes_against,
+        votes_abstain=info.votes_abstain,
+        vote_start=info.vote_start,
+        vote_end=info.vote_end,
+        eta=info.eta or None,
+        targets=info.targets,
+        values=[str(v) for v in info.values],
+        calldatas=info.calldatas,
+        requested_by=recorded.proposer if recorded else None,
+        kind=recorded.kind if recorded else None,
+        parameters=recorded.parameters if recorded else None,
+        tx_hash=recorded.tx_hash if recorded else None,
+        block_number=recorded.block_number if recorded else None,
+    )
+
+
+def proposal_public(session: Session, chain: ChainClient, proposal_id: str) -> ProposalPublic:
+    return public(proposal_info(chain, proposal_id), session.get(Proposal, proposal_id))
+
+
+def all_proposals(session: Session, chain: ChainClient) -> list[ProposalPublic]:
+    recorded = {p.proposal_id: p for p in session.exec(select(Proposal)).all()}
+    return [public(info, recorded.get(str(info.proposal_id))) for info in chain.proposals()]
+
+
+def ballot_typed_data(
+    session: Session, chain: ChainClient, member: str, proposal_id: str, support: int
+) -> dict[str, Any]:
+    """The EIP-712 `Ballot` for `member` to sign (404 for an unknown proposal)."""
+    proposal_public(session, chain, proposal_id)
+    return ballot_message(
+        chain.manifest.domains["governor"], int(proposal_id), support, member, chain.governor_nonce(member)
+    )
+
+
+def cast_ballot(
+    session: Session, chain: ChainClient, member: str, proposal_id: str, support: int, signature: bytes
+) -> RelayedTransaction:
+    """Relays `member`'s signed ballot (`castVoteBySig`) on an Active proposal; the caller commits."""
+    proposal = proposal_public(session, chain, proposal_id)
+    if proposal.state != ProposalState.ACTIVE.label:
+        raise Conflict(f"proposal {proposal_id} is {proposal.state}, not open for votes")
+    typed = ballot_message(
+        chain.manifest.domains["governor"], int(proposal_id), support, member, chain.governor_nonce(member)
+    )
+    require_typed_signer(typed, signature, member, "ballot")
+    outcome = chain.relay_ballot(int(proposal_id), support, member, signature)
+    return record_relayed(session, member, RelayKind.BALLOT, outcome, proposal_id=proposal_id, support=support)
+
+
+def queue(session: Session, chain: ChainClient, member: str, proposal_id: str) -> RelayedTransaction:
+    """Queues a succeeded proposal in the Timelock (the settler key pays); the caller commits."""
+    info = proposal_info(chain, proposal_id)
+    if info.state != ProposalState.SUCCEEDED:
+        raise Conflict(f"proposal {info.proposal_id} is {info.state.label}: only a Succeeded proposal is queued")
+    outcome = chain.queue(info.targets, info.values, info.calldatas, info.description)
+    return record_relayed(session, member, RelayKind.QUEUE, outcome, proposal_id=str(info.proposal_id))
+
+
+def execute(session: Session, chain: ChainClient, member: str, proposal_id: str) -> RelayedTransaction:
+    """Executes a queued proposal once the Timelock's delay has passed (the settler key pays); the caller commits."""
+    info = proposal_info(chain, proposal_id)
+    if info.state != ProposalState.QUEUED:
+        raise Conflict(f"proposal {info.proposal_id} is {info.state.label}: only a Queued proposal is executed")
+    now = chain.latest_timestamp()
+    if now < info.eta:
+        raise Conflict(f"proposal {info.proposal_id} may be executed from {info.eta} ({info.eta - now} s from now)")
+    outcome = chain.execute(info.targets, info.values, info.calldatas, info.description)
+    return record_relayed(session, member, RelayKind.EXECUTE, outcome, proposal_id=str(info.proposal_id))
