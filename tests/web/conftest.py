@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from coopride.config import REPO_ROOT
-from coopride.runner import Stack, StackConfig, free_port
+from coopride.config import REPO_ROOT, Settings
+from coopride.runner import Stack, free_port
 from coopride.web.assets import MANIFEST_PATH, WEB_DIR
 from web_helpers import Chain
 
@@ -48,10 +48,10 @@ def built_assets():
 @pytest.fixture(scope="session")
 def web_stack(tmp_path_factory, built_assets):
     state_dir = tmp_path_factory.mktemp("web-stack")
-    config = StackConfig(state_dir=state_dir, anvil_port=free_port(), api_port=free_port(),
-                         # settle each trip as soon as both parties signed it
-                         api_env={"COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "0", "COOPRIDE_SETTLEMENT_BATCH_SIZE": "1"})
-    stack = Stack(config, log=lambda _text: None)
+    # settle each trip as soon as it may be settled, one per batch
+    settings = Settings(state_dir=state_dir, anvil_port=free_port(), api_port=free_port(),
+                        settlement_max_age_seconds=0, settlement_batch_size=1)
+    stack = Stack(settings, log=lambda _text: None)
     with stack as info:
         yield info
     # the API's log helps when a browser test fails for a server-side reason
