@@ -64,14 +64,23 @@ function confirm(view, needsUnlock, session) {
 
 /**
  * Asks the person to sign `typedData` (primaryType `expect`) and hands the signature to `send`.
- * `steps` is a progress() with "review", "sign" and `sendStep` ("chain" for a relayed transaction, "send" when the
- * API only stores the signature); `send(signature)` returns the API's answer.
+ * `steps` is a progress() with `reviewStep` ("review"), `signStep` ("sign") and `sendStep` ("chain" for a relayed
+ * transaction, "send" when the API only stores the signature, null when `send` only keeps the signature for a
+ * later call, e.g. the first of two signatures); `send(signature)` returns the API's answer.
  */
-export async function signTyped({ typedData, expect, context = {}, send, steps, sendStep = "chain" }) {
+export async function signTyped({
+  typedData, expect, context = {}, send, steps, sendStep = "chain", reviewStep = "review", signStep = "sign",
+}) {
   const session = currentSession();
   if (!session) throw new Error(t("js.signin.needed"));
-  steps.start("review");
-  const view = await describe(typedData, { expect, context, address: session.address });
+  steps.start(reviewStep);
+  let view;
+  try {
+    view = await describe(typedData, { expect, context, address: session.address });
+  } catch (exc) {
+    steps.fail(reviewStep);
+    throw exc;
+  }
   let needsUnlock = false;
   try {
     await provider();
@@ -81,19 +90,20 @@ export async function signTyped({ typedData, expect, context = {}, send, steps, 
   }
   const wallet = await confirm(view, needsUnlock, session);
   if (!wallet) {
-    steps.fail("review", t("js.sign.cancelled"));
+    steps.fail(reviewStep, t("js.sign.cancelled"));
     throw new Cancelled(t("js.sign.cancelled"));
   }
-  steps.done("review");
-  steps.start("sign");
+  steps.done(reviewStep);
+  steps.start(signStep);
   let signature;
   try {
     signature = await wallet.request({ method: "eth_signTypedData_v4", params: [session.address, stringify(typedData)] });
   } catch (exc) {
-    steps.fail("sign");
+    steps.fail(signStep);
     throw walletError(exc);
   }
-  steps.done("sign");
+  steps.done(signStep);
+  if (!sendStep) return send(signature);
   steps.start(sendStep);
   try {
     const result = await send(signature);

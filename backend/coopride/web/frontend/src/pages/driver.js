@@ -1,5 +1,6 @@
 // Driver: offer a trip, see booked riders, pick them up and record the drive (watchPosition, kept in
 // IndexedDB across reloads), end it, sign the receipt; solo movement while the region bootstraps; earnings.
+import { withdrawForm } from "../lib/account.js";
 import { api } from "../lib/api.js";
 import { currentPosition } from "../lib/geo.js";
 import { km, number, shares, shortAddress, t, time, tokens } from "../lib/i18n.js";
@@ -236,6 +237,10 @@ async function renderEarnings() {
     stat(t("js.earnings.shares"), shares(statement.chain.shares), "shares-balance"));
 }
 
+function setUpWithdrawal() {
+  fill($("#withdraw-panel"), withdrawForm({ fromEarnings: true, onDone: renderEarnings }));
+}
+
 function setUpSolo() {
   const button = h("button", { type: "button", class: "secondary", id: "start-solo" }, t("js.solo.start"));
   const status = h("div");
@@ -265,6 +270,7 @@ async function resumeRecording() {
 if (session) {
   setUpOffer();
   setUpSolo();
+  setUpWithdrawal();
   resumeRecording().catch((error) => showError($("#recorder-panel"), error));
   refreshAll().catch((error) => showError($("#offers-list"), error));
   every(4, async () => {

@@ -2,7 +2,7 @@
 import { api } from "../lib/api.js";
 import { signIn } from "../lib/auth.js";
 import { config, regionName } from "../lib/config.js";
-import { t, tokens } from "../lib/i18n.js";
+import { date, t, tokens } from "../lib/i18n.js";
 import { faucetButton, walletFacts } from "../lib/account.js";
 import { showWho } from "../lib/page.js";
 import { clearSession, currentSession } from "../lib/session.js";
@@ -179,43 +179,98 @@ function signedIn(session) {
   ];
 }
 
+/** Your latest application, or null when you never applied. */
+async function myApplication() {
+  try {
+    return await api("/members/applications/me");
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+const APPLICATION_KIND = { pending: "info", admitted: "ok", refused: "error", expired: "warn" };
+
+function applicationStatus(application) {
+  const values = {
+    region: regionName(application.region_id), amount: tokens(application.max_capital_share),
+    until: date(application.deadline), reason: application.reason || "—",
+  };
+  return h("div", { id: "application-status", "data-status": application.status },
+    alertBox(APPLICATION_KIND[application.status] || "info", t(`js.application.${application.status}`, values),
+      application.tx_hash ? h("p", {}, txProof(application.tx_hash, application.block_number)) : null));
+}
+
+/** Apply to join: sign the Application and the capital share's Permit (two signatures, one post). */
+function applicationForm(facts) {
+  const select = h("select", { id: "join-region", name: "region" }, config.regions.map((r) => h("option", { value: r.id }, r.name)));
+  const steps = h("div", { hidden: true });
+  const status = h("div", { class: "form-status" });
+  const form = h("form", { id: "join-form" },
+    h("p", {}, t("js.join.text")),
+    h("label", { for: "join-region" }, t("js.join.region")), select,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("js.join.button"))), steps, status);
+  onSubmit(form, async () => {
+    status.replaceChildren();
+    try {
+      const regionId = Number(select.value);
+      const offer = await api(`/members/application/typed-data?region_id=${regionId}`);
+      const capital = BigInt(offer.capital_share);
+      const { fare_token_balance: balance } = await walletFacts(facts.address);
+      if (BigInt(balance) < capital) {
+        throw new Error(t(config.local ? "js.join.short.local" : "js.join.short", { amount: tokens(capital), balance: tokens(balance) }));
+      }
+      const progressSteps = progress(steps, ["review", "sign", "review_permit", "sign_permit", "send"]);
+      const typedData = offer.typed_data;
+      const permit = offer.permit_typed_data;
+      const signature = await signTyped({
+        typedData, expect: "Application", context: { regionId }, steps: progressSteps, sendStep: null, send: (value) => value,
+      });
+      const application = await signTyped({
+        typedData: permit, expect: "Permit", context: { purpose: "capital", amount: capital }, steps: progressSteps,
+        reviewStep: "review_permit", signStep: "sign_permit", sendStep: "send",
+        send: (permitSignature) => api("/members/applications", {
+          method: "POST",
+          body: {
+            region_id: regionId, max_capital_share: typedData.message.maxCapitalShare, deadline: typedData.message.deadline,
+            signature, permit_signature: permitSignature,
+          },
+        }),
+      });
+      joined = application.status === "admitted"
+        ? alertBox("ok", t("js.join.done"), h("p", {}, txProof(application.tx_hash, application.block_number)))
+        : null;
+      await renderAccount();
+    } catch (error) {
+      showError(status, error);
+    }
+  });
+  return form;
+}
+
 async function membership(session) {
-  const facts = await walletFacts(session.address);
+  const [facts, application] = await Promise.all([walletFacts(session.address), myApplication()]);
   const balance = h("dl", { class: "stats" },
     stat(t("js.balance.wallet"), tokens(facts.fare_token_balance), "wallet-balance"),
     stat(t("js.member.status"), facts.is_member ? t("js.member.yes", { region: regionName(facts.region_id) }) : t("js.member.no"), "member-status", { wide: true }));
   const parts = [joined, balance];
   if (!facts.is_member) {
-    const select = h("select", { id: "join-region", name: "region" }, config.regions.map((r) => h("option", { value: r.id }, r.name)));
-    const steps = h("div", { hidden: true });
-    const status = h("div", { class: "form-status" });
-    const form = h("form", { id: "join-form" },
-      h("p", {}, t("js.join.text")),
-      h("label", { for: "join-region" }, t("js.join.region")), select,
-      h("div", { class: "actions" }, h("button", { type: "submit" }, t("js.join.button"))), steps, status);
-    onSubmit(form, async () => {
-      status.replaceChildren();
-      const progressSteps = progress(steps, ["review", "sign", "chain"]);
-      try {
-        const regionId = Number(select.value);
-        const { typed_data: typedData } = await api(`/members/join/typed-data?region_id=${regionId}`);
-        const receipt = await signTyped({
-          typedData, expect: "Join", steps: progressSteps,
-          send: (signature) => api("/members/join", { method: "POST", body: { region_id: regionId, deadline: typedData.message.deadline, signature } }),
-        });
-        joined = alertBox("ok", t("js.join.done"), h("p", {}, txProof(receipt.tx_hash, receipt.block_number)));
-        await renderAccount();
-      } catch (error) {
-        showError(status, error);
-      }
-    });
-    parts.push(form);
+    if (application) parts.push(applicationStatus(application));
+    // A pending application is decided elsewhere (the admissions team): look again now and then.
+    if (application && application.status === "pending") recheckSoon();
+    if (!application || application.status !== "pending") parts.push(applicationForm(facts));
   } else {
     parts.push(h("p", {}, t("js.member.next")),
       h("div", { class: "actions" }, h("a", { class: "button", href: "/rider" }, t("nav.rider")), h("a", { class: "button secondary", href: "/driver" }, t("nav.driver"))));
   }
   parts.push(faucetButton(session.address, renderAccount));
   return parts;
+}
+
+let recheck = null;
+function recheckSoon() {
+  clearTimeout(recheck);
+  recheck = setTimeout(() => renderAccount().catch(() => {}), 15_000);
 }
 
 async function renderAccount() {

@@ -1,6 +1,6 @@
 // Rider: balance and deposit, request a ride on the map, the quote and the match, accept, follow,
 // cancel, sign the receipt, and the history of trips with their settlement.
-import { faucetButton, walletFacts } from "../lib/account.js";
+import { faucetButton, walletFacts, withdrawForm } from "../lib/account.js";
 import { api } from "../lib/api.js";
 import { currentPosition } from "../lib/geo.js";
 import { km, parseTokens, t, time, tokens } from "../lib/i18n.js";
@@ -59,6 +59,7 @@ function setUpDeposit() {
       showError(status, error);
     }
   });
+  fill($("#withdraw-panel"), withdrawForm({ fromEarnings: false, onDone: renderBalance }));
   const faucet = faucetButton(session.address, renderBalance);
   if (faucet) fill($("#faucet"), faucet);
 }
@@ -119,26 +120,54 @@ function drawRide(request) {
   fit(map, [from, to]);
 }
 
+/** Accept a match: sign the fare authorisation (the most this ride may cost, and until when it is free to cancel). */
+async function accept(request, steps) {
+  const { typed_data: typedData } = await api(`/rides/requests/${request.id}/authorisation`);
+  return signTyped({
+    typedData, expect: "FareAuthorisation", context: { request, tripId: request.trip_id }, steps,
+    send: (signature) => api(`/rides/requests/${request.id}/accept`, { method: "POST", body: { signature } }),
+  });
+}
+
+/** Cancel a booked ride: the fare held for it is released by the rider's signed HoldRelease. */
+async function cancelBooked(request, steps) {
+  const { typed_data: typedData } = await api(`/rides/requests/${request.id}/cancel/typed-data`);
+  return signTyped({
+    typedData, expect: "HoldRelease", context: { tripId: request.trip_id }, steps,
+    send: (signature) => api(`/rides/requests/${request.id}/cancel`, {
+      method: "POST", body: { deadline: typedData.message.deadline, signature },
+    }),
+  });
+}
+
 function requestCard(request) {
   const actions = h("div", { class: "actions" });
+  const steps = h("div", { hidden: true });
   const status = h("div");
-  const act = (label, path, kind = "") => {
-    const button = h("button", { type: "button", class: kind, id: `request-${path}` }, label);
+  const act = (label, id, run, kind = "") => {
+    const button = h("button", { type: "button", class: kind, id: `request-${id}` }, label);
     onClick(button, async () => {
+      status.replaceChildren();
       try {
-        await api(`/rides/requests/${request.id}/${path}`, { method: "POST" });
+        await run(() => progress(steps, ["review", "sign", "chain"]));
         await renderCurrent();
+        await renderBalance();
       } catch (error) {
         showError(status, error);
       }
     });
     actions.append(button);
   };
-  if (request.status === "matched") act(t("js.request.accept"), "accept");
-  if (["open", "matched", "booked"].includes(request.status)) act(t("js.request.cancel"), "cancel", "secondary");
-  if (request.status === "picked_up") act(t("js.request.end_here"), "cancel", "danger");
+  const post = (path) => () => api(`/rides/requests/${request.id}/${path}`, { method: "POST" });
+  if (request.status === "matched") act(t("js.request.accept"), "accept", (makeSteps) => accept(request, makeSteps()));
+  if (["open", "matched"].includes(request.status)) act(t("js.request.cancel"), "cancel", post("cancel"), "secondary");
+  if (request.status === "booked") act(t("js.request.cancel_booked"), "cancel", (makeSteps) => cancelBooked(request, makeSteps()), "secondary");
+  if (request.status === "picked_up") act(t("js.request.end_here"), "cancel", post("cancel"), "danger");
+  const maxFare = request.max_fare ?? null;
   const facts = [
     t("js.request.quote", { fare: tokens(request.quoted_fare), distance: km(request.estimated_metres) }),
+    maxFare !== null ? t("js.request.held", { fare: tokens(maxFare) }) : null,
+    request.cancel_by && request.status === "booked" ? t("js.request.cancel_by", { time: time(request.cancel_by) }) : null,
     request.pickup_time ? t("js.request.pickup_at", { time: time(request.pickup_time) }) : null,
     request.detour_metres !== null && request.detour_metres !== undefined ? t("js.request.detour", { distance: km(request.detour_metres) }) : null,
   ].filter(Boolean);
@@ -146,7 +175,7 @@ function requestCard(request) {
     h("h3", {}, t("js.request.title", { id: request.id }), " ", badge(t(`js.request.status.${request.status}`), request.status === "matched" ? "warn" : "")),
     h("p", {}, t(`js.request.explain.${request.status}`)),
     facts.map((fact) => h("p", { class: "muted" }, fact)),
-    actions, status);
+    actions, steps, status);
 }
 
 async function renderCurrent() {

@@ -4,7 +4,7 @@ import { lineChart } from "../lib/charts.js";
 import { config } from "../lib/config.js";
 import { date, km, number, shares, t, tokens } from "../lib/i18n.js";
 import { myStatement, requireSession } from "../lib/page.js";
-import { statusBadge } from "../lib/trips.js";
+import { disputeLines, statusBadge } from "../lib/trips.js";
 import { $, alertBox, fill, h, onClick, progress, showError, txProof } from "../lib/ui.js";
 
 const session = requireSession();
@@ -75,6 +75,29 @@ function renderClaim(statement) {
   fill(panel, h("p", { id: "claimable" }, t("js.claim.available", { amount: tokens(claimable) })), button, steps, status);
 }
 
+/** A statement row's dispute: the row's own (when the statement carries it) or the trip's. */
+function disputeOf(row, trips) {
+  if (row.dispute) return row.dispute;
+  const trip = trips.find((candidate) => candidate.id === row.trip_id);
+  return trip ? trip.dispute : null;
+}
+
+function disputeCell(dispute) {
+  if (!dispute) return "—";
+  const decided = dispute.award !== null && dispute.award !== undefined;
+  return decided ? t("js.statement.dispute.decided", { award: tokens(dispute.award) }) : t("js.statement.dispute.open");
+}
+
+function renderDisputes(statement, trips) {
+  const disputed = trips.filter((trip) => trip.dispute);
+  fill($("#statement-disputes"), disputed.length
+    ? h("ul", { class: "items" }, [...disputed].reverse().map((trip) => h("li", { class: "item", "data-trip-id": trip.id },
+      h("h3", {}, t("js.trip.title", { id: trip.id }), " ", statusBadge(trip.status)),
+      h("p", {}, t("js.statement.dispute.role", { role: t(`js.role.${trip.driver === statement.address ? "driver" : "rider"}`), fare: tokens(trip.fare) })),
+      disputeLines(trip))))
+    : h("p", { class: "muted" }, t("js.statement.no_disputes")));
+}
+
 async function render() {
   const [statement, trips] = await Promise.all([myStatement(session), api("/trips")]);
   const d = statement.driving;
@@ -92,14 +115,16 @@ async function render() {
     figure(t("js.statement.fares_paid"), tokens(statement.riding.fares_paid), "js.how.fares_paid", "figure-fares-paid")));
   renderCharts(statement, trips);
   renderClaim(statement);
+  renderDisputes(statement, trips);
   fill($("#statement-trips"), statement.trips.length
     ? h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("js.statement.trips_caption") }, h("table", { class: "data" },
       h("caption", { class: "visually-hidden" }, t("js.statement.trips_caption")),
-      h("thead", {}, h("tr", {}, ["trip", "role", "distance", "fare", "status", "proof"].map((c) => h("th", { scope: "col" }, t(`js.statement.col.${c}`))))),
-      h("tbody", {}, [...statement.trips].reverse().map((row) => h("tr", {},
+      h("thead", {}, h("tr", {}, ["trip", "role", "distance", "fare", "status", "dispute", "proof"].map((c) => h("th", { scope: "col" }, t(`js.statement.col.${c}`))))),
+      h("tbody", {}, [...statement.trips].reverse().map((row) => h("tr", { "data-trip-id": row.trip_id },
         h("td", {}, `#${row.trip_id}`), h("td", {}, t(`js.role.${row.role}`)), h("td", {}, km(row.distance_metres)),
         h("td", {}, row.status === "settled" ? tokens(row.fare_paid ?? 0) : tokens(row.fare_signed)),
-        h("td", {}, statusBadge(row.status)), h("td", {}, txProof(row.tx_hash, row.block_number)))))))
+        h("td", {}, statusBadge(row.status)), h("td", {}, disputeCell(disputeOf(row, trips))),
+        h("td", {}, txProof(row.tx_hash, row.block_number)))))))
     : h("p", { class: "muted" }, t("js.trip.none")));
   fill($("#statement-votes"), statement.votes.length
     ? h("ul", {}, statement.votes.map((vote) => h("li", {}, t("js.statement.vote", { support: t(`js.vote.support.${vote.support}`), proposal: `${vote.proposal_id.slice(0, 10)}…` }), " ", txProof(vote.tx_hash, vote.block_number))))
