@@ -1,6 +1,6 @@
-"""A member's money and votes in a real browser: test tokens and a permit deposit whose escrow equals the
-chain's, a proposal made from the form and voted on with the tally changing, a double tap that submits
-once, and the API's refusals shown in plain words."""
+"""A member's money and votes in a real browser: test tokens, the capital share paid at admission, a permit
+deposit whose escrow equals the chain's and a withdrawal by signature, a proposal made from the form and voted
+on with the tally changing, a double tap that submits once, and the API's refusals shown in plain words."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ VILLEURBANNE_FROM = {"lat": 45.7700, "lon": 4.8850}
 VILLEURBANNE_TO = {"lat": 45.7750, "lon": 4.8950}
 
 
-def test_test_tokens_then_a_signed_deposit_land_in_escrow_as_the_chain_says(page, chain):
+def test_a_signed_deposit_lands_in_escrow_and_a_signed_withdrawal_comes_back_as_the_chain_says(page, chain):
     address = create_wallet_and_sign_in(page)
-    join(page)
+    join(page)  # 100 test tEUR, of which the 10 tEUR capital share went to the cooperative at admission
+    assert chain.token_balance(address) == 90_000_000
     page.goto("/rider")
-    page.click("#faucet-button")
-    expect(page.locator("#faucet")).to_contain_text("100.00 tEUR arrived in your wallet", timeout=SIGNING_TIMEOUT_MS)
-    expect(page.locator("#wallet-balance")).to_have_text("100.00 tEUR")
+    expect(page.locator("#wallet-balance")).to_have_text("90.00 tEUR")
 
     page.fill("#deposit-amount", "20,50")
     page.click("#deposit-form button[type=submit]")
@@ -35,19 +34,31 @@ def test_test_tokens_then_a_signed_deposit_land_in_escrow_as_the_chain_says(page
     expect(page.locator("#deposit-form")).to_contain_text("Transaction 0x")
     expect(page.locator("#escrow-balance")).to_have_text("20.50 tEUR")
     assert chain.escrow_of(address) == 20_500_000
-    assert chain.token_balance(address) == 79_500_000
-    expect(page.locator("#wallet-balance")).to_have_text("79.50 tEUR")
+    assert chain.token_balance(address) == 69_500_000
+    expect(page.locator("#wallet-balance")).to_have_text("69.50 tEUR")
+
+    page.click("#withdraw-panel summary")
+    page.fill("#withdraw-escrow-amount", "5")
+    page.click("#withdraw-escrow button[type=submit]")
+    dialog = page.locator("#sign-dialog[open]")
+    expect(dialog.locator("h2")).to_have_text("Withdraw to your wallet")
+    expect(dialog).to_contain_text("You withdraw 5.00 tEUR from your escrow to your wallet")
+    sign_in_dialog(page)
+    expect(page.locator("#withdraw-escrow")).to_contain_text("5.00 tEUR is back in your wallet", timeout=SIGNING_TIMEOUT_MS)
+    expect(page.locator("#escrow-balance")).to_have_text("15.50 tEUR")
+    assert chain.escrow_of(address) == 15_500_000
+    assert chain.token_balance(address) == 74_500_000
 
 
 def test_a_deposit_above_the_wallet_balance_is_refused_in_plain_words(page, chain):
     address = create_wallet_and_sign_in(page)
     join(page)
     page.goto("/rider")
-    page.fill("#deposit-amount", "5")
+    page.fill("#deposit-amount", "500")
     page.click("#deposit-form button[type=submit]")
     sign_in_dialog(page)
     expect(page.locator("#deposit-form .alert.error")).to_have_text(
-        "the wallet holds 0 fare-token units, less than the 5000000 to deposit", timeout=SIGNING_TIMEOUT_MS)
+        "the wallet holds 90000000 fare-token units, less than the 500000000 to deposit", timeout=SIGNING_TIMEOUT_MS)
     assert chain.escrow_of(address) == 0
 
 

@@ -1,7 +1,9 @@
 """Today's whole ride, in two browsers: a driver and a rider, each with the built-in wallet, go from
 sign-in to a settled shared trip. The driver's phone records the trace with watchPosition while the
 emulated GPS moves along a street in Lyon 3e, survives a reload mid-trip, and both sign the receipt; the
-settlement worker settles it on chain. Then solo movement, which earns shares while the region bootstraps."""
+settlement worker settles it on chain. Booking is a signed fare authorisation (a hold on chain), cancelling
+a booking a signed release; the rider's confirmation is optional, and a dispute (with a reason) holds the fare
+until a mediator decides. Then solo movement, which earns shares while the region bootstraps."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from web_helpers import (
     haversine_m,
     join,
     path_between,
+    session_token,
     sign_in_dialog,
     watch_for_page_errors,
 )
@@ -35,6 +38,66 @@ def _person(browser, base_url, where):
     return context, context.new_page()
 
 
+def _request_ride(rider):
+    rider.goto("/rider")
+    fill_points(rider, "ride", LYON_PICKUP, LYON_DROPOFF)
+    rider.click("#request-form button[type=submit]")
+    card = rider.locator("#ride-card")
+    expect(card).to_have_attribute("data-status", "matched", timeout=15_000)
+    return card
+
+
+def _accept(rider, driver_address):
+    """The rider books the matched seat by signing the fare authorisation, shown in plain words."""
+    card = rider.locator("#ride-card")
+    expect(card).to_contain_text("Fare quoted: 0.00 tEUR")  # Lyon 3e is bootstrapping: rides are free
+    rider.click("#request-accept")
+    dialog = rider.locator("#sign-dialog[open]")
+    expect(dialog.locator("h2")).to_have_text("Book this ride", timeout=SIGNING_TIMEOUT_MS)
+    expect(dialog).to_contain_text(driver_address)
+    expect(dialog).to_contain_text("The ride is free")
+    expect(dialog).to_contain_text("Free cancellation until")
+    expect(dialog).to_contain_text(f"{LYON_PICKUP['lat']:.6f}, {LYON_PICKUP['lon']:.6f}")
+    sign_in_dialog(rider)
+    expect(card).to_have_attribute("data-status", "booked", timeout=SIGNING_TIMEOUT_MS)
+
+
+def _booked_request(rider) -> dict:
+    """The rider's latest request as the API gives it (with its on-chain trip id)."""
+    request_id = rider.evaluate("JSON.parse(localStorage.getItem(`coopride.requests.${JSON.parse(localStorage.getItem('coopride.session')).address}`)).at(-1)")
+    response = rider.request.get(f"/rides/requests/{request_id}", headers={"Authorization": f"Bearer {session_token(rider)}"})
+    assert response.ok, response.text()
+    return response.json()
+
+
+def _offer_book_and_drive(driver_context, driver, rider, driver_address, steps: int = 16) -> int:
+    """The driver offers a trip through Lyon 3e, the rider is matched and books, the driver picks them up and
+    drives from the pick-up to the drop-off; returns the trip id of the logged trip (before any signature)."""
+    driver.goto("/driver")
+    fill_points(driver, "offer", LYON_TRIP_FROM, LYON_TRIP_TO)
+    driver.click("#offer-form button[type=submit]")
+    expect(driver.locator("#offer-form .alert.ok")).to_contain_text("published")
+    card = _request_ride(rider)
+    _accept(rider, driver_address)
+    pickup = driver.locator("button.pickup")
+    expect(pickup).to_be_visible(timeout=15_000)
+    pickup.click()
+    expect(driver.locator("#live-fixes")).to_have_text("1", timeout=15_000)
+    expect(card).to_have_attribute("data-status", "picked_up", timeout=15_000)
+    drive(driver_context, driver, path_between(LYON_PICKUP, LYON_DROPOFF, steps)[1:])
+    driver.click("#end-trip")
+    logged = driver.locator("#recorder-panel .alert.ok")
+    expect(logged).to_contain_text("logged", timeout=SIGNING_TIMEOUT_MS)
+    return int(re.search(r"Trip #(\d+)", logged.inner_text()).group(1))
+
+
+def _driver_signs(driver, trip_id: int) -> None:
+    driver.click(f"#recorder-panel button[data-trip='{trip_id}']")
+    expect(driver.locator("#sign-dialog[open]")).to_contain_text(f"You confirm trip #{trip_id}")
+    sign_in_dialog(driver)
+    expect(driver.locator("#recorder-panel")).to_contain_text("the rider may confirm or dispute")
+
+
 def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, base_url, chain):
     driver_context, driver = _person(browser, base_url, LYON_PICKUP)
     rider_context, rider = _person(browser, base_url, LYON_PICKUP)
@@ -46,20 +109,30 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, 
     rider_address = create_wallet_and_sign_in(rider)
     join(rider)
 
-    # The driver offers a trip through Lyon 3e; the rider asks for a ride along it and is matched at once.
+    # The driver offers a trip through Lyon 3e; the rider asks for a ride along it and is matched at once,
+    # books it (a signed fare authorisation, a hold on chain), then cancels the booking (a signed release).
     driver.goto("/driver")
     fill_points(driver, "offer", LYON_TRIP_FROM, LYON_TRIP_TO)
     driver.click("#offer-form button[type=submit]")
     expect(driver.locator("#offer-form .alert.ok")).to_contain_text("published")
+    card = _request_ride(rider)
+    _accept(rider, driver_address)
+    first = _booked_request(rider)
+    assert chain.hold_state(first["trip_id"], driver_address, rider_address) == "Active"
+    rider.click("#request-cancel")
+    dialog = rider.locator("#sign-dialog[open]")
+    expect(dialog.locator("h2")).to_have_text("Cancel your booking", timeout=SIGNING_TIMEOUT_MS)
+    expect(dialog).to_contain_text(f"#{first['trip_id']}")
+    sign_in_dialog(rider)
+    expect(card).to_have_attribute("data-status", "cancelled", timeout=SIGNING_TIMEOUT_MS)
+    assert chain.is_hold_released(first["trip_id"], driver_address, rider_address)
 
-    rider.goto("/rider")
-    fill_points(rider, "ride", LYON_PICKUP, LYON_DROPOFF)
-    rider.click("#request-form button[type=submit]")
-    card = rider.locator("#ride-card")
-    expect(card).to_have_attribute("data-status", "matched", timeout=15_000)
-    expect(card).to_contain_text("Fare quoted: 0.00 tEUR")  # Lyon 3e is bootstrapping: rides are free
-    rider.click("#request-accept")
-    expect(card).to_have_attribute("data-status", "booked")
+    # Asked again, the same seat is matched again and booked for good.
+    card = _request_ride(rider)
+    _accept(rider, driver_address)
+    booked = _booked_request(rider)
+    assert booked["trip_id"] != first["trip_id"]
+    assert chain.hold_state(booked["trip_id"], driver_address, rider_address) == "Active"
 
     # The driver sees the booked rider (the page polls), picks them up: the phone starts recording.
     pickup = driver.locator("button.pickup")
@@ -84,17 +157,20 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, 
     logged = driver.locator("#recorder-panel .alert.ok")
     expect(logged).to_contain_text("logged", timeout=SIGNING_TIMEOUT_MS)
     trip_id = int(re.search(r"Trip #(\d+)", logged.inner_text()).group(1))
-    driver.click(f"#recorder-panel button[data-trip='{trip_id}']")
-    expect(driver.locator("#sign-dialog[open]")).to_contain_text(f"You confirm trip #{trip_id}")
-    sign_in_dialog(driver)
-    expect(driver.locator("#recorder-panel")).to_contain_text("waiting for the other party")
+    assert trip_id == booked["trip_id"]  # the trip is settled under its booking's id
+    _driver_signs(driver, trip_id)
 
-    # The rider's page follows: the ride is completed, the receipt waits for the rider's signature.
+    # The rider's page follows: the ride is completed; confirming the trip (optional) pays the driver now.
     expect(card).to_have_attribute("data-status", "completed", timeout=15_000)
-    rider.click(f"#rider-receipts button[data-trip='{trip_id}']")
-    expect(rider.locator("#sign-dialog[open]")).to_contain_text(driver_address)
+    confirm = rider.locator(f"#rider-receipts button[data-trip='{trip_id}']")
+    expect(confirm).to_have_text(f"Confirm trip #{trip_id}")
+    confirm.click()
+    dialog = rider.locator("#sign-dialog[open]")
+    expect(dialog.locator("h2")).to_have_text(f"Confirm trip #{trip_id}")
+    expect(dialog).to_contain_text(driver_address)
+    expect(dialog).to_contain_text("The fare is paid to the driver now")
     sign_in_dialog(rider)
-    expect(rider.locator("#rider-receipts")).to_contain_text("Signed by both", timeout=SIGNING_TIMEOUT_MS)
+    expect(rider.locator("#rider-receipts")).to_contain_text("Confirmed: the fare goes to the driver", timeout=SIGNING_TIMEOUT_MS)
     chain.mine()
 
     # The settlement worker settles it; the rider's history shows the settlement and its transaction.
@@ -110,6 +186,50 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, 
     expect(driver.locator("#figure-shares")).to_have_text(f"{shares / 10**18:.2f}".rstrip("0").rstrip("."), timeout=15_000)
     expect(driver.locator("#statement-trips")).to_contain_text(f"#{trip_id}")
     assert rider_address != driver_address
+    assert problems == []
+    driver_context.close()
+    rider_context.close()
+
+
+def test_a_rider_disputes_a_trip_with_a_reason_and_both_see_it_held_until_a_decision(browser, base_url, chain):
+    driver_context, driver = _person(browser, base_url, LYON_PICKUP)
+    rider_context, rider = _person(browser, base_url, LYON_PICKUP)
+    problems: list[str] = []
+    watch_for_page_errors(driver, problems)
+    watch_for_page_errors(rider, problems)
+    driver_address = create_wallet_and_sign_in(driver)
+    join(driver)
+    rider_address = create_wallet_and_sign_in(rider)
+    join(rider)
+    trip_id = _offer_book_and_drive(driver_context, driver, rider, driver_address, steps=12)
+    _driver_signs(driver, trip_id)
+
+    # Within the dispute window, the rider disputes instead of confirming.
+    reason = "The driver dropped me 400 m before the drop-off"
+    item = rider.locator(f"#rider-receipts li[data-trip-id='{trip_id}']")
+    expect(item).to_be_visible(timeout=15_000)
+    item.locator("details.dispute summary").click()
+    item.locator("textarea").fill(reason)
+    item.locator("form.dispute-form button[type=submit]").click()
+    dialog = rider.locator("#sign-dialog[open]")
+    expect(dialog.locator("h2")).to_have_text(f"Dispute trip #{trip_id}", timeout=SIGNING_TIMEOUT_MS)
+    expect(dialog).to_contain_text(reason)
+    expect(dialog).to_contain_text("The fare stays held until a mediator decides")
+    sign_in_dialog(rider)
+    expect(item).to_contain_text("Dispute recorded on the blockchain", timeout=SIGNING_TIMEOUT_MS)
+    assert chain.hold_state(trip_id, driver_address, rider_address) == "Disputed"
+
+    # Both pages say who disputed and why; the statement lists it; nothing settles meanwhile.
+    history = rider.locator(f"#rider-history li[data-trip-id='{trip_id}']")
+    expect(history).to_contain_text(f"Disputed by you: “{reason}”", timeout=15_000)
+    expect(history).to_contain_text("Waiting for a mediator's decision")
+    driver.goto("/driver")
+    expect(driver.locator(f"#driver-history li[data-trip-id='{trip_id}']")).to_contain_text(
+        f"Disputed by the rider: “{reason}”", timeout=15_000)
+    rider.goto("/statement")
+    expect(rider.locator(f"#statement-disputes li[data-trip-id='{trip_id}']")).to_contain_text(reason, timeout=15_000)
+    expect(rider.locator(f"#statement-trips tr[data-trip-id='{trip_id}']")).to_contain_text("disputed, waiting")
+    assert not chain.is_settled(trip_id)
     assert problems == []
     driver_context.close()
     rider_context.close()

@@ -9,7 +9,15 @@ from eth_account import Account
 from playwright.sync_api import expect
 
 from injected_wallet import InjectedWallet
-from web_helpers import PASSPHRASE, SIGNING_TIMEOUT_MS, create_wallet_and_sign_in, join, session_address, sign_in_dialog
+from web_helpers import (
+    PASSPHRASE,
+    SIGNING_TIMEOUT_MS,
+    apply_to_join,
+    create_wallet_and_sign_in,
+    join,
+    session_address,
+    sign_in_dialog,
+)
 
 
 def test_the_built_in_wallet_is_made_in_the_browser_stored_encrypted_and_never_sent(page, chain):
@@ -81,7 +89,7 @@ def test_an_injected_wallet_signs_in_and_signs_typed_data_to_join(browser, base_
     assert wallet.requests[:2] == ["eth_requestAccounts", "personal_sign"]
 
     join(page)
-    assert "eth_signTypedData_v4" in wallet.requests
+    assert wallet.requests.count("eth_signTypedData_v4") == 2  # the application and the capital share's permit
     assert chain.is_member(wallet.address)
     expect(page.locator("#member-status")).to_contain_text("Member in Lyon 3e")
     context.close()
@@ -96,7 +104,7 @@ def test_a_refusal_in_the_injected_wallet_is_said_in_plain_words_and_sends_nothi
     page.click("#use-injected")
     expect(page.locator("#wallet-panel .alert.ok")).to_be_visible(timeout=SIGNING_TIMEOUT_MS)
     wallet.refuse = True
-    page.click("#join-form button[type=submit]")
+    apply_to_join(page)
     sign_in_dialog(page)
     expect(page.locator("#join-form .alert.error")).to_have_text("You declined to sign: nothing was sent.")
     assert not chain.is_member(wallet.address)
@@ -105,10 +113,11 @@ def test_a_refusal_in_the_injected_wallet_is_said_in_plain_words_and_sends_nothi
 
 def test_the_signing_dialog_says_what_is_signed_and_cancelling_signs_nothing(page, chain):
     address = create_wallet_and_sign_in(page)
-    page.click("#join-form button[type=submit]")
+    apply_to_join(page)
     dialog = page.locator("#sign-dialog[open]")
-    expect(dialog.locator("h2")).to_have_text("Join CoopRide")
-    expect(dialog).to_contain_text("It is free")
+    expect(dialog.locator("h2")).to_have_text("Apply to join CoopRide")
+    expect(dialog).to_contain_text("You apply to become a member of the cooperative in Lyon 3e")
+    expect(dialog).to_contain_text("at most 10.00 tEUR")
     expect(dialog).to_contain_text(address)
     expect(dialog).to_contain_text(re.compile(r"Membership \(0x"))
     expect(dialog.locator("button[type=submit]")).to_be_focused()

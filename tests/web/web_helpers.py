@@ -51,6 +51,17 @@ class Chain:
     def shares_of(self, address: str) -> int:
         return self.contract("CoopShare").functions.balanceOf(address).call()
 
+    def hold_state(self, trip_id: int, driver: str, rider: str) -> str:
+        """The fare hold of a booking: None, Active, Disputed, ResolvedPaid or ResolvedUnpaid."""
+        hold = self.contract("RideLedger").functions.holdOf(trip_id, driver, rider).call()
+        return HOLD_STATES[hold[3]]
+
+    def is_hold_released(self, trip_id: int, driver: str, rider: str) -> bool:
+        return self.contract("RideLedger").functions.isHoldReleased(trip_id, driver, rider).call()
+
+
+HOLD_STATES = ("None", "Active", "Disputed", "ResolvedPaid", "ResolvedUnpaid")
+
 
 def watch_for_page_errors(page: Page, problems: list[str]) -> list[str]:
     """Collects into `problems` the script errors and Content-Security-Policy refusals the page reports."""
@@ -77,23 +88,43 @@ def create_wallet_and_sign_in(page: Page, passphrase: str = PASSPHRASE) -> str:
     return session_address(page)
 
 
-def sign_in_dialog(page: Page, passphrase: str | None = None) -> None:
-    """Approves the signing dialog once it is shown (typing the passphrase if the wallet asks for it)."""
+def sign_in_dialog(page: Page, passphrase: str | None = None, title: str | None = None, closes: bool = True) -> None:
+    """Approves the signing dialog once it is shown (typing the passphrase if the wallet asks for it). `title`: the
+    dialog's heading to wait for; `closes=False` when another signature follows at once (its dialog reopens)."""
     dialog = page.locator("#sign-dialog[open]")
     expect(dialog).to_be_visible(timeout=SIGNING_TIMEOUT_MS)
+    if title is not None:
+        expect(dialog.locator("h2")).to_have_text(title, timeout=SIGNING_TIMEOUT_MS)
     if passphrase is not None and dialog.locator("#sign-passphrase").count():
         dialog.locator("#sign-passphrase").fill(passphrase)
     dialog.locator("button[type=submit]").click()
-    expect(page.locator("#sign-dialog")).not_to_have_attribute("open", "", timeout=SIGNING_TIMEOUT_MS)
+    if closes:
+        expect(page.locator("#sign-dialog")).not_to_have_attribute("open", "", timeout=SIGNING_TIMEOUT_MS)
+
+
+def get_test_tokens(page: Page, expected: str = "100.00 tEUR") -> None:
+    """On the home page: the local chain's faucet (100 test tEUR), as the wallet balance shows."""
+    page.click("#faucet-button")
+    expect(page.locator("#wallet-balance")).to_have_text(expected, timeout=SIGNING_TIMEOUT_MS)
+
+
+def apply_to_join(page: Page, region_id: int = 1) -> None:
+    """Test tokens for the capital share, then the application form, up to its first signing dialog."""
+    page.goto("/")
+    get_test_tokens(page)
+    page.select_option("#join-region", str(region_id))
+    page.click("#join-form button[type=submit]")
+    expect(page.locator("#sign-dialog[open]")).to_be_visible(timeout=SIGNING_TIMEOUT_MS)
 
 
 def join(page: Page, region_id: int = 1) -> None:
-    page.goto("/")
-    page.select_option("#join-region", str(region_id))
-    page.click("#join-form button[type=submit]")
-    sign_in_dialog(page)
+    """Apply (the Application, then the capital share's Permit); the local chain admits at once."""
+    apply_to_join(page, region_id)
+    sign_in_dialog(page, title="Apply to join CoopRide", closes=False)
+    sign_in_dialog(page, title="Capital share")
     expect(page.locator("#member-status")).to_contain_text("Member in", timeout=SIGNING_TIMEOUT_MS)
     expect(page.locator("#account-panel .alert.ok")).to_contain_text("Welcome")
+    expect(page.locator("#wallet-balance")).to_have_text("90.00 tEUR")  # 10 tEUR capital share on the local chain
 
 
 def fill_points(page: Page, prefix: str, start: dict, end: dict) -> None:
