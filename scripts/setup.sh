@@ -51,6 +51,16 @@ if ! command -v pg_ctl >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/ini
   fi
 fi
 
+# The API fuzzer (scripts/fuzz_api.py) runs Schemathesis, which needs a newer Hypothesis than Brownie allows: it
+# gets its own venv and only talks HTTP to the server.
+if [ ! -x .venv-fuzz/bin/st ] || ! grep -q "$(grep -o 'schemathesis==[0-9.]*' scripts/fuzz_api.py)" .venv-fuzz/.installed 2>/dev/null; then
+  echo "setup: installing the API fuzzer (Schemathesis) in .venv-fuzz"
+  "$python" -m venv --clear .venv-fuzz
+  spec=$(grep -o 'schemathesis==[0-9.]*' scripts/fuzz_api.py)
+  .venv-fuzz/bin/python -m pip install --quiet --disable-pip-version-check "$spec"
+  echo "$spec" > .venv-fuzz/.installed
+fi
+
 solc_version=$(node -p 'require("./node_modules/solc/package.json").version')
 mkdir -p .venv/solcx
 ln -sfn "$root/scripts/toolchain/solc-bridge.js" ".venv/solcx/solc-v$solc_version"

@@ -42,6 +42,8 @@ from coopride.config import (
 
 START_TIMEOUT_SECONDS = 30.0
 DEPLOY_TIMEOUT_SECONDS = 300.0
+ANVIL_BLOCK_SECONDS = 1
+
 # Gas of a whole deployment (13.7M measured on anvil with the test fare token; `scripts/deploy.py`), with headroom.
 DEPLOYMENT_GAS = 15_000_000
 STOP_TIMEOUT_SECONDS = 20.0
@@ -265,6 +267,11 @@ class Stack:
                 "10",
                 "--gas-limit",
                 "30000000",
+                # Transactions mine at once, and an idle chain still gets a block every second, so that its clock
+                # follows the wall clock and nothing waits for unrelated traffic (issue 12).
+                "--block-time",
+                str(ANVIL_BLOCK_SECONDS),
+                "--mixed-mining",
             ],
             log_dir / "anvil.log",
         )

@@ -121,7 +121,7 @@ def migrated_database(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "coopride.db"
     engine = make_engine(f"sqlite:///{path}")
     init_db(engine)
-    with engine.connect() as connection:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path

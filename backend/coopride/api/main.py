@@ -7,10 +7,11 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from coopride.api.errors import install_error_handlers
+from coopride.api.errors import ERROR_RESPONSES, install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
+from coopride.api.validation import require_encodable_text
 from coopride.chain.client import ChainClient
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
@@ -25,7 +26,8 @@ cost them no gas, matches riders to drivers, checks GPS traces, and collects bot
 signatures on every trip receipt before the settlement worker posts it on chain.
 
 Start with **auth** (get a nonce, sign it, log in), then **members** (join a region).
-Every error is a JSON body `{"detail": "<reason>"}` with a 4xx status (503 when the chain is down).
+Every error is a JSON body `{"detail": "<reason>", "code": "<kind>"}` (`Problem`) with a 4xx status (503 when
+the chain is down); a request that does not validate lists its problems in `detail`.
 """
 
 TAGS = [
@@ -57,14 +59,21 @@ def create_app(
     engine = make_engine(settings.database_url)
     init_db(engine)
 
-    app = FastAPI(title="CoopRide", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS, lifespan=lifespan)
+    app = FastAPI(
+        title="CoopRide",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        dependencies=[Depends(require_encodable_text)],
+    )
     app.state.settings = settings
     app.state.chain = chain
     app.state.engine = engine
     app.state.region_map = region_map or DEFAULT_REGION_MAP
 
     for module in (auth, members, rides, trips, regions, governance, health):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     install_error_handlers(app)
     mount_web(app)  # the web app at / (coopride.web); the API's paths are unchanged
     return app

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from coopride.api.deps import ChainDep, SessionDep, SettingsDep
+from coopride.api.errors import Problem
 from coopride.schemas.auth import LoginRequest, LoginResponse, NonceRequest, NonceResponse
 from coopride.schemas.types import signature_bytes
 from coopride.services import auth
@@ -23,7 +24,7 @@ def nonce(body: NonceRequest, session: SessionDep, settings: SettingsDep, chain:
     "/login",
     summary="Exchange a signed sign-in message for a session token",
     response_model=LoginResponse,
-    responses={401: {"description": "unknown, used or expired nonce; bad signature; wrong signer"}},
+    responses={401: {"model": Problem, "description": "unknown, used or expired nonce; bad signature; wrong signer"}},
 )
 def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> LoginResponse:
     issued = auth.log_in(session, settings, body.message, signature_bytes(body.signature))

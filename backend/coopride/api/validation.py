@@ -1,0 +1,45 @@
+"""Checks on a request as a whole, before any route reads it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from coopride.services.errors import Invalid
+
+# JSON escapes of UTF-16 surrogates; only a body that contains one can carry a lone surrogate.
+_SURROGATE_ESCAPE = (b"\\ud", b"\\uD")
+
+
+def _first_unencodable(value: Any) -> str | None:
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return ascii(value)[:80]
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _first_unencodable(key) or _first_unencodable(item)
+        if found:
+            return found
+    return None
+
+
+async def require_encodable_text(request: Request) -> None:
+    """Refuses (422) a JSON body whose text holds a lone UTF-16 surrogate (`"\\ud800"`): Python parses it into
+    a string that no database, hash or response can encode."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = await request.body()
+    if not any(escape in body for escape in _SURROGATE_ESCAPE):
+        return
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return  # FastAPI answers malformed JSON itself
+    found = _first_unencodable(parsed)
+    if found:
+        raise Invalid(f"text must be valid Unicode: {found} holds a lone surrogate")
