@@ -6,9 +6,11 @@
     coopride settle [--once]      the settlement worker as its own process
     coopride proposals            governance proposals, their state and tallies
     coopride statement ADDRESS    one member's statement, with the chain's balances
+    coopride admissions list|admit ID|refuse ID --reason TEXT
+                                  membership applications, decided with the admissions key
 
 Every command but `run` and `demo` talks to a running `coopride run` (or your own chain and database:
-COOPRIDE_RPC_URL, DATABASE_URL, COOPRIDE_MANIFEST, COOPRIDE_SETTLER_KEY; see docs/demo.md).
+COOPRIDE_RPC_URL, DATABASE_URL, COOPRIDE_MANIFEST, COOPRIDE_SETTLER_KEY, COOPRIDE_ADMISSIONS_KEY; see docs/demo.md).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import signal
 import sys
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -28,6 +31,13 @@ from rich.table import Table
 
 from coopride.config import Settings
 from coopride.runner import Stack, StackError, StackInfo, run_until_stopped
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from coopride.chain.client import ChainClient
+    from coopride.models import Application
 
 app = typer.Typer(
     name="coopride",
@@ -305,6 +315,109 @@ def statement(
         table.add_row(name, value)
     console.print(table)
     console.print(f"[dim]{found.how_to_check}[/]")
+
+
+# ----------------------------------------------------------------- admissions
+admissions_app = typer.Typer(
+    help="Membership applications: list them, admit one on chain (admissions key), or refuse one with a reason.",
+    no_args_is_help=True,
+)
+app.add_typer(admissions_app, name="admissions")
+
+
+def _admissions_session(state_dir: Path | None) -> tuple[Settings, ChainClient, Engine, Session]:
+    from sqlmodel import Session
+
+    settings = operator_settings(state_dir)
+    chain, engine = _chain_and_engine(settings)
+    return settings, chain, engine, Session(engine, expire_on_commit=False)
+
+
+def _print_applications(rows: Sequence[Application]) -> None:
+    """One line per application (addresses and hashes whole, whatever the terminal's width)."""
+    if not rows:
+        console.print("no applications")
+    for a in rows:
+        line = (
+            f"#{a.id}  {a.applicant}  region {a.region_id}  max {_tokens(int(a.max_capital_share))} tEUR  "
+            f"deadline {_when(a.deadline)}  [bold]{a.status}[/]"
+        )
+        if a.reason:
+            line += f"  reason: {a.reason}"
+        if a.tx_hash:
+            line += f"  tx {a.tx_hash}"
+        console.print(line, soft_wrap=True)
+
+
+@admissions_app.command("list")
+def admissions_list(
+    status_: Annotated[str, typer.Option("--status", help="pending, admitted, refused, expired, or all.")] = "pending",
+    state_dir: StateDir = None,
+) -> None:
+    """List membership applications (pending ones by default), oldest first; stale ones are marked expired."""
+    from coopride.models.enums import ApplicationStatus
+    from coopride.services import membership
+
+    if status_ != "all" and status_ not in {s.value for s in ApplicationStatus}:
+        _fail(f"--status must be one of {', '.join(s.value for s in ApplicationStatus)} or all, not {status_!r}")
+    _settings, chain, engine, session = _admissions_session(state_dir)
+    with session:
+        rows = membership.applications(session, chain, None if status_ == "all" else ApplicationStatus(status_))
+        session.commit()
+        _print_applications(rows)
+    engine.dispose()
+
+
+@admissions_app.command("admit")
+def admissions_admit(
+    application_id: Annotated[int, typer.Argument(help="The application's id (`coopride admissions list`).")],
+    state_dir: StateDir = None,
+) -> None:
+    """Admit a pending application: relays its permit for the capital share, then `Membership.admit`, from the
+    admissions key (COOPRIDE_ADMISSIONS_KEY; anvil's account #2 on the local chain)."""
+    from coopride.chain.errors import ChainRevert, ChainUnavailable
+    from coopride.services import membership
+    from coopride.services.errors import DomainError
+
+    settings, chain, engine, session = _admissions_session(state_dir)
+    with session:
+        try:
+            application = membership.admit_by_id(session, chain, settings, application_id)
+        except DomainError as exc:
+            session.commit()  # applications found expired on the way
+            _fail(exc.detail)
+        except (ChainRevert, ChainUnavailable) as exc:
+            _fail(f"the chain refused the admission: {exc}")
+        session.commit()
+        console.print(
+            f"[green]admitted[/] {application.applicant} to region {application.region_id}: {application.tx_hash}"
+        )
+    engine.dispose()
+
+
+@admissions_app.command("refuse")
+def admissions_refuse(
+    application_id: Annotated[int, typer.Argument(help="The application's id (`coopride admissions list`).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; the applicant sees it.")],
+    state_dir: StateDir = None,
+) -> None:
+    """Refuse a pending application with a reason (nothing happens on chain)."""
+    from coopride.models.applications import REASON_LENGTH
+    from coopride.services import membership
+    from coopride.services.errors import DomainError
+
+    if not reason.strip() or len(reason) > REASON_LENGTH:
+        _fail(f"--reason must say why, in 1 to {REASON_LENGTH} characters")
+    _settings, chain, engine, session = _admissions_session(state_dir)
+    with session:
+        try:
+            application = membership.refuse_by_id(session, chain, application_id, reason)
+        except DomainError as exc:
+            session.commit()
+            _fail(exc.detail)
+        session.commit()
+        console.print(f"[yellow]refused[/] application {application.id} of {application.applicant}: {reason}")
+    engine.dispose()
 
 
 def _tokens(units: int, decimals: int = 6) -> str:

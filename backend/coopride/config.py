@@ -31,6 +31,11 @@ DEFAULT_SOLCX_BINARY_PATH = REPO_ROOT / ".venv" / "solcx"
 # Anvil's well-known development accounts. They only ever hold value on a local chain.
 ANVIL_DEV_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # account #0
 ANVIL_DEV_SETTLER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # account #1
+# scripts/deploy.py gives the local chain's admissions and attester roles to anvil's accounts #2 and #3.
+ANVIL_DEV_ADMISSIONS_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # account #2
+ANVIL_DEV_ATTESTER_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # account #3
+# Chain ids of a local development chain (anvil, ganache): the only chains where the dev keys above are defaults.
+LOCAL_CHAIN_IDS = frozenset({ANVIL_CHAIN_ID, 1337})
 
 # Each setting's environment variable.
 ENVIRONMENT_VARIABLES = {
@@ -39,6 +44,9 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_MANIFEST": "manifest_path",
     "COOPRIDE_SETTLER_KEY": "settler_key",
     "COOPRIDE_DEPLOYER_KEY": "deployer_key",
+    "COOPRIDE_ADMISSIONS_KEY": "admissions_key",
+    "COOPRIDE_ATTESTER_KEY": "attester_key",
+    "COOPRIDE_AUTO_ADMIT": "auto_admit",
     "COOPRIDE_STATE_DIR": "state_dir",
     "COOPRIDE_HOST": "host",
     "COOPRIDE_ANVIL_PORT": "anvil_port",
@@ -55,6 +63,10 @@ ENVIRONMENT_VARIABLES = {
 }
 
 
+class MissingRoleKey(ValueError):
+    """A role key the chain in use needs is not configured (an operator error)."""
+
+
 class Settings(BaseModel):
     """The chain, key, manifest and database default to a service started by hand beside a local chain.
     `coopride run` and the operator commands find what was left unconfigured from the chain they reach
@@ -66,6 +78,12 @@ class Settings(BaseModel):
     settler_key: str = ANVIL_DEV_SETTLER_KEY
     # Deploys the contracts when `coopride run` finds no deployment; None on anvil: its unlocked account #0.
     deployer_key: str | None = None
+    # The admissions role's key (admits applicants) and the attester's key (signs each settlement batch's
+    # attestation). None: anvil's dev accounts #2 and #3 on a local chain; required on any other chain.
+    admissions_key: str | None = None
+    attester_key: str | None = None
+    # Admit each valid application in the request that submits it. None: on a local chain only.
+    auto_admit: bool | None = None
 
     # Where `coopride run` serves (anvil, unless `rpc_url` names a node; the API) and keeps its state.
     state_dir: Path = DEFAULT_STATE_DIR
@@ -124,14 +142,55 @@ class Settings(BaseModel):
             update["database_url"] = f"sqlite:///{Path(self.state_dir).resolve() / f'coopride-{chain_id}.db'}"
         return self.model_copy(update=update)
 
+    # --------------------------------------------------------- role keys per chain
+    @staticmethod
+    def is_local_chain_id(chain_id: int) -> bool:
+        return chain_id in LOCAL_CHAIN_IDS
+
+    def admissions_key_for(self, chain_id: int) -> str | None:
+        """The admissions key on chain `chain_id`: the setting, else anvil's account #2 on a local chain, else None."""
+        if self.admissions_key:
+            return self.admissions_key
+        return ANVIL_DEV_ADMISSIONS_KEY if self.is_local_chain_id(chain_id) else None
+
+    def attester_key_for(self, chain_id: int) -> str | None:
+        """The attester key on chain `chain_id`: the setting, else anvil's account #3 on a local chain, else None."""
+        if self.attester_key:
+            return self.attester_key
+        return ANVIL_DEV_ATTESTER_KEY if self.is_local_chain_id(chain_id) else None
+
+    def auto_admit_for(self, chain_id: int) -> bool:
+        """Whether applications are admitted as they arrive: the setting, else only on a local chain."""
+        return self.auto_admit if self.auto_admit is not None else self.is_local_chain_id(chain_id)
+
+    def require_role_keys(self, chain_id: int) -> None:
+        """Raises `MissingRoleKey` naming each role key chain `chain_id` needs and the settings lack."""
+        missing = [
+            variable
+            for variable, key in (
+                ("COOPRIDE_ADMISSIONS_KEY", self.admissions_key_for(chain_id)),
+                ("COOPRIDE_ATTESTER_KEY", self.attester_key_for(chain_id)),
+            )
+            if not key
+        ]
+        if missing:
+            raise MissingRoleKey(
+                f"chain {chain_id} is not a local chain: set {' and '.join(missing)} "
+                "(the admissions key admits applicants; the attester key signs every settlement batch)"
+            )
+
     def to_env(self) -> dict[str, str]:
         """The environment that gives these settings back through `from_env` (for the API process `coopride run`
         starts). The deployer key stays out: the API never deploys."""
         return {
-            variable: str(getattr(self, field))
+            variable: _env_value(getattr(self, field))
             for variable, field in ENVIRONMENT_VARIABLES.items()
             if getattr(self, field) is not None and field != "deployer_key"
         }
+
+
+def _env_value(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 @lru_cache

@@ -10,7 +10,7 @@ is module-scoped (paid once per test module); use `fn_isolation` in a test packa
 start every test from the same chain state. Stable fixture names: `deployment`, `manifest`,
 `chain_client`, `operating_region`, `bootstrap_region`, `migrated_database`, `database_url`,
 `empty_database_url`, `settings`, `app`, `client`, `wallet`,
-`member`, `mint_fare_tokens`.
+`member`, `mint_fare_tokens`, `admissions_wallet`; helpers `admit_directly`, `settle_solo_bootstrap_trips`.
 """
 
 from __future__ import annotations
@@ -18,20 +18,32 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_utils import keccak
 from fastapi.testclient import TestClient
 from postgresql_cluster import PostgresCluster
 
 from coopride.api.main import create_app
 from coopride.chain.client import ChainClient
-from coopride.chain.eip712 import sign_typed_data
+from coopride.chain.eip712 import (
+    ZERO_ADDRESS,
+    TripReceipt,
+    application_typed_data,
+    permit_typed_data,
+    receipt_typed_data,
+    sign_attestation,
+    sign_typed_data,
+    signed_receipt_tuple,
+    split_signature,
+)
 from coopride.chain.manifest import load_manifest
-from coopride.config import Settings
+from coopride.config import ANVIL_DEV_ADMISSIONS_KEY, ANVIL_DEV_ATTESTER_KEY, Settings
 from coopride.db import init_db, make_engine
 
 
@@ -83,18 +95,79 @@ def _brownie_contract(manifest, name: str):
     return Contract.from_abi(name, manifest.address(name), manifest.contract(name).abi)
 
 
-@pytest.fixture(scope="module")
-def operating_region(accounts, manifest) -> int:
-    """The first genesis region (Lyon 3e), brought to critical mass by brownie accounts and switched to Operating."""
-    region_id = manifest.regions[0].id
+def _keyed_wallet(label: str):
+    """A deterministic eth_account wallet (its key never holds value off this test chain)."""
+    return Account.from_key(keccak(text=f"coopride-backend-test-{label}"))
+
+
+def admit_directly(manifest, account, region_id: int, mint) -> None:
+    """Admits `account` (an eth_account wallet) without the API, as the contract tests do: mints the capital
+    share, signs the Application and the permit, and the admissions account (anvil #2) relays both."""
+    from brownie import accounts
+
     membership = _brownie_contract(manifest, "Membership")
+    token = _brownie_contract(manifest, "FareToken")
+    share = membership.capitalShare()
+    deadline = int(time.time()) + 10 * 86_400
+    admissions = accounts.at(membership.admissions(), force=True)
+    if share:
+        mint(account.address, share)
+        permit = permit_typed_data(manifest.domains["fareToken"], account.address, manifest.address("RideLedger"),
+                                   share, token.nonces(account.address), deadline)
+        v, r, s = split_signature(sign_typed_data(account.key, permit))
+        token.permit(account.address, manifest.address("RideLedger"), share, deadline, v, r, s, {"from": admissions})
+    application = application_typed_data(manifest.domains["membership"], account.address, region_id, share,
+                                         membership.nonces(account.address), deadline)
+    membership.admit(account.address, region_id, share, deadline, sign_typed_data(account.key, application),
+                     {"from": admissions})
+
+
+def settle_solo_bootstrap_trips(manifest, settler_key: str, drivers, region_id: int, distance: int = 3_000) -> None:
+    """Each driver (eth_account wallets, members of `region_id`) signs a solo receipt of a drive that just ended;
+    the attester (anvil #3, the local deployment's) attests the batch and the settler settles it."""
+    from brownie import accounts, web3
+
+    ledger = _brownie_contract(manifest, "RideLedger")
+    domain = manifest.domains["receipt"]
+    end = web3.eth.get_block("latest")["timestamp"] - 1
+    first_id = int.from_bytes(keccak(text=f"solo-{region_id}-{end}")[:6], "big")
+    receipts, signed = [], []
+    for i, driver in enumerate(drivers):
+        receipt = TripReceipt(tripId=first_id + i, driver=driver.address, rider=ZERO_ADDRESS, regionId=region_id,
+                              distanceMetres=distance, fare=0, startTime=end - 600, endTime=end,
+                              traceHash=keccak(text=f"solo trace {first_id + i}"))
+        receipts.append(receipt)
+        signed.append(signed_receipt_tuple(receipt, sign_typed_data(driver.key, receipt_typed_data(domain, receipt)),
+                                           None))
+    batch_id = keccak(text=f"bootstrap batch {first_id}")
+    r, vs = sign_attestation(ANVIL_DEV_ATTESTER_KEY, domain, batch_id, receipts)
+    tx = ledger.settle(batch_id, signed, r, vs, {"from": accounts.add(settler_key)})
+    settled = {e["tripId"] for e in tx.events["TripSettled"]} if "TripSettled" in tx.events else set()
+    assert settled == {r.tripId for r in receipts}, tx.events
+
+
+@pytest.fixture(scope="module")
+def operating_region(manifest, deployment, mint_fare_tokens) -> int:
+    """The first genesis region (Lyon 3e), switched to Operating the v2 way: `criticalMass` drivers are admitted,
+    each drives a solo bootstrap trip that settles with the attester's attestation, and anyone then calls
+    `activateRegion(regionId, sortedActiveDrivers)`. A second passes afterwards, so that trips ending from now on
+    settle under the Operating phase."""
+    from brownie import accounts, chain
+
+    region_id = manifest.regions[0].id
     ledger = _brownie_contract(manifest, "RideLedger")
     critical_mass = ledger.region(region_id)[1]
-    for _ in range(critical_mass):
-        person = accounts.add()
-        accounts[0].transfer(person, "1 ether")
-        membership.join(region_id, {"from": person})
-    ledger.activateRegion(region_id, {"from": accounts[0]})
+    drivers = [_keyed_wallet(f"bootstrap-driver-{region_id}-{i}") for i in range(critical_mass)]
+    for driver in drivers:
+        admit_directly(manifest, driver, region_id, mint_fare_tokens)
+    chain.sleep(1)
+    chain.mine()
+    settle_solo_bootstrap_trips(manifest, deployment.settler_key, drivers, region_id)
+    ordered = sorted((d.address for d in drivers), key=lambda a: int(a, 16))
+    ledger.activateRegion(region_id, ordered, {"from": accounts[0]})
+    chain.sleep(2)
+    chain.mine()
+    assert ledger.region(region_id)[3]
     return region_id
 
 
@@ -205,6 +278,7 @@ class Wallet:
     account: object
     client: TestClient
     headers: dict[str, str] = field(default_factory=dict)
+    minter: Callable[[str, int], None] | None = None
 
     @property
     def address(self) -> str:
@@ -231,24 +305,53 @@ class Wallet:
     def post(self, url: str, **kwargs):
         return self.client.post(url, headers=self.headers, **kwargs)
 
+    def mint(self, amount: int) -> "Wallet":
+        """Mints `amount` test fare tokens to this wallet (the test token lets anyone mint)."""
+        assert self.minter is not None, "this wallet has no minter"
+        self.minter(self.address, amount)
+        return self
+
+    def application(self, region_id: int) -> dict:
+        """`GET /members/application/typed-data`: the Application and permit to sign, and the capital share."""
+        response = self.get("/members/application/typed-data", params={"region_id": region_id})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def apply(self, region_id: int, data: dict | None = None, /, **overrides):
+        """Signs the typed data (`data`, default fresh) and posts the application; returns the response."""
+        data = data or self.application(region_id)
+        typed, permit = data["typed_data"], data["permit_typed_data"]
+        body = {"region_id": region_id, "max_capital_share": typed["message"]["maxCapitalShare"],
+                "deadline": typed["message"]["deadline"], "signature": self.sign_typed(typed),
+                "permit_signature": self.sign_typed(permit), **overrides}
+        return self.post("/members/applications", json=body)
+
     def join(self, region_id: int) -> "Wallet":
-        """Joins `region_id` through the relay (the wallet holds no ether)."""
-        typed = self.get("/members/join/typed-data", params={"region_id": region_id})
-        assert typed.status_code == 200, typed.text
-        data = typed.json()["typed_data"]
-        joined = self.post("/members/join", json={"region_id": region_id, "deadline": data["message"]["deadline"],
-                                                  "signature": self.sign_typed(data)})
-        assert joined.status_code == 201, joined.text
+        """Joins `region_id` the one way there is: mints the capital share, applies through the API with a signed
+        Application and permit, and is admitted at once (auto-admit on the local chain). The wallet holds no ether."""
+        data = self.application(region_id)
+        if int(data["capital_share"]):
+            self.mint(int(data["capital_share"]))
+        applied = self.apply(region_id, data)
+        assert applied.status_code == 201, applied.text
+        assert applied.json()["status"] == "admitted", applied.json()
         return self
 
 
 @pytest.fixture
-def wallet(client):
-    """`wallet()` -> a fresh wallet signed in through `/auth/nonce` + `/auth/login`."""
-    return lambda: Wallet(Account.create(), client).sign_in()
+def wallet(client, mint_fare_tokens):
+    """`wallet()` -> a fresh wallet signed in through `/auth/nonce` + `/auth/login` (`wallet(account)`: that
+    eth_account wallet). `.mint(amount)` gives it test fare tokens."""
+    return lambda account=None: Wallet(account or Account.create(), client, minter=mint_fare_tokens).sign_in()
 
 
 @pytest.fixture
 def member(wallet):
-    """`member(region_id)` -> a fresh signed-in wallet that joined `region_id` through the relay."""
+    """`member(region_id)` -> a fresh signed-in wallet admitted to `region_id` through the application API."""
     return lambda region_id: wallet().join(region_id)
+
+
+@pytest.fixture
+def admissions_wallet(client, mint_fare_tokens):
+    """The admissions role (anvil dev account #2 on the local deployment), signed in through the API."""
+    return Wallet(Account.from_key(ANVIL_DEV_ADMISSIONS_KEY), client, minter=mint_fare_tokens).sign_in()

@@ -7,9 +7,11 @@ that does not answer raises `ChainUnavailable`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
@@ -67,6 +69,8 @@ class ChainClient:
             self.w3, settler_key, manifest.chain_id, self.errors, receipt_timeout=receipt_timeout
         )
         self.settler = self.transactions.settler
+        self._senders: dict[str, SettlerTransactions] = {}
+        self._senders_lock = threading.Lock()
 
         def handle(name: str) -> Contract:
             deployed = manifest.contract(name)
@@ -93,8 +97,16 @@ class ChainClient:
     def region(self, region_id: int) -> RegionState:
         result = self._call(self.ledger.functions.region(region_id))
         fields = result[0] if len(result) == 1 and isinstance(result[0], (list, tuple)) else result
-        fare_per_km, critical_mass, members, operating, exists = fields
-        return RegionState(int(fare_per_km), int(critical_mass), int(members), bool(operating), bool(exists))
+        fare_per_km, critical_mass, members, operating, exists, phase_changed_at, daily_rewarded_km = fields
+        return RegionState(
+            int(fare_per_km),
+            int(critical_mass),
+            int(members),
+            bool(operating),
+            bool(exists),
+            int(phase_changed_at),
+            int(daily_rewarded_km),
+        )
 
     def parameters(self) -> LedgerParameters:
         f = self.ledger.functions
@@ -111,6 +123,66 @@ class ChainClient:
 
     def region_of(self, account: str) -> int:
         return int(self._call(self.membership.functions.regionOf(to_checksum_address(account))))
+
+    def admitted_at(self, account: str) -> int:
+        """When `account` was admitted (unix seconds); 0 if not a member."""
+        return int(self._call(self.membership.functions.admittedAt(to_checksum_address(account))))
+
+    def is_revoked(self, account: str) -> bool:
+        return bool(self._call(self.membership.functions.isRevoked(to_checksum_address(account))))
+
+    def capital_share(self) -> int:
+        """Fare-token units collected from each applicant at admission (`Membership.capitalShare`)."""
+        return int(self._call(self.membership.functions.capitalShare()))
+
+    def capital_paid(self, account: str) -> int:
+        return int(self._call(self.membership.functions.capitalPaid(to_checksum_address(account))))
+
+    def admissions_address(self) -> str:
+        """The admissions role (`Membership.admissions`): the address, besides governance, that admits."""
+        return str(to_checksum_address(self._call(self.membership.functions.admissions())))
+
+    def fare_token_allowance(self, owner: str, spender: str) -> int:
+        return int(
+            self._call(self.fare_token.functions.allowance(to_checksum_address(owner), to_checksum_address(spender)))
+        )
+
+    def ledger_nonce(self, account: str) -> int:
+        """`RideLedger.nonces(account)`: consumed by the account's signed withdrawals, releases and disputes."""
+        return int(self._call(self.ledger.functions.nonces(to_checksum_address(account))))
+
+    def is_active_driver(self, driver: str, region_id: int) -> bool:
+        return bool(self._call(self.ledger.functions.isActiveDriver(to_checksum_address(driver), region_id)))
+
+    def region_member_addresses(self, region_id: int) -> list[str]:
+        """The members of `region_id` now, from the ledger's `RegionMembersChanged` logs since deployment."""
+        logs = self.ledger.events.RegionMembersChanged.get_logs(
+            from_block=self.manifest.block_number, argument_filters={"regionId": region_id}
+        )
+        members: dict[str, bool] = {}
+        for log in logs:
+            members[str(log["args"]["member"])] = bool(log["args"]["joined"])
+        return [member for member, present in members.items() if present]
+
+    def active_drivers(self, region_id: int) -> list[str]:
+        """The region's active drivers (`isActiveDriver`), strictly ascending: what `activateRegion` takes."""
+        found = [m for m in self.region_member_addresses(region_id) if self.is_active_driver(m, region_id)]
+        return sorted(found, key=lambda address: int(address, 16))
+
+    def voting_maturity(self) -> int:
+        return int(self._call(self.governor.functions.votingMaturity()))
+
+    def quorum_floor(self) -> int:
+        return int(self._call(self.governor.functions.quorumFloor()))
+
+    def quorum(self, timepoint: int) -> int:
+        return int(self._call(self.governor.functions.quorum(timepoint)))
+
+    def proposal_snapshot(self, proposal_id: int) -> int:
+        return int(self._call(self.governor.functions.proposalSnapshot(proposal_id)))
+
+    def has_voted(self, proposal_id: int, account: str) -> bool:
+        return bool(self._call(self.governor.functions.hasVoted(proposal_id, to_checksum_address(account))))
 
     def membership_nonce(self, account: str) -> int:
         return int(self._call(self.membership.functions.nonces(to_checksum_address(account))))
@@ -152,9 +224,57 @@ class ChainClient:
         return int(self.w3.eth.block_number)
 
     # --------------------------------------------------------- relayed writes
-    def relay_join(self, member: str, region_id: int, deadline: int, signature: bytes) -> TxOutcome:
+    def sender(self, private_key: str) -> SettlerTransactions:
+        """The transaction sender of `private_key` (one per key and process, so its nonces are serialised); the
+        settler key's is `transactions`."""
+        address = Account.from_key(private_key).address
+        if address == self.settler:
+            return self.transactions
+        with self._senders_lock:
+            sender = self._senders.get(address)
+            if sender is None:
+                sender = SettlerTransactions(
+                    self.w3,
+                    private_key,
+                    self.manifest.chain_id,
+                    self.errors,
+                    receipt_timeout=self.transactions.receipt_timeout,
+                )
+                self._senders[address] = sender
+            return sender
+
+    def admit(
+        self,
+        admissions_key: str,
+        applicant: str,
+        region_id: int,
+        max_capital_share: int,
+        deadline: int,
+        signature: bytes,
+        permit: tuple[int, int, bytes] | None,
+    ) -> TxOutcome:
+        """From the admissions key: relays the applicant's ERC-2612 `permit` (value, deadline, signature; spender
+        the RideLedger) unless the allowance already covers the capital share, then `Membership.admit`."""
+        sender = self.sender(admissions_key)
+        applicant = to_checksum_address(applicant)
+        share = self.capital_share()
+        if permit is not None and share and self.fare_token_allowance(applicant, self.ledger.address) < share:
+            value, permit_deadline, permit_signature = permit
+            v, r, s = split_signature(bytes(permit_signature))
+            sender.transact(
+                self.fare_token.functions.permit(applicant, self.ledger.address, value, permit_deadline, v, r, s)
+            )
+        return sender.transact(
+            self.membership.functions.admit(applicant, region_id, max_capital_share, deadline, bytes(signature))
+        )
+
+    def relay_withdrawal(
+        self, account: str, from_earnings: bool, amount: int, deadline: int, signature: bytes
+    ) -> TxOutcome:
         return self.transactions.transact(
-            self.membership.functions.joinBySig(to_checksum_address(member), region_id, deadline, bytes(signature))
+            self.ledger.functions.withdrawBySig(
+                to_checksum_address(account), from_earnings, amount, deadline, bytes(signature)
+            )
         )
 
     def relay_permit_deposit(self, rider: str, amount: int, deadline: int, signature: bytes) -> TxOutcome:
@@ -171,8 +291,12 @@ class ChainClient:
     def relay_claim(self, member: str) -> TxOutcome:
         return self.transactions.transact(self.share.functions.claimFor(to_checksum_address(member)))
 
-    def activate_region(self, region_id: int) -> TxOutcome:
-        return self.transactions.transact(self.ledger.functions.activateRegion(region_id))
+    def activate_region(self, region_id: int, active_drivers: Sequence[str] | None = None) -> TxOutcome:
+        """`activateRegion(regionId, activeDrivers)`: `active_drivers` default to every active driver of the
+        region (`active_drivers`); the ledger checks each and counts them against the critical mass."""
+        drivers = self.active_drivers(region_id) if active_drivers is None else list(active_drivers)
+        ordered = sorted({to_checksum_address(d) for d in drivers}, key=lambda address: int(address, 16))
+        return self.transactions.transact(self.ledger.functions.activateRegion(region_id, ordered))
 
     # ------------------------------------------------------------- governance
     def hash_proposal(

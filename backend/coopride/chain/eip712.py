@@ -35,13 +35,6 @@ TRIP_RECEIPT_FIELDS = [
     {"name": "traceHash", "type": "bytes32"},
 ]
 
-JOIN_FIELDS = [
-    {"name": "member", "type": "address"},
-    {"name": "regionId", "type": "uint32"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]
-
 PERMIT_FIELDS = [
     {"name": "owner", "type": "address"},
     {"name": "spender", "type": "address"},
@@ -113,11 +106,6 @@ def _typed(domain: Domain, primary: str, fields: list[dict], message: dict) -> d
 
 def receipt_typed_data(domain: Domain, receipt: TripReceipt) -> dict:
     return _typed(domain, "TripReceipt", TRIP_RECEIPT_FIELDS, receipt.as_message())
-
-
-def join_typed_data(domain: Domain, member: str, region_id: int, nonce: int, deadline: int) -> dict:
-    message = {"member": to_checksum_address(member), "regionId": region_id, "nonce": nonce, "deadline": deadline}
-    return _typed(domain, "Join", JOIN_FIELDS, message)
 
 
 def permit_typed_data(domain: Domain, owner: str, spender: str, value: int, nonce: int, deadline: int) -> dict:

@@ -62,11 +62,15 @@ class SignedTx:
 
 @dataclass(frozen=True)
 class RegionState:
+    """`IRideLedgerGovernance.Region` (v2)."""
+
     fare_per_km: int
     critical_mass: int
     members: int
     operating: bool
     exists: bool
+    phase_changed_at: int = 0  # unix seconds when `operating` last changed (0: never)
+    daily_rewarded_km: int = 0  # km rewarded with shares per driving day in the region, all drivers together
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ API shape: those are in `coopride.schemas`, built on the bases the tables share.
 exceed 2^63 (share amounts, proposal ids, token amounts in 18 decimals) is stored as a decimal string;
 SQLite integers are signed 64-bit. The schema itself is made by the Alembic migrations (`coopride.migrations`)."""
 
+from coopride.models.applications import Application
 from coopride.models.auth import MemberSession, SignInNonce
 from coopride.models.base import as_utc, stored_id, utcnow
 from coopride.models.relays import Proposal, RelayedTransaction
@@ -11,6 +12,7 @@ from coopride.models.settlement import SettlementBatch, SettlementRetry
 from coopride.models.trips import Trip
 
 __all__ = [
+    "Application",
     "MemberSession",
     "Proposal",
     "RelayedTransaction",

@@ -60,6 +60,17 @@ class RelayKind(StrEnum):
     EXECUTE = "execute"
     CLAIM = "claim"
     ACTIVATE_REGION = "activate_region"
+    WITHDRAW = "withdraw"
+
+
+class ApplicationStatus(StrEnum):
+    """A membership application: stored off chain until the admissions role admits (on chain) or refuses it;
+    "expired" once its signed deadline passed undecided."""
+
+    PENDING = "pending"
+    ADMITTED = "admitted"
+    REFUSED = "refused"
+    EXPIRED = "expired"
 
 
 class ProposalKind(StrEnum):

@@ -36,7 +36,7 @@ class RewardsChange(BaseModel):
 class CriticalMassChange(BaseModel):
     kind: Literal[ProposalKind.CRITICAL_MASS]
     region_id: RegionIdField
-    critical_mass: int = Field(ge=1, lt=2**32, description="members needed to switch the region to operating")
+    critical_mass: int = Field(ge=1, lt=2**32, description="active drivers needed to switch the region to operating")
     description: Description
 
 
@@ -86,6 +86,11 @@ class ProposalPublic(ProposalActions):
     votes_for: int
     votes_against: int
     votes_abstain: int
+    snapshot: int = Field(description="unix seconds: members admitted votingMaturity before it vote on it")
+    quorum: int | None = Field(
+        description="for + abstain votes needed (a share of the members at the snapshot, never below the quorum "
+        "floor); null until the snapshot has passed"
+    )
     vote_start: int = Field(description="unix seconds")
     vote_end: int = Field(description="unix seconds")
     eta: int | None = Field(description="unix seconds from which a queued proposal may be executed")

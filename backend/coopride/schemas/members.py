@@ -1,19 +1,53 @@
-"""Membership shapes: joining and depositing with a signature the backend relays."""
+"""Membership shapes: applications (the typed data to sign, the signed application, its public view),
+deposits and withdrawals with a signature the backend relays."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
-from coopride.schemas.types import Deadline, HexSignature, TokenAmount
+from coopride.models.applications import REASON_LENGTH, ApplicationBase
+from coopride.schemas.types import PUBLIC, HexSignature, RegionIdField, TokenAmount
 
 
-class JoinRequest(BaseModel):
-    region_id: int = Field(ge=1, lt=2**32)
-    deadline: Deadline
+class ApplicationTypedData(BaseModel):
+    """Sign both with `eth_signTypedData_v4` and post them to `POST /members/applications`."""
+
+    typed_data: dict[str, Any] = Field(description="the EIP-712 Application (Membership domain)")
+    permit_typed_data: dict[str, Any] = Field(
+        description="the ERC-2612 Permit for the capital share: spender the RideLedger, value maxCapitalShare, "
+        "same deadline"
+    )
+    capital_share: str = Field(description="fare-token units collected at admission (decimal string)")
+
+
+class ApplicationCreate(BaseModel):
+    region_id: RegionIdField
+    max_capital_share: int = Field(ge=0, lt=2**256, description="the Application's maxCapitalShare")
+    deadline: int = Field(ge=0, lt=2**63, description="the deadline in both signed messages (unix seconds)")
     signature: HexSignature
+    permit_signature: HexSignature
+
+
+class ApplicationPublic(ApplicationBase):
+    model_config = PUBLIC  # type: ignore[assignment]
+
+    id: int
+
+
+class RefusalRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=REASON_LENGTH, description="told to the applicant")
 
 
 class DepositRequest(BaseModel):
     amount: TokenAmount
     deadline: int = Field(ge=0, lt=2**256, description="the deadline in the signed permit")
+    signature: HexSignature
+
+
+class WithdrawalRequest(BaseModel):
+    amount: TokenAmount
+    from_earnings: bool = Field(description="true: from driving earnings; false: from escrow")
+    deadline: int = Field(ge=0, lt=2**256, description="the deadline in the signed Withdrawal")
     signature: HexSignature

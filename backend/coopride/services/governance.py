@@ -19,7 +19,7 @@ from coopride.config import Settings
 from coopride.models import Proposal, RelayedTransaction
 from coopride.models.enums import ProposalKind, RelayKind
 from coopride.schemas.governance import ProposalDraft, ProposalPublic
-from coopride.services.errors import Conflict, Invalid, NotFound
+from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
 from coopride.services.relays import record_relayed, require_live_deadline, signature_deadline
 from coopride.services.signatures import require_typed_signer
 
@@ -87,10 +87,26 @@ def build(chain: ChainClient, member: str, change: ParameterChange) -> OnChainPr
     return OnChainProposal([chain.ledger.address], [0], [calldata], on_chain_description(change, member))
 
 
+def require_vote_at(chain: ChainClient, member: str, timepoint: int, what: str) -> None:
+    """The Governor's rule (`CoopGovernor._getVotes`): a membership votes at `timepoint` only if it was admitted at
+    least `votingMaturity` seconds before. Refuses (403) with when the member's vote starts to count."""
+    admitted = chain.admitted_at(member)
+    maturity = chain.voting_maturity()
+    if admitted == 0:
+        raise Forbidden(f"{member} is not a member")
+    if admitted + maturity > timepoint:
+        raise Forbidden(
+            f"{member} was admitted at {admitted}: a membership votes only {maturity} s after admission, so it "
+            f"cannot {what} (it counts from {admitted + maturity}, the Governor looks at {timepoint})"
+        )
+
+
 def prepare(chain: ChainClient, member: str, change: ParameterChange, deadline: int) -> Prepared:
-    """Refuses a passed deadline and a proposal the Governor already has (409), then builds the typed data with
-    the member's current Governor nonce."""
+    """Refuses a passed deadline, a member whose vote does not count yet (403; the Governor needs the proposer's
+    vote one second before the proposal) and a proposal the Governor already has (409), then builds the typed data
+    with the member's current Governor nonce."""
     require_live_deadline(chain, deadline)
+    require_vote_at(chain, member, chain.latest_timestamp() - 1, "propose yet")
     proposal = build(chain, member, change)
     proposal_id = chain.hash_proposal(proposal.targets, proposal.values, proposal.calldatas, proposal.description)
     if chain.proposal_exists(proposal_id):
@@ -161,8 +177,18 @@ def proposal_info(chain: ChainClient, proposal_id: str) -> ProposalInfo:
         raise NotFound(f"no proposal {proposal_id}") from None
 
 
-def public(info: ProposalInfo, recorded: Proposal | None) -> ProposalPublic:
+def quorum_of(chain: ChainClient, info: ProposalInfo) -> int | None:
+    """Votes (for + abstain) the proposal needs: `quorumPercent` of the members at its snapshot, never below the
+    quorum floor. None while the snapshot is in the future (the Governor cannot count it yet)."""
+    if info.vote_start >= chain.latest_timestamp():
+        return None
+    return chain.quorum(info.vote_start)
+
+
+def public(info: ProposalInfo, recorded: Proposal | None, quorum: int | None = None) -> ProposalPublic:
     return ProposalPublic(
+        snapshot=info.vote_start,
+        quorum=quorum,
         proposal_id=str(info.proposal_id),
         state=info.state.label,
         proposer=info.proposer,
@@ -185,19 +211,26 @@ def public(info: ProposalInfo, recorded: Proposal | None) -> ProposalPublic:
 
 
 def proposal_public(session: Session, chain: ChainClient, proposal_id: str) -> ProposalPublic:
-    return public(proposal_info(chain, proposal_id), session.get(Proposal, proposal_id))
+    info = proposal_info(chain, proposal_id)
+    return public(info, session.get(Proposal, proposal_id), quorum_of(chain, info))
 
 
 def all_proposals(session: Session, chain: ChainClient) -> list[ProposalPublic]:
     recorded = {p.proposal_id: p for p in session.exec(select(Proposal)).all()}
-    return [public(info, recorded.get(str(info.proposal_id))) for info in chain.proposals()]
+    return [public(info, recorded.get(str(info.proposal_id)), quorum_of(chain, info)) for info in chain.proposals()]
+
+
+def require_ballot_allowed(chain: ChainClient, member: str, info: ProposalInfo) -> None:
+    """The member's vote counts at the proposal's snapshot (403 otherwise, as `NoVotingPower` on chain)."""
+    require_vote_at(chain, member, info.vote_start, f"vote on proposal {info.proposal_id}")
 
 
 def ballot_typed_data(
     session: Session, chain: ChainClient, member: str, proposal_id: str, support: int
 ) -> dict[str, Any]:
-    """The EIP-712 `Ballot` for `member` to sign (404 for an unknown proposal)."""
-    proposal_public(session, chain, proposal_id)
+    """The EIP-712 `Ballot` for `member` to sign (404 for an unknown proposal; 403 when the member's vote does not
+    count on it)."""
+    require_ballot_allowed(chain, member, proposal_info(chain, proposal_id))
     return ballot_message(
         chain.manifest.domains["governor"], int(proposal_id), support, member, chain.governor_nonce(member)
     )
@@ -206,10 +239,12 @@ def ballot_typed_data(
 def cast_ballot(
     session: Session, chain: ChainClient, member: str, proposal_id: str, support: int, signature: bytes
 ) -> RelayedTransaction:
-    """Relays `member`'s signed ballot (`castVoteBySig`) on an Active proposal; the caller commits."""
-    proposal = proposal_public(session, chain, proposal_id)
-    if proposal.state != ProposalState.ACTIVE.label:
-        raise Conflict(f"proposal {proposal_id} is {proposal.state}, not open for votes")
+    """Relays `member`'s signed ballot (`castVoteBySig`) on an Active proposal, if the member's vote counts at
+    its snapshot (vote maturity, the Governor's rule); the caller commits."""
+    info = proposal_info(chain, proposal_id)
+    require_ballot_allowed(chain, member, info)
+    if info.state != ProposalState.ACTIVE:
+        raise Conflict(f"proposal {proposal_id} is {info.state.label}, not open for votes")
     typed = ballot_message(
         chain.manifest.domains["governor"], int(proposal_id), support, member, chain.governor_nonce(member)
     )

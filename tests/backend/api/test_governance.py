@@ -1,6 +1,7 @@
-"""Governance through the API on the default deployment (proposalThreshold 1: only members propose): members
-propose by signing an EIP-712 `Proposal` that the backend relays to `proposeBySig`, vote with signed ballots,
-and any member triggers queue and execute; the settler key pays every transaction."""
+"""Governance through the API on the default local deployment (proposalThreshold 1: only members propose; votingMaturity
+2 s; quorum 20 % of the members, never below a floor of 3): members propose by signing an EIP-712 `Proposal` that the
+backend relays to `proposeBySig`, vote with signed ballots, and any member triggers queue and execute; the settler key
+pays every transaction. A membership votes (and proposes) only once mature: the API refuses what the Governor would."""
 
 from __future__ import annotations
 
@@ -18,34 +19,34 @@ def _advance(chain, seconds: int) -> None:
     chain.mine()
 
 
+def _mature(chain, manifest) -> None:
+    """Waits until every membership admitted so far votes and proposes (votingMaturity, plus the second the
+    Governor looks back when proposing)."""
+    _advance(chain, manifest.parameters["votingMaturity"] + 2)
+
+
+def _contract(manifest, name):
+    from brownie import Contract
+
+    return Contract.from_abi(name, manifest.address(name), manifest.contract(name).abi)
+
+
 @pytest.fixture
-def voters(member, bootstrap_region, chain):
-    """Two members whose votes count (they joined before the latest block)."""
-    joined = member(bootstrap_region), member(bootstrap_region)
-    _advance(chain, 2)
+def voters(member, bootstrap_region, chain, manifest):
+    """Three members whose votes count (mature): together they reach the quorum floor of 3."""
+    joined = member(bootstrap_region), member(bootstrap_region), member(bootstrap_region)
+    _mature(chain, manifest)
     return joined
 
 
 @pytest.fixture
-def treasury(accounts, manifest, mint_fare_tokens, bootstrap_region) -> int:
-    """Puts a joining fee in the treasury: the Timelock (impersonated on anvil) sets a fee, a newcomer pays it,
-    and the fee goes back to 0. Returns the treasury balance."""
-    from brownie import Contract
-
-    def contract(name):
-        return Contract.from_abi(name, manifest.address(name), manifest.contract(name).abi)
-
-    fee = 40 * 10**6
+def treasury(accounts, manifest, member, bootstrap_region) -> int:
+    """Puts a capital share in the treasury the v2 way: a newcomer is admitted (paying the capital share), then the
+    Timelock (impersonated on anvil) removes them, which forfeits it to the treasury. Returns the treasury balance."""
+    newcomer = member(bootstrap_region)
     timelock = accounts.at(manifest.address("TimelockController"), force=True)
-    membership, fare_token = contract("Membership"), contract("FareToken")
-    membership.setJoiningFee(fee, {"from": timelock})
-    newcomer = accounts.add()
-    accounts[0].transfer(newcomer, "1 ether")
-    mint_fare_tokens(newcomer.address, fee)
-    fare_token.approve(manifest.address("RideLedger"), fee, {"from": newcomer})
-    membership.join(bootstrap_region, {"from": newcomer})
-    membership.setJoiningFee(0, {"from": timelock})
-    return contract("RideLedger").treasuryBalance()
+    _contract(manifest, "Membership").remove(newcomer.address, {"from": timelock})
+    return _contract(manifest, "RideLedger").treasuryBalance()
 
 
 def _draft(me, change):
@@ -81,7 +82,7 @@ def test_the_deployment_under_test_lets_only_members_propose(chain_client, manif
 
 
 def test_the_draft_is_the_governors_proposal_and_the_typed_data_to_sign(voters, chain_client, manifest):
-    proposer, _ = voters
+    proposer = voters[0]
     response = _draft(proposer, FEE_CHANGE)
     assert response.status_code == 200, response.text
     draft = response.json()
@@ -97,7 +98,7 @@ def test_the_draft_is_the_governors_proposal_and_the_typed_data_to_sign(voters, 
 
 
 def test_a_members_signed_proposal_is_recorded_on_chain_with_the_member_as_proposer(voters, chain_client):
-    proposer, _ = voters
+    proposer = voters[0]
     response = _propose(proposer)
     assert response.status_code == 201, response.text
     proposal = response.json()
@@ -119,7 +120,7 @@ def test_a_members_signed_proposal_is_recorded_on_chain_with_the_member_as_propo
         ({"kind": "rewards", "bootstrap_reward_per_km": 2 * 10**18, "operating_reward_per_km": 10**18},
          "setRewards", [2 * 10**18, 10**18]),
         ({"kind": "critical_mass", "region_id": 2, "critical_mass": 3}, "setCriticalMass", [2, 3]),
-        ({"kind": "distribute_surplus", "amount": 30 * 10**6}, "distributeSurplus", [30 * 10**6]),
+        ({"kind": "distribute_surplus", "amount": 5 * 10**6}, "distributeSurplus", [5 * 10**6]),
         ({"kind": "spend_treasury", "to": "0x" + "ab" * 20, "amount": 10**6}, "spendTreasury",
          [to_checksum_address("0x" + "ab" * 20), 10**6]),
     ],
@@ -143,7 +144,7 @@ def test_a_signature_over_another_change_is_refused(voters, chain_client):
 
 
 def test_another_members_signed_draft_cannot_be_posted_as_ones_own(voters, chain_client):
-    author, other = voters
+    author, other = voters[0], voters[1]
     draft = _draft(author, FEE_CHANGE).json()["typed_data"]
     response = other.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": draft["message"]["deadline"],
                                                          "signature": author.sign_typed(draft)})
@@ -152,7 +153,7 @@ def test_another_members_signed_draft_cannot_be_posted_as_ones_own(voters, chain
 
 
 def test_a_proposal_past_its_deadline_is_refused(voters, chain, chain_client):
-    proposer, _ = voters
+    proposer = voters[0]
     typed = _draft(proposer, FEE_CHANGE).json()["typed_data"]
     _advance(chain, typed["message"]["deadline"] - chain.time() + 1)
     response = proposer.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": typed["message"]["deadline"],
@@ -162,7 +163,7 @@ def test_a_proposal_past_its_deadline_is_refused(voters, chain, chain_client):
 
 
 def test_proposing_the_same_change_twice_is_a_conflict_until_reworded(voters, chain_client):
-    proposer, _ = voters
+    proposer = voters[0]
     _proposal_id(proposer)
     assert _draft(proposer, FEE_CHANGE).status_code == 409
     again = proposer.post("/governance/proposals", json={"change": FEE_CHANGE, "deadline": 2**40,
@@ -195,7 +196,7 @@ def test_bad_changes_are_refused_with_a_reason(voters, chain_client, change, rea
 
 
 def test_signed_ballots_are_counted_on_chain_at_no_cost_to_the_voter(voters, chain, chain_client):
-    proposer, voter = voters
+    proposer, voter = voters[0], voters[1]
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     assert _vote(voter, proposal_id, FOR).status_code == 201
@@ -208,7 +209,7 @@ def test_signed_ballots_are_counted_on_chain_at_no_cost_to_the_voter(voters, cha
 
 
 def test_voting_twice_is_refused_by_the_chain(voters, chain):
-    proposer, voter = voters
+    proposer, voter = voters[0], voters[1]
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     assert _vote(voter, proposal_id, FOR).status_code == 201
@@ -218,7 +219,7 @@ def test_voting_twice_is_refused_by_the_chain(voters, chain):
 
 
 def test_a_ballot_signed_by_someone_else_is_refused(voters, chain, wallet):
-    proposer, voter = voters
+    proposer, voter = voters[0], voters[1]
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     response = _vote(voter, proposal_id, FOR, signer=wallet())
@@ -227,14 +228,14 @@ def test_a_ballot_signed_by_someone_else_is_refused(voters, chain, wallet):
 
 
 def test_ballots_before_voting_opens_are_a_conflict(voters):
-    proposer, voter = voters
+    proposer, voter = voters[0], voters[1]
     proposal_id = _proposal_id(proposer)
     response = _vote(voter, proposal_id, FOR)
     assert response.status_code == 409 and "Pending" in response.json()["detail"]
 
 
 def test_a_passed_proposal_is_queued_then_executed_through_the_api(voters, chain, chain_client, manifest):
-    proposer, voter = voters
+    proposer, voter = voters[0], voters[1]
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     for me in voters:
@@ -276,7 +277,7 @@ def test_a_voted_treasury_payment_reaches_its_recipient(voters, treasury, chain,
 
 
 def test_a_defeated_proposal_is_never_queued(voters, chain, chain_client, manifest):
-    proposer, voter = voters
+    proposer, voter = voters[0], voters[1]
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
     for me in voters:
@@ -305,3 +306,54 @@ def test_only_members_propose_vote_queue_and_execute(wallet):
                                                       "signature": "0x" + "11" * 65}).status_code == 403
     assert outsider.post("/governance/proposals/1/queue").status_code == 403
     assert outsider.post("/governance/proposals/1/execute").status_code == 403
+
+
+# ---------------------------------------------------------------------------------- vote maturity, quorum floor
+def test_the_local_deployment_has_a_voting_maturity_and_a_quorum_floor(chain_client, manifest):
+    assert chain_client.voting_maturity() == manifest.parameters["votingMaturity"] == 2
+    assert chain_client.quorum_floor() == manifest.parameters["quorumFloor"] == 3
+
+
+def test_a_member_admitted_after_a_proposal_cannot_vote_on_it(voters, member, bootstrap_region, chain, chain_client,
+                                                              manifest):
+    proposal_id = _proposal_id(voters[0])
+    newcomer = member(bootstrap_region)
+    _advance(chain, 2)
+    snapshot = chain_client.proposal(int(proposal_id)).vote_start
+    # The Governor's own rule: no voting power at the snapshot.
+    assert chain_client.governor.functions.getVotes(newcomer.address, snapshot).call() == 0
+    data = newcomer.get(f"/governance/proposals/{proposal_id}/ballot", params={"support": FOR})
+    assert data.status_code == 403 and "votes only 2 s after admission" in data.json()["detail"]
+    typed = voters[0].get(f"/governance/proposals/{proposal_id}/ballot", params={"support": FOR}).json()["typed_data"]
+    typed["message"]["voter"] = newcomer.address
+    typed["message"]["nonce"] = chain_client.governor_nonce(newcomer.address)
+    response = newcomer.post("/governance/ballots", json={"proposal_id": proposal_id, "support": FOR,
+                                                          "signature": newcomer.sign_typed(typed)})
+    assert response.status_code == 403 and f"vote on proposal {proposal_id}" in response.json()["detail"]
+    assert voters[0].get(f"/governance/proposals/{proposal_id}").json()["votes_for"] == 0
+    # ... while the members admitted before it vote.
+    assert _vote(voters[1], proposal_id, FOR).status_code == 201
+
+
+def test_a_member_not_yet_mature_cannot_propose(member, bootstrap_region, chain, manifest):
+    newcomer = member(bootstrap_region)
+    response = _draft(newcomer, FEE_CHANGE)
+    assert response.status_code == 403 and "cannot propose yet" in response.json()["detail"]
+    _mature(chain, manifest)
+    assert _draft(newcomer, FEE_CHANGE).status_code == 200
+
+
+def test_a_proposal_short_of_the_quorum_floor_is_defeated(voters, chain, chain_client, manifest):
+    """Three members: 20 % of them is under one vote, but the floor asks for three."""
+    proposal_id = _proposal_id(voters[0])
+    assert voters[0].get(f"/governance/proposals/{proposal_id}").json()["quorum"] is None  # snapshot ahead
+    _advance(chain, 2)
+    assert voters[0].get(f"/governance/proposals/{proposal_id}").json()["quorum"] == 3
+    for me in voters[:2]:
+        assert _vote(me, proposal_id, FOR).status_code == 201
+    _advance(chain, manifest.parameters["votingPeriod"] + 1)
+    proposal = voters[0].get(f"/governance/proposals/{proposal_id}").json()
+    assert (proposal["state"], proposal["votes_for"], proposal["quorum"]) == ("Defeated", 2, 3)
+    response = voters[0].post(f"/governance/proposals/{proposal_id}/queue")
+    assert response.status_code == 409 and "Defeated" in response.json()["detail"]
+    assert chain_client.parameters().fee_bps == 1500

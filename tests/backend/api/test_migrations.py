@@ -11,7 +11,8 @@ from sqlmodel import SQLModel
 import coopride.models as models
 from coopride.db import alembic_config, init_db, make_engine
 
-API_TABLES = {"signinnonce", "membersession", "tripoffer", "riderequest", "trip", "relayedtransaction", "proposal"}
+API_TABLES = {"signinnonce", "membersession", "tripoffer", "riderequest", "trip", "relayedtransaction", "proposal",
+              "application"}
 WORKER_TABLES = {"settlementbatch", "settlementretry"}
 DATABASES = ("sqlite", "postgresql")
 

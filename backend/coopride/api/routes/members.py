@@ -5,9 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from coopride.api.deps import ChainDep, CurrentMember, SessionDep, SettingsDep, SignedIn
-from coopride.models import RelayedTransaction
+from coopride.models import Application, RelayedTransaction
+from coopride.models.enums import ApplicationStatus
 from coopride.schemas.common import RelayedTransactionPublic, TypedDataResponse
-from coopride.schemas.members import DepositRequest, JoinRequest
+from coopride.schemas.members import (
+    ApplicationCreate,
+    ApplicationPublic,
+    ApplicationTypedData,
+    DepositRequest,
+    RefusalRequest,
+    WithdrawalRequest,
+)
 from coopride.schemas.statements import Statement
 from coopride.schemas.types import Address, TokenAmount, signature_bytes
 from coopride.services import membership, statements
@@ -15,23 +23,98 @@ from coopride.services import membership, statements
 router = APIRouter(prefix="/members", tags=["members"])
 
 RegionId = Annotated[int, Query(ge=1, lt=2**32, description="the region to join")]
+ApplicationId = Annotated[int, Path(ge=1, lt=2**63)]
 
 
-@router.get("/join/typed-data", summary="Typed data to sign to join a region", response_model=TypedDataResponse)
-def join_data(region_id: RegionId, address: SignedIn, chain: ChainDep, settings: SettingsDep) -> TypedDataResponse:
-    return TypedDataResponse(typed_data=membership.join_typed_data(chain, settings, address, region_id))
+@router.get(
+    "/application/typed-data",
+    summary="The Application and the capital-share permit to sign to apply for membership",
+    response_model=ApplicationTypedData,
+)
+def application_data(
+    region_id: RegionId, address: SignedIn, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> ApplicationTypedData:
+    data = membership.application_typed_data(session, chain, settings, address, region_id)
+    session.commit()  # applications found expired on the way
+    return ApplicationTypedData(**data)
 
 
 @router.post(
-    "/join",
-    summary="Join (the backend relays your signed Join and pays the gas)",
-    response_model=RelayedTransactionPublic,
+    "/applications",
+    summary="Apply for membership with your signed Application and permit (nothing happens on chain until admitted)",
+    response_model=ApplicationPublic,
     status_code=status.HTTP_201_CREATED,
 )
-def join(body: JoinRequest, address: SignedIn, session: SessionDep, chain: ChainDep) -> RelayedTransaction:
-    row = membership.join(session, chain, address, body.region_id, body.deadline, signature_bytes(body.signature))
+def apply(
+    body: ApplicationCreate, address: SignedIn, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> Application:
+    """The signatures are checked at once, as `Membership.admit` will check them. Where the backend admits
+    automatically (the local chain), the answer is already `admitted`."""
+    application = membership.submit_application(
+        session,
+        chain,
+        settings,
+        address,
+        body.region_id,
+        body.max_capital_share,
+        body.deadline,
+        signature_bytes(body.signature),
+        signature_bytes(body.permit_signature),
+    )
     session.commit()
-    return row
+    return application
+
+
+@router.get("/applications/me", summary="Your latest application", response_model=ApplicationPublic)
+def my_application(address: SignedIn, session: SessionDep, chain: ChainDep) -> Application:
+    application = membership.latest_application(session, chain, address)
+    session.commit()
+    return application
+
+
+@router.get(
+    "/applications",
+    summary="Applications, oldest first (the admissions role only)",
+    response_model=list[ApplicationPublic],
+)
+def list_applications(
+    address: SignedIn,
+    session: SessionDep,
+    chain: ChainDep,
+    status_: Annotated[ApplicationStatus | None, Query(alias="status")] = None,
+) -> list[Application]:
+    membership.require_admissions(chain, address)
+    found = list(membership.applications(session, chain, status_))
+    session.commit()
+    return found
+
+
+@router.post(
+    "/applications/{application_id}/admit",
+    summary="Admit a pending application on chain (the admissions role only)",
+    response_model=ApplicationPublic,
+)
+def admit_application(
+    application_id: ApplicationId, address: SignedIn, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> Application:
+    membership.require_admissions(chain, address)
+    application = membership.admit_by_id(session, chain, settings, application_id)
+    session.commit()
+    return application
+
+
+@router.post(
+    "/applications/{application_id}/refuse",
+    summary="Refuse a pending application, with a reason (the admissions role only)",
+    response_model=ApplicationPublic,
+)
+def refuse_application(
+    application_id: ApplicationId, body: RefusalRequest, address: SignedIn, session: SessionDep, chain: ChainDep
+) -> Application:
+    membership.require_admissions(chain, address)
+    application = membership.refuse_by_id(session, chain, application_id, body.reason)
+    session.commit()
+    return application
 
 
 @router.get(
@@ -51,6 +134,39 @@ def deposit_data(
 )
 def deposit(body: DepositRequest, member: CurrentMember, session: SessionDep, chain: ChainDep) -> RelayedTransaction:
     row = membership.deposit(session, chain, member, body.amount, body.deadline, signature_bytes(body.signature))
+    session.commit()
+    return row
+
+
+@router.get(
+    "/me/withdrawal/typed-data",
+    summary="The EIP-712 Withdrawal to sign to take escrow or earnings back to your wallet",
+    response_model=TypedDataResponse,
+)
+def withdrawal_data(
+    amount: Annotated[TokenAmount, Query()],
+    from_earnings: Annotated[bool, Query(description="true: earnings; false: escrow")],
+    member: CurrentMember,
+    chain: ChainDep,
+    settings: SettingsDep,
+) -> TypedDataResponse:
+    return TypedDataResponse(
+        typed_data=membership.withdrawal_typed_data(chain, settings, member, amount, from_earnings)
+    )
+
+
+@router.post(
+    "/me/withdrawals",
+    summary="Withdraw escrow or earnings to your wallet with a signed Withdrawal (gas-free)",
+    response_model=RelayedTransactionPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def withdraw(
+    body: WithdrawalRequest, member: CurrentMember, session: SessionDep, chain: ChainDep
+) -> RelayedTransaction:
+    row = membership.withdraw(
+        session, chain, member, body.amount, body.from_earnings, body.deadline, signature_bytes(body.signature)
+    )
     session.commit()
     return row
 
