@@ -17,16 +17,18 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 from web3.types import EventData, TxReceipt
 
-from coopride.chain.eip712 import split_signature
+from coopride.chain.eip712 import FareAuthorisation, split_signature
 from coopride.chain.errors import TRANSIENT_ERRORS, ChainRevert, ErrorDecoder, UnavailableNode
 from coopride.chain.manifest import Manifest
 from coopride.chain.transactions import RECEIPT_TIMEOUT_SECONDS, SettlerTransactions
 from coopride.chain.types import (
     BatchEvents,
+    Hold,
+    HoldState,
     LedgerParameters,
     ProposalInfo,
     ProposalState,
@@ -380,8 +382,12 @@ class ChainClient:
         )
 
     # ------------------------------------------------------ settlement logs
-    def settle_call(self, batch_id: bytes, signed_receipts: Sequence[tuple[Any, ...]]) -> ContractFunction:
-        return self.ledger.functions.settle(batch_id, list(signed_receipts))
+    def settle_call(
+        self, batch_id: bytes, signed_receipts: Sequence[tuple[Any, ...]], attester_r: bytes, attester_vs: bytes
+    ) -> ContractFunction:
+        """`RideLedger.settle(batchId, receipts, attesterR, attesterVS)`: the attester's EIP-2098 signature over
+        `Attestation(batchId, receiptsHash)` (`coopride.services.attestation`)."""
+        return self.ledger.functions.settle(batch_id, list(signed_receipts), bytes(attester_r), bytes(attester_vs))
 
     def batch_events(self, receipt: TxReceipt) -> BatchEvents:
         """The per-trip outcomes a `settle` transaction's receipt reports."""
@@ -426,6 +432,98 @@ class ChainClient:
                     int(log["blockNumber"]),
                 )
         return found
+
+    # ------------------------------------------------- bookings: holds, disputes
+    def next_block_timestamp(self) -> int:
+        """A lower bound of the timestamp of the next block: the node's pending block (which follows the chain's
+        own clock, also on an idle anvil whose latest block is old), never below the latest block's."""
+        latest = int(self.w3.eth.get_block("latest")["timestamp"])
+        try:
+            pending = self.w3.eth.get_block("pending")
+        except (ValueError, Web3RPCError):  # a node without a pending block
+            return latest
+        return max(latest, int(pending["timestamp"])) if pending else latest
+
+    def dispute_window(self) -> int:
+        return int(self._call(self.ledger.functions.disputeWindow()))
+
+    def max_trip_seconds(self) -> int:
+        return int(self._call(self.ledger.functions.maxTripSeconds()))
+
+    def max_receipt_age(self) -> int:
+        return int(self._call(self.ledger.functions.maxReceiptAge()))
+
+    def quote_fare(self, region_id: int, distance_metres: int) -> int:
+        return int(self._call(self.ledger.functions.quoteFare(region_id, distance_metres)))
+
+    def is_mediator(self, account: str) -> bool:
+        """Holds MEDIATOR_ROLE (a mediator must also be a member to decide)."""
+        role = self._call(self.ledger.functions.MEDIATOR_ROLE())
+        return bool(self._call(self.ledger.functions.hasRole(role, to_checksum_address(account))))
+
+    def hold_of(self, trip_id: int, driver: str, rider: str) -> Hold:
+        args = (trip_id, to_checksum_address(driver), to_checksum_address(rider))
+        max_fare, cancel_by, expiry, state = self._call(self.ledger.functions.holdOf(*args))
+        released = bool(self._call(self.ledger.functions.isHoldReleased(*args)))
+        return Hold(int(max_fare), int(cancel_by), int(expiry), HoldState(int(state)), released)
+
+    def relay_authorise_fare(self, authorisation: FareAuthorisation, signature: bytes) -> TxOutcome:
+        return self.transactions.transact(
+            self.ledger.functions.authoriseFare(authorisation.as_tuple(), bytes(signature))
+        )
+
+    def relay_release_hold(
+        self, trip_id: int, driver: str, rider: str, signer: str, deadline: int, signature: bytes
+    ) -> TxOutcome:
+        return self.transactions.transact(
+            self.ledger.functions.releaseHoldBySig(
+                trip_id,
+                to_checksum_address(driver),
+                to_checksum_address(rider),
+                to_checksum_address(signer),
+                deadline,
+                bytes(signature),
+            )
+        )
+
+    def relay_dispute(
+        self, trip_id: int, driver: str, rider: str, reason: str, by: str, deadline: int, signature: bytes
+    ) -> TxOutcome:
+        return self.transactions.transact(
+            self.ledger.functions.disputeBySig(
+                trip_id,
+                to_checksum_address(driver),
+                to_checksum_address(rider),
+                reason,
+                to_checksum_address(by),
+                deadline,
+                bytes(signature),
+            )
+        )
+
+    def relay_resolution(
+        self,
+        trip_id: int,
+        driver: str,
+        rider: str,
+        award: int,
+        reason: str,
+        mediator: str,
+        deadline: int,
+        signature: bytes,
+    ) -> TxOutcome:
+        return self.transactions.transact(
+            self.ledger.functions.resolveDisputeBySig(
+                trip_id,
+                to_checksum_address(driver),
+                to_checksum_address(rider),
+                award,
+                reason,
+                to_checksum_address(mediator),
+                deadline,
+                bytes(signature),
+            )
+        )
 
     # ---------------------------------------------------------------- helpers
     def _call(self, call: ContractFunction) -> Any:

@@ -8,7 +8,8 @@ from enum import IntEnum
 
 
 class RejectReason(IntEnum):
-    """`RideLedger.RejectReason` (docs/design.md)."""
+    """`RideLedger.RejectReason` v2 (docs/design.md): `DISPUTED` and `DISPUTE_WINDOW_OPEN` mean "retry later",
+    every other reason is final for that receipt."""
 
     NONE = 0
     ALREADY_SETTLED = 1
@@ -17,9 +18,13 @@ class RejectReason(IntEnum):
     NOT_MEMBER = 4
     UNKNOWN_REGION = 5
     REGION_NOT_OPERATING = 6
-    FARE_EXCEEDS_SIGNED = 7
-    RIDER_UNDERFUNDED = 8
+    FARE_EXCEEDS_AUTHORISED = 7
+    NOT_AUTHORISED = 8
     INVALID_TRIP = 9
+    EXPIRED = 10
+    DISPUTED = 11
+    DISPUTE_WINDOW_OPEN = 12
+    SOLO_IN_OPERATING_REGION = 13
 
     @property
     def label(self) -> str:
@@ -42,6 +47,27 @@ class ProposalState(IntEnum):
     def label(self) -> str:
         """As the API shows it: "Pending", "Active", ..."""
         return self.name.capitalize()
+
+
+class HoldState(IntEnum):
+    """`IRideLedgerBookings.HoldState`: a released or settled hold reads `NONE`."""
+
+    NONE = 0
+    ACTIVE = 1
+    DISPUTED = 2
+    RESOLVED_PAID = 3
+    RESOLVED_UNPAID = 4
+
+
+@dataclass(frozen=True)
+class Hold:
+    """`RideLedger.holdOf(tripId, driver, rider)` and `isHoldReleased`."""
+
+    max_fare: int
+    cancel_by: int
+    expiry: int
+    state: HoldState
+    released: bool
 
 
 @dataclass(frozen=True)

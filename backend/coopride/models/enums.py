@@ -28,7 +28,9 @@ SEAT_HOLDING = (RequestStatus.MATCHED, RequestStatus.BOOKED, RequestStatus.PICKE
 
 class TripStatus(StrEnum):
     """ "void": trace rejected, or solo movement in an operating region (earns nothing, never settled).
-    The settlement worker moves "queued" -> "submitted" -> "settled" | "rejected"."""
+    "queued": the driver signed the receipt; the settlement worker sends it once the rider confirmed (signed it
+    too) or the dispute window has passed since the trip's end, and no dispute is open. The worker moves
+    "queued" -> "submitted" -> "settled" | "rejected"."""
 
     VOID = "void"
     AWAITING_SIGNATURES = "awaiting_signatures"
@@ -61,6 +63,10 @@ class RelayKind(StrEnum):
     CLAIM = "claim"
     ACTIVATE_REGION = "activate_region"
     WITHDRAW = "withdraw"
+    AUTHORISE_FARE = "authorise_fare"
+    RELEASE_HOLD = "release_hold"
+    DISPUTE = "dispute"
+    RESOLVE_DISPUTE = "resolve_dispute"
 
 
 class ApplicationStatus(StrEnum):
@@ -87,6 +93,14 @@ class ProposalKind(StrEnum):
 class RegionPhase(StrEnum):
     BOOTSTRAP = "bootstrap"
     OPERATING = "operating"
+
+
+class DisputeStatus(StrEnum):
+    """A trip's dispute: open until a mediator decides (paid: an award above zero; unpaid: nothing)."""
+
+    OPEN = "open"
+    RESOLVED_PAID = "resolved_paid"
+    RESOLVED_UNPAID = "resolved_unpaid"
 
 
 class BatchStatus(StrEnum):

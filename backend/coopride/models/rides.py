@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
-from coopride.models.base import ADDRESS_LENGTH, EnumString, utcnow
+from coopride.models.base import ADDRESS_LENGTH, HASH_LENGTH, EnumString, utcnow
 from coopride.models.enums import OfferStatus, RequestStatus
 
 
@@ -58,6 +59,14 @@ class RideRequestBase(Endpoints, PickupWindow):
     pickup_time: int | None = None  # planned, from the matcher
     picked_up_at: int | None = None
     ended_at: int | None = None  # when a ride cancelled after pickup ended
+    # The booking on chain (v2): an unpredictable trip id given at match, the rider's fare authorisation
+    # (FareAuthorisation: maxFare, cancelBy, expiry) relayed at accept, and the hold's release on a cancellation.
+    trip_id: int | None = Field(default=None, unique=True, sa_type=BigInteger)
+    max_fare: int | None = Field(default=None, sa_type=BigInteger)
+    cancel_by: int | None = Field(default=None, sa_type=BigInteger)
+    authorisation_expiry: int | None = Field(default=None, sa_type=BigInteger)
+    authorisation_tx_hash: str | None = Field(default=None, max_length=HASH_LENGTH)
+    release_tx_hash: str | None = Field(default=None, max_length=HASH_LENGTH)
 
 
 class RideRequest(RideRequestBase, table=True):

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger
 from sqlmodel import Field, SQLModel
 
 from coopride.models.base import ADDRESS_LENGTH, HASH_LENGTH, EnumString, trip_id_column, utcnow
-from coopride.models.enums import TripStatus
+from coopride.models.enums import DisputeStatus, TripStatus
 
 
 class TripBase(SQLModel):
@@ -35,8 +35,23 @@ class TripBase(SQLModel):
     shares_minted: str | None = None
 
 
-class Trip(TripBase, table=True):
-    """One driven trip. `id` IS the on-chain tripId (dense, increasing). The settlement worker
+class TripDispute(SQLModel):
+    """A dispute on a shared trip and a mediator's decision (relayed `disputeBySig` / `resolveDisputeBySig`)."""
+
+    dispute_status: DisputeStatus | None = Field(default=None, index=True, sa_type=EnumString(DisputeStatus, 16))
+    dispute_reason: str | None = None
+    dispute_by: str | None = Field(default=None, max_length=ADDRESS_LENGTH)
+    dispute_tx_hash: str | None = Field(default=None, max_length=HASH_LENGTH)
+    dispute_award: int | None = Field(default=None, sa_type=BigInteger)
+    dispute_fee: int | None = Field(default=None, sa_type=BigInteger)  # the treasury's part of the award
+    dispute_mediator: str | None = Field(default=None, max_length=ADDRESS_LENGTH)
+    resolution_reason: str | None = None
+    resolution_tx_hash: str | None = Field(default=None, max_length=HASH_LENGTH)
+
+
+class Trip(TripBase, TripDispute, table=True):
+    """One driven trip. `id` IS the on-chain tripId: a shared trip's is its booking's (`RideRequest.trip_id`,
+    unpredictable, given at match), a solo trip's is drawn the same way when it is logged. The settlement worker
     reads "queued" trips and writes batch_id, tx_hash, block_number, fare_paid, fee_paid,
     shares_minted, reject_reason and settled_at."""
 

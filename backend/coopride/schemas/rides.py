@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from coopride.models.base import stored_id
 from coopride.models.rides import OfferBase, OfferTerms, PickupWindow, RideRequestBase, TripOffer
-from coopride.schemas.types import PUBLIC, LatLonIn
+from coopride.schemas.types import PUBLIC, Deadline, HexSignature, LatLonIn
 
 
 class OfferCreate(OfferTerms):
@@ -71,3 +71,10 @@ class RideRequestCreate(PickupWindow):
 class RideRequestPublic(RideRequestBase):
     model_config = PUBLIC  # type: ignore[assignment]
     id: int
+
+
+class CancelIn(BaseModel):
+    """Cancelling a booked ride: the rider's signed `HoldRelease` (`GET /rides/requests/{id}/cancel/typed-data`)."""
+
+    deadline: Deadline
+    signature: HexSignature

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from coopride.models.enums import TripRole, TripStatus
 from coopride.schemas.common import RelayedTransactionPublic
+from coopride.schemas.trips import DisputePublic
 
 
 class StatementTrip(BaseModel):
@@ -23,6 +24,7 @@ class StatementTrip(BaseModel):
     tx_hash: str | None
     block_number: int | None
     reject_reason: str | None
+    dispute: DisputePublic | None = Field(description="a dispute and the mediator's decision, if any")
 
 
 class Vote(BaseModel):
@@ -37,13 +39,15 @@ class DrivingTotals(BaseModel):
     metres_shared: int = Field(description="of which with a rider on board")
     metres_settled: int = Field(description="of which settled on chain")
     shares_earned: str = Field(description="shares minted to you by settled trips (18 decimals)")
-    fares_received: int = Field(description="settled fares minus the cooperative fee, fare-token units")
-    fees_paid_to_treasury: int = Field(description="the cooperative fee on your settled trips")
+    fares_received: int = Field(
+        description="settled fares and mediators' awards minus the cooperative fee, fare-token units"
+    )
+    fees_paid_to_treasury: int = Field(description="the cooperative fee on your settled trips and awards")
 
 
 class RidingTotals(BaseModel):
     metres_ridden: int
-    fares_paid: int = Field(description="what settled trips debited from your escrow")
+    fares_paid: int = Field(description="what settled trips and mediators' awards took from your escrow")
 
 
 class ChainBalances(BaseModel):

@@ -7,8 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from coopride.domain.geo import validate_latlon
 from coopride.domain.traces import Fix
 from coopride.models.base import stored_id
+from coopride.models.enums import DisputeStatus
 from coopride.models.trips import Trip, TripBase
-from coopride.schemas.types import PUBLIC
+from coopride.schemas.types import PUBLIC, Deadline, HexSignature, Uint96
+
+DisputeReason = Field(min_length=1, max_length=500, description="why, in a sentence (stored on chain in the event)")
 
 
 class FixIn(BaseModel):
@@ -47,12 +50,42 @@ class TripCreate(BaseModel):
     fixes: list[FixIn] = Field(min_length=2, max_length=20_000)
 
 
+class DisputePublic(BaseModel):
+    """A dispute on the trip and, once a mediator decided, the decision. `tx_hash` is the dispute's transaction
+    (`TripDisputed`), `resolution_tx_hash` the decision's (`DisputeResolved`)."""
+
+    status: DisputeStatus
+    reason: str | None
+    by: str | None
+    award: int | None
+    resolution_reason: str | None
+    tx_hash: str | None
+    mediator: str | None
+    resolution_tx_hash: str | None
+
+    @classmethod
+    def of(cls, trip: Trip) -> DisputePublic | None:
+        if trip.dispute_status is None:
+            return None
+        return cls(
+            status=trip.dispute_status,
+            reason=trip.dispute_reason,
+            by=trip.dispute_by,
+            award=trip.dispute_award,
+            resolution_reason=trip.resolution_reason,
+            tx_hash=trip.dispute_tx_hash,
+            mediator=trip.dispute_mediator,
+            resolution_tx_hash=trip.resolution_tx_hash,
+        )
+
+
 class TripPublic(TripBase):
     model_config = PUBLIC  # type: ignore[assignment]
 
     id: int
     driver_signed: bool
-    rider_signed: bool
+    rider_signed: bool = Field(description="the rider confirmed the receipt (the fare goes before the window ends)")
+    dispute: DisputePublic | None
 
     @classmethod
     def of(cls, trip: Trip) -> TripPublic:
@@ -62,4 +95,22 @@ class TripPublic(TripBase):
             id=stored_id(trip),
             driver_signed=trip.driver_signature is not None,
             rider_signed=trip.rider_signature is not None,
+            dispute=DisputePublic.of(trip),
         )
+
+
+class DisputeIn(BaseModel):
+    """A party's signed `Dispute` (`GET /trips/{id}/dispute/typed-data?reason=...`)."""
+
+    reason: str = DisputeReason
+    deadline: Deadline
+    signature: HexSignature
+
+
+class ResolutionIn(BaseModel):
+    """A mediator's signed `Resolution` (`GET /trips/{id}/resolution/typed-data?award=&reason=`)."""
+
+    award: Uint96 = Field(description="fare-token units paid to the driver (fee included), 0..maxFare")
+    reason: str = DisputeReason
+    deadline: Deadline
+    signature: HexSignature

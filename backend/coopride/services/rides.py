@@ -1,29 +1,81 @@
 """Offers, ride requests and bookings: quoting, matching, accepting, pickup and cancellation.
 
+Booking (v2): a request gets an unpredictable trip id when it is matched; accepting the match is the rider's
+EIP-712 `FareAuthorisation` (the most they pay this driver for this trip id), which the backend relays
+(`RideLedger.authoriseFare`): the fare is held in the rider's escrow until the trip settles. Whatever the chain
+would refuse (an expired authorisation, escrow short of the fare, a signature that is not the rider's or not in
+the one form the ledger accepts) is refused at submission with the same rule.
+
 Cancellation policy (docs/api.md): before pickup a rider cancels for free and the seat returns to
-the offer; after pickup, cancelling ends the ride early: the driver logs the trace up to the
-drop-off, which is not checked against the booked destination, and the receipt charges only the
-kilometres that trace verifies.
+the offer (once accepted, with the rider's signed `HoldRelease` before `cancelBy`, which returns the held fare);
+after pickup, cancelling ends the ride early: the driver logs the trace up to the drop-off, which is not checked
+against the booked destination, and the receipt charges only the kilometres that trace verifies.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Sequence
+from typing import Any
 
+from eth_account.messages import encode_typed_data
 from sqlmodel import Session, col, func, select
 
 from coopride.chain.client import ChainClient
+from coopride.chain.eip712 import FareAuthorisation, fare_authorisation_typed_data
+from coopride.chain.eip712 import hold_release_typed_data as hold_release_message
+from coopride.config import Settings
 from coopride.domain import matching
 from coopride.domain.geo import GreatCircleDistance, LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
-from coopride.models import RideRequest, TripOffer, stored_id
-from coopride.models.enums import SEAT_HOLDING, OfferStatus, RequestStatus
+from coopride.models import RideRequest, Trip, TripOffer, stored_id
+from coopride.models.enums import SEAT_HOLDING, OfferStatus, RelayKind, RequestStatus
 from coopride.schemas.rides import OfferPublic
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
+from coopride.services.relays import record_relayed, signature_deadline
+from coopride.services.signatures import recover_signer
 
 ROAD_DISTANCE = GreatCircleDistance()
+
+# Trip ids are uint64 on chain; drawn below 2**53 so that JSON readers that hold numbers as doubles (browsers)
+# read them exactly. 53 random bits: nobody guesses the next booking's id.
+TRIP_ID_BITS = 53
+# secp256k1's group order: the ledger (OpenZeppelin ECDSA) refuses an s in its upper half.
+SECP256K1_HALF_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 // 2
+
+
+def allocate_trip_id(session: Session) -> int:
+    """A fresh random trip id, used by no booking and no trip in the database (nor pending in `session`)."""
+    taken = {r.trip_id for r in session.new if isinstance(r, RideRequest)} | {
+        t.id for t in session.new if isinstance(t, Trip)
+    }
+    while True:
+        candidate = secrets.randbits(TRIP_ID_BITS)
+        if candidate == 0 or candidate in taken:
+            continue
+        if session.exec(select(RideRequest.id).where(RideRequest.trip_id == candidate)).first() is not None:
+            continue
+        if session.get(Trip, candidate) is not None:
+            continue
+        return candidate
+
+
+def require_ledger_signature(typed_data: dict[str, Any], signature: bytes, expected: str, what: str) -> None:
+    """Refuses a signature the ledger would refuse: not 65 bytes, v not 27 or 28, s in the upper half order
+    (422), or not `expected`'s over exactly `typed_data` (403)."""
+    if len(signature) != 65:
+        raise Invalid(f"the {what} signature has {len(signature)} bytes; the ledger takes 65")
+    if signature[64] not in (27, 28):
+        raise Invalid(f"the {what} signature's v is {signature[64]}; the ledger takes 27 or 28")
+    if int.from_bytes(signature[32:64], "big") > SECP256K1_HALF_ORDER:
+        raise Invalid(f"the {what} signature has a high s (its malleable twin); the ledger takes the low-s form")
+    signer = recover_signer(encode_typed_data(full_message=typed_data), signature, f"the {what} signature")
+    if signer != expected:
+        raise Forbidden(
+            f"the {what} signature is not {expected}'s over this exact typed data (it recovers to {signer})"
+        )
 
 
 def region_of(region_map: RegionMap, point: LatLon, what: str) -> int:
@@ -223,6 +275,7 @@ def _assign(
     request.shared_metres = round(assignment.shared_metres)
     request.detour_metres = round(assignment.detour_metres)
     request.pickup_time = int(assignment.pickup_time)
+    request.trip_id = allocate_trip_id(session)
     free[stored_id(offer)] -= 1
     session.add(request)
     return request
@@ -249,13 +302,77 @@ def visible_request(session: Session, request_id: int, caller: str) -> RideReque
     return request
 
 
-def accept(session: Session, request_id: int, rider: str) -> RideRequest:
+def _e6(degrees: float) -> int:
+    return round(degrees * 1_000_000)
+
+
+def authorisation(session: Session, chain: ChainClient, request: RideRequest) -> FareAuthorisation:
+    """The `FareAuthorisation` a rider signs to accept their match: the quote for the matched distance at the
+    fare per km the chain has now (0 while the region bootstraps), cancellable until the planned pickup, valid
+    until the end of the offer's departure window plus the longest trip the ledger takes."""
+    if request.status != RequestStatus.MATCHED:
+        raise Conflict(f"ride request {request.id} is {request.status}; only a matched request can be accepted")
+    offer = session.get(TripOffer, request.offer_id) if request.offer_id is not None else None
+    if offer is None or request.trip_id is None or request.pickup_time is None:
+        raise Conflict(f"ride request {request.id} has no match to accept")
+    region = chain.region(request.region_id)
+    metres = request.shared_metres or request.estimated_metres
+    max_fare = quote_fare(metres, region.fare_per_km) if region.operating else 0
+    expiry = offer.depart_latest + chain.max_trip_seconds()
+    return FareAuthorisation(
+        tripId=request.trip_id,
+        rider=request.rider,
+        driver=offer.driver,
+        regionId=request.region_id,
+        pickupLatE6=_e6(request.origin_lat),
+        pickupLonE6=_e6(request.origin_lon),
+        dropoffLatE6=_e6(request.destination_lat),
+        dropoffLonE6=_e6(request.destination_lon),
+        maxFare=max_fare,
+        cancelBy=min(request.pickup_time, expiry),
+        expiry=expiry,
+    )
+
+
+def _own_request(session: Session, request_id: int, rider: str) -> RideRequest:
     request = get_request(session, request_id)
     if request.rider != rider:
         raise Forbidden(f"ride request {request_id} is not yours")
-    if request.status != RequestStatus.MATCHED:
-        raise Conflict(f"ride request {request_id} is {request.status}; only a matched request can be accepted")
+    return request
+
+
+def authorisation_typed_data(session: Session, chain: ChainClient, request_id: int, rider: str) -> dict[str, Any]:
+    """The rider's `FareAuthorisation` typed data for their matched request."""
+    request = _own_request(session, request_id, rider)
+    return fare_authorisation_typed_data(chain.manifest.domains["receipt"], authorisation(session, chain, request))
+
+
+def accept(session: Session, chain: ChainClient, request_id: int, rider: str, signature: bytes) -> RideRequest:
+    """Books the seat: checks the rider's signed authorisation as the ledger will, then relays `authoriseFare`
+    (the fare moves from the rider's free escrow into the booking's hold). The caller commits."""
+    request = _own_request(session, request_id, rider)
+    auth = authorisation(session, chain, request)
+    typed = fare_authorisation_typed_data(chain.manifest.domains["receipt"], auth)
+    require_ledger_signature(typed, signature, rider, "fare authorisation")
+    if chain.next_block_timestamp() >= auth.expiry:
+        raise Conflict(f"the authorisation expired at {auth.expiry}: the offer's window has passed")
+    if not chain.is_member(auth.driver):
+        raise Conflict(f"the driver {auth.driver} is no longer a member")
+    escrow = chain.escrow_of(rider)
+    if escrow < auth.maxFare:
+        raise Invalid(
+            f"InsufficientBalance: your free escrow holds {escrow}, the booking holds up to {auth.maxFare}: "
+            "deposit first"
+        )
+    outcome = chain.relay_authorise_fare(auth, signature)
+    record_relayed(
+        session, rider, RelayKind.AUTHORISE_FARE, outcome, region_id=request.region_id, amount=str(auth.maxFare)
+    )
     request.status = RequestStatus.BOOKED
+    request.max_fare = auth.maxFare
+    request.cancel_by = auth.cancelBy
+    request.authorisation_expiry = auth.expiry
+    request.authorisation_tx_hash = outcome.tx_hash
     session.add(request)
     return request
 
@@ -272,11 +389,75 @@ def pick_up(session: Session, request_id: int, driver: str, now: int | None = No
     return request
 
 
-def cancel(session: Session, request_id: int, rider: str, now: int | None = None) -> RideRequest:
-    request = get_request(session, request_id)
-    if request.rider != rider:
-        raise Forbidden(f"ride request {request_id} is not yours")
-    if request.status in (RequestStatus.OPEN, RequestStatus.MATCHED, RequestStatus.BOOKED):
+def _booked_hold(session: Session, chain: ChainClient, request: RideRequest) -> tuple[str, int]:
+    """(driver, cancelBy) of a booked request whose fare is held on chain; refuses once cancelBy has passed."""
+    driver = driver_of(session, request)
+    if driver is None or request.trip_id is None or request.cancel_by is None:
+        raise Conflict(f"ride request {request.id} holds no fare to release")
+    if chain.next_block_timestamp() >= request.cancel_by:
+        raise Conflict(
+            f"ride request {request.id} could be cancelled for free until {request.cancel_by}; the driver may still "
+            "waive the fare"
+        )
+    return driver, request.cancel_by
+
+
+def hold_release_typed_data(
+    session: Session, chain: ChainClient, settings: Settings, request_id: int, rider: str
+) -> dict[str, Any]:
+    """The `HoldRelease` a rider signs to cancel a booked ride before its `cancelBy`."""
+    request = _own_request(session, request_id, rider)
+    if request.status != RequestStatus.BOOKED:
+        raise Conflict(f"ride request {request_id} is {request.status}; only a booked ride releases its hold")
+    driver, cancel_by = _booked_hold(session, chain, request)
+    assert request.trip_id is not None  # checked by _booked_hold
+    deadline = min(signature_deadline(chain, settings), cancel_by)
+    return _hold_release(chain, request.trip_id, driver, rider, chain.ledger_nonce(rider), deadline)
+
+
+def _hold_release(
+    chain: ChainClient, trip_id: int, driver: str, rider: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    return hold_release_message(chain.manifest.domains["receipt"], trip_id, driver, rider, rider, nonce, deadline)
+
+
+def cancel(
+    session: Session,
+    chain: ChainClient,
+    request_id: int,
+    rider: str,
+    now: int | None = None,
+    *,
+    deadline: int | None = None,
+    signature: bytes | None = None,
+) -> RideRequest:
+    """Cancels or ends a ride (the module's policy). A booked ride whose fare is held needs the rider's signed
+    `HoldRelease` (`deadline`, `signature`), relayed with `releaseHoldBySig`."""
+    request = _own_request(session, request_id, rider)
+    if request.status == RequestStatus.BOOKED and request.authorisation_tx_hash is not None:
+        if deadline is None or signature is None:
+            raise Invalid(
+                f"ride request {request_id} is booked: cancelling releases its hold with your signed HoldRelease "
+                f"(GET /rides/requests/{request_id}/cancel/typed-data, then post deadline and signature)"
+            )
+        driver, _cancel_by = _booked_hold(session, chain, request)
+        assert request.trip_id is not None  # checked by _booked_hold
+        if deadline < chain.next_block_timestamp():
+            raise Invalid("the signed deadline has passed: fetch fresh typed data")
+        typed = _hold_release(chain, request.trip_id, driver, rider, chain.ledger_nonce(rider), deadline)
+        require_ledger_signature(typed, signature, rider, "hold release")
+        outcome = chain.relay_release_hold(request.trip_id, driver, rider, rider, deadline, signature)
+        record_relayed(
+            session,
+            rider,
+            RelayKind.RELEASE_HOLD,
+            outcome,
+            region_id=request.region_id,
+            amount=str(request.max_fare or 0),
+        )
+        request.release_tx_hash = outcome.tx_hash
+        request.status = RequestStatus.CANCELLED
+    elif request.status in (RequestStatus.OPEN, RequestStatus.MATCHED, RequestStatus.BOOKED):
         request.status = RequestStatus.CANCELLED
     elif request.status == RequestStatus.PICKED_UP:
         request.status = RequestStatus.ENDED_EARLY

@@ -17,6 +17,7 @@ from coopride.models.enums import PENDING, RegionPhase, RelayKind, TripRole, Tri
 from coopride.schemas.common import RelayedTransactionPublic
 from coopride.schemas.regions import RegionStats
 from coopride.schemas.statements import ChainBalances, DrivingTotals, RidingTotals, Statement, StatementTrip, Vote
+from coopride.schemas.trips import DisputePublic
 from coopride.services.errors import NotFound
 
 
@@ -36,7 +37,17 @@ def _trip_row(trip: Trip, role: TripRole) -> StatementTrip:
         tx_hash=trip.tx_hash,
         block_number=trip.block_number,
         reject_reason=trip.reject_reason,
+        dispute=DisputePublic.of(trip),
     )
+
+
+def _award(trip: Trip) -> int:
+    """What a mediator's decision paid for the trip (paid at the decision, not by the settlement)."""
+    return trip.dispute_award or 0 if trip.resolution_tx_hash is not None else 0
+
+
+def _award_fee(trip: Trip) -> int:
+    return trip.dispute_fee or 0 if trip.resolution_tx_hash is not None else 0
 
 
 def member_statement(session: Session, chain: ChainClient, address: str, *, full: bool) -> Statement:
@@ -51,8 +62,9 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
         metres_shared=sum(t.distance_metres for t in driven if t.rider is not None),
         metres_settled=sum(t.distance_metres for t in settled_driven),
         shares_earned=str(sum(int(t.shares_minted or 0) for t in settled_driven)),
-        fares_received=sum((t.fare_paid or 0) - (t.fee_paid or 0) for t in settled_driven),
-        fees_paid_to_treasury=sum(t.fee_paid or 0 for t in settled_driven),
+        fares_received=sum((t.fare_paid or 0) - (t.fee_paid or 0) for t in settled_driven)
+        + sum(_award(t) - _award_fee(t) for t in driven),
+        fees_paid_to_treasury=sum(t.fee_paid or 0 for t in settled_driven) + sum(_award_fee(t) for t in driven),
     )
     ballots = session.exec(
         select(RelayedTransaction)
@@ -67,7 +79,9 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
     ledger = chain.ledger.address
     how_to_check = (
         f"Each settled trip: the TripSettled(tripId, fare, fee, shares) log of RideLedger {ledger} in tx_hash at "
-        f"block_number; RideLedger.isSettled(tripId) is true. Each vote: VoteCast on CoopGovernor "
+        f"block_number; RideLedger.isSettled(tripId) is true. Each dispute: TripDisputed(tripId, by, reason) in "
+        f"dispute.tx_hash, and its decision DisputeResolved(tripId, mediator, award, fee, refund, reason) in "
+        f"dispute.resolution_tx_hash. Each vote: VoteCast on CoopGovernor "
         f"{chain.governor.address} in tx_hash. Balances: RideLedger.escrowOf/earningsOf, CoopShare.balanceOf/claimable."
     )
     if not full:
@@ -95,7 +109,7 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
         driving=driving,
         riding=RidingTotals(
             metres_ridden=sum(t.distance_metres for t in ridden),
-            fares_paid=sum(t.fare_paid or 0 for t in settled_ridden),
+            fares_paid=sum(t.fare_paid or 0 for t in settled_ridden) + sum(_award(t) for t in ridden),
         ),
         chain=ChainBalances(
             is_member=chain.is_member(address),
@@ -141,7 +155,7 @@ def region_stats(
         metres_shared=sum(t.distance_metres for t in trips if t.rider is not None),
         metres_settled=sum(t.distance_metres for t in settled),
         shares_minted=str(sum(int(t.shares_minted or 0) for t in settled)),
-        fees_to_treasury=sum(t.fee_paid or 0 for t in settled),
+        fees_to_treasury=sum(t.fee_paid or 0 for t in settled) + sum(_award_fee(t) for t in trips),
         treasury_balance=chain.treasury_balance() if treasury_balance is None else treasury_balance,
     )
 

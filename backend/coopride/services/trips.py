@@ -1,8 +1,12 @@
-"""Driven trips: check the GPS trace, record the trip, build its EIP-712 receipt, collect both signatures.
+"""Driven trips: check the GPS trace, record the trip, build its EIP-712 receipt, collect the signatures,
+disputes and mediators' decisions.
 
-A trip becomes "queued" for the settlement worker only once every required party (the driver; the
-rider too when there is one) has signed exactly the receipt built here (`receipt_of`, which the worker
-sends as it is).
+A trip's id is its booking's trip id (a solo trip draws one the same way). The driver's signature on exactly the
+receipt built here (`receipt_of`, which the worker sends as it is) makes the trip "queued"; the rider's signature
+on the same receipt is their confirmation: it lets the fare go before the dispute window ends. Without it the
+settlement worker waits for the window. Within the window either party may dispute a shared trip
+(`Dispute`, relayed `disputeBySig`): the trip waits until a mediator decides (`Resolution`, relayed
+`resolveDisputeBySig`), which pays the award at once; the receipt then settles without moving money.
 """
 
 from __future__ import annotations
@@ -11,21 +15,29 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from eth_account.messages import encode_typed_data
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from coopride.chain.client import ChainClient
-from coopride.chain.eip712 import ZERO_ADDRESS, Domain, TripReceipt, receipt_typed_data
+from coopride.chain.eip712 import (
+    ZERO_ADDRESS,
+    Domain,
+    TripReceipt,
+    dispute_typed_data,
+    receipt_typed_data,
+    resolution_typed_data,
+)
+from coopride.chain.types import HoldState
+from coopride.config import Settings
 from coopride.domain.geo import LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
 from coopride.domain.traces import Fix, check_trace, trace_hash
-from coopride.models import RideRequest, Trip
-from coopride.models.enums import RequestStatus, TripRole, TripStatus
+from coopride.models import RideRequest, SettlementRetry, Trip
+from coopride.models.enums import DisputeStatus, RelayKind, RequestStatus, TripRole, TripStatus
 from coopride.services import rides
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
-from coopride.services.signatures import recover_signer
+from coopride.services.relays import record_relayed, signature_deadline
 
 # A ride cut short ends when the rider cancels; the driver's trace may run this long past that moment
 # (the time to stop the car and stop the app) and no longer.
@@ -58,6 +70,8 @@ def log_trip(
             raise Forbidden(f"ride request {request.id} is not booked on your offer")
         if request.status not in (RequestStatus.BOOKED, RequestStatus.PICKED_UP, RequestStatus.ENDED_EARLY):
             raise Conflict(f"ride request {request.id} is {request.status}; only a booked ride can be logged")
+        if request.trip_id is None or request.authorisation_tx_hash is None:
+            raise Conflict(f"ride request {request.id} has no fare authorisation on chain: it cannot be logged")
         region_id = request.region_id
         pickup = LatLon(request.origin_lat, request.origin_lon)
         if request.status == RequestStatus.ENDED_EARLY:
@@ -73,11 +87,14 @@ def log_trip(
     check = check_trace(fixes, pickup=pickup, dropoff=dropoff)
     solo_while_operating = request is None and region.operating
     fare = quote_fare(check.verified_metres, region.fare_per_km) if request is not None and region.operating else 0
+    if request is not None:
+        fare = min(fare, request.max_fare or 0)  # never more than the rider authorised
 
     reasons = list(check.reasons)
     if solo_while_operating:
         reasons.append("solo_in_operating_region")
     trip = Trip(
+        id=request.trip_id if request is not None else rides.allocate_trip_id(session),
         driver=driver,
         rider=request.rider if request is not None else None,
         request_id=request.id if request is not None else None,
@@ -138,29 +155,168 @@ def receipt_data(trip: Trip, domain: Domain) -> dict[str, Any]:
 
 
 def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, signature: bytes) -> Trip:
-    """Stores `signer`'s signature once it recovers to `signer` over this trip's exact receipt."""
+    """Stores `signer`'s signature once it is, in the form the ledger accepts, `signer`'s over this trip's exact
+    receipt. The driver's queues the trip; the rider's (the confirmation) may come until the trip is sent."""
     typed = receipt_data(trip, domain)
-    if trip.status != TripStatus.AWAITING_SIGNATURES:
-        raise Conflict(f"trip {trip.id} is {trip.status}: it takes no more signatures")
     role = TripRole.DRIVER if signer == trip.driver else TripRole.RIDER
+    open_to = (
+        (TripStatus.AWAITING_SIGNATURES,)
+        if role == TripRole.DRIVER
+        else (
+            TripStatus.AWAITING_SIGNATURES,
+            TripStatus.QUEUED,
+        )
+    )
+    if trip.status not in open_to:
+        raise Conflict(f"trip {trip.id} is {trip.status}: it takes no more {role} signature")
     if getattr(trip, f"{role}_signature") is not None:
         raise Conflict(f"you already signed trip {trip.id} as its {role}")
-    recovered = recover_signer(encode_typed_data(full_message=typed), signature, "the receipt signature")
-    if recovered != signer:
-        raise Forbidden(f"the signature is not the {role}'s over this exact receipt (it recovers to {recovered})")
+    try:
+        rides.require_ledger_signature(typed, signature, signer, "receipt")
+    except Forbidden:
+        raise Forbidden(f"the signature is not the {role}'s over this exact receipt") from None
     setattr(trip, f"{role}_signature", "0x" + signature.hex())
     session.add(trip)
     session.flush()
-    # Decided in SQL, so that driver and rider signing at the same moment still queue the trip.
+    # Decided in SQL, so that a signature arriving while the trip changes state is never lost.
     session.execute(
         update(Trip)
         .where(
             col(Trip.id) == trip.id,
             col(Trip.status) == TripStatus.AWAITING_SIGNATURES,
             col(Trip.driver_signature).is_not(None),
-            or_(col(Trip.rider).is_(None), col(Trip.rider_signature).is_not(None)),
         )
         .values(status=TripStatus.QUEUED)
     )
     session.refresh(trip)
+    return trip
+
+
+# ---------------------------------------------------------------- disputes and decisions
+DISPUTABLE = (TripStatus.AWAITING_SIGNATURES, TripStatus.QUEUED, TripStatus.SUBMITTED)
+
+
+def _disputable(chain: ChainClient, trip: Trip) -> str:
+    """The rider of a shared trip whose hold a dispute may still stop; refuses any other trip."""
+    if trip.rider is None:
+        raise Conflict(f"trip {trip.id} is solo: there is no fare to dispute")
+    if trip.dispute_status is not None:
+        raise Conflict(f"trip {trip.id} is already disputed ({trip.dispute_status})")
+    if trip.status not in DISPUTABLE:
+        raise Conflict(f"trip {trip.id} is {trip.status}: it can no longer be disputed")
+    hold = chain.hold_of(_trip_id(trip), trip.driver, trip.rider)
+    if hold.state != HoldState.ACTIVE:
+        raise Conflict(f"trip {trip.id}'s hold is {hold.state.name.lower()}: it can no longer be disputed")
+    return trip.rider
+
+
+def _trip_id(trip: Trip) -> int:
+    assert trip.id is not None, "the trip has not been flushed"
+    return trip.id
+
+
+def dispute_data(chain: ChainClient, settings: Settings, trip: Trip, by: str, reason: str) -> dict[str, Any]:
+    """The `Dispute` typed data the rider or the driver signs (`by` is the caller, a party of `trip`)."""
+    rider = _disputable(chain, trip)
+    deadline = signature_deadline(chain, settings)
+    return _dispute(chain, trip, rider, reason, by, chain.ledger_nonce(by), deadline)
+
+
+def _dispute(
+    chain: ChainClient, trip: Trip, rider: str, reason: str, by: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    domain = chain.manifest.domains["receipt"]
+    return dispute_typed_data(domain, _trip_id(trip), trip.driver, rider, reason, by, nonce, deadline)
+
+
+def file_dispute(
+    session: Session, chain: ChainClient, trip: Trip, by: str, reason: str, deadline: int, signature: bytes
+) -> Trip:
+    """Relays a party's signed dispute (`disputeBySig`): the trip waits for a mediator. The caller commits."""
+    rider = _disputable(chain, trip)
+    if deadline < chain.next_block_timestamp():
+        raise Invalid("the signed deadline has passed: fetch fresh typed data")
+    typed = _dispute(chain, trip, rider, reason, by, chain.ledger_nonce(by), deadline)
+    rides.require_ledger_signature(typed, signature, by, "dispute")
+    outcome = chain.relay_dispute(_trip_id(trip), trip.driver, rider, reason, by, deadline, signature)
+    record_relayed(session, by, RelayKind.DISPUTE, outcome, region_id=trip.region_id)
+    trip.dispute_status = DisputeStatus.OPEN
+    trip.dispute_reason = reason
+    trip.dispute_by = by
+    trip.dispute_tx_hash = outcome.tx_hash
+    session.add(trip)
+    return trip
+
+
+def trip_for_mediator(session: Session, chain: ChainClient, trip_id: int, mediator: str) -> Trip:
+    """A disputed trip `mediator` may decide: they hold MEDIATOR_ROLE, are a member and no party."""
+    trip = session.get(Trip, trip_id)
+    if trip is None:
+        raise NotFound(f"no trip {trip_id}")
+    if not (chain.is_mediator(mediator) and chain.is_member(mediator)):
+        raise Forbidden("only a member holding the ledger's MEDIATOR_ROLE decides disputes")
+    if mediator in (trip.driver, trip.rider):
+        raise Forbidden(f"you are a party to trip {trip_id}: another mediator decides it")
+    if trip.dispute_status != DisputeStatus.OPEN or trip.rider is None:
+        raise Conflict(f"trip {trip_id} has no open dispute")
+    return trip
+
+
+def _resolution(
+    chain: ChainClient, trip: Trip, award: int, reason: str, mediator: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    assert trip.rider is not None  # checked by trip_for_mediator
+    hold = chain.hold_of(_trip_id(trip), trip.driver, trip.rider)
+    if hold.state != HoldState.DISPUTED:
+        raise Conflict(f"trip {trip.id}'s hold is {hold.state.name.lower()}, not disputed")
+    if award > hold.max_fare:
+        raise Invalid(f"the award {award} is above the fare the rider authorised ({hold.max_fare})")
+    domain = chain.manifest.domains["receipt"]
+    return resolution_typed_data(
+        domain, _trip_id(trip), trip.driver, trip.rider, award, reason, mediator, nonce, deadline
+    )
+
+
+def resolution_data(
+    session: Session, chain: ChainClient, settings: Settings, trip_id: int, mediator: str, award: int, reason: str
+) -> dict[str, Any]:
+    """The `Resolution` typed data a mediator signs."""
+    trip = trip_for_mediator(session, chain, trip_id, mediator)
+    deadline = signature_deadline(chain, settings)
+    return _resolution(chain, trip, award, reason, mediator, chain.ledger_nonce(mediator), deadline)
+
+
+def resolve(
+    session: Session,
+    chain: ChainClient,
+    trip_id: int,
+    mediator: str,
+    award: int,
+    reason: str,
+    deadline: int,
+    signature: bytes,
+) -> Trip:
+    """Relays a mediator's signed decision (`resolveDisputeBySig`): the award is paid now, the rest refunded; the
+    receipt may then settle (no money, shares only for an award above zero). The caller commits."""
+    trip = trip_for_mediator(session, chain, trip_id, mediator)
+    assert trip.rider is not None  # checked by trip_for_mediator
+    if deadline < chain.next_block_timestamp():
+        raise Invalid("the signed deadline has passed: fetch fresh typed data")
+    typed = _resolution(chain, trip, award, reason, mediator, chain.ledger_nonce(mediator), deadline)
+    rides.require_ledger_signature(typed, signature, mediator, "resolution")
+    outcome = chain.relay_resolution(
+        _trip_id(trip), trip.driver, trip.rider, award, reason, mediator, deadline, signature
+    )
+    record_relayed(session, mediator, RelayKind.RESOLVE_DISPUTE, outcome, region_id=trip.region_id, amount=str(award))
+    trip.dispute_status = DisputeStatus.RESOLVED_PAID if award > 0 else DisputeStatus.RESOLVED_UNPAID
+    trip.dispute_award = award
+    trip.dispute_fee = award * chain.parameters().fee_bps // 10_000  # as the ledger computes it, in that block
+    trip.dispute_mediator = mediator
+    trip.resolution_reason = reason
+    trip.resolution_tx_hash = outcome.tx_hash
+    session.add(trip)
+    retry = session.get(SettlementRetry, _trip_id(trip))
+    if retry is not None:  # rejected Disputed before: it may go out at once now
+        retry.retry_after = 0.0
+        session.add(retry)
     return trip

@@ -1,5 +1,15 @@
 """The settlement worker: posts queued trips to `RideLedger.settle` in batches, exactly once.
 
+What goes out (v2): a trip is "queued" once its driver signed the receipt. It is due when the chain's next block
+will be past its end and either the rider confirmed (signed the same receipt) or the dispute window has passed
+since its end, and no dispute recorded here is waiting for a mediator. The chain's clock is read from the node's
+pending block (`ChainClient.next_block_timestamp`), so an idle anvil whose latest block is old holds nothing back.
+Before a batch is signed the attester checks every trip's trace again (`coopride.services.attestation`): a trip
+it refuses is rejected here, for good, and never sent; the others go out with the attester's signature over
+`Attestation(batchId, receiptsHash)`. A receipt the chain rejects `Disputed` or `DisputeWindowOpen` goes back to
+the queue after a delay (doubling per attempt up to `max_retry_delay_seconds`) until it settles; every other
+rejection is final.
+
 Exactly once, whatever dies when:
 1. A batch (trip ids, deterministic batchId, the signed raw transaction, its hash and nonce) is stored
    and its trips marked "submitted" in ONE database transaction, BEFORE the transaction is broadcast.
@@ -44,14 +54,17 @@ from coopride.chain.types import RejectReason, SignedTx, TripRejection
 from coopride.config import Settings, get_settings
 from coopride.db import init_db, make_engine
 from coopride.models import SettlementBatch, SettlementRetry, Trip, as_utc, stored_id, utcnow
-from coopride.models.enums import BatchStatus, TripStatus
+from coopride.models.enums import BatchStatus, DisputeStatus, TripStatus
+from coopride.services.attestation import Attester, attester_key_of, trace_problems
 from coopride.services.trips import receipt_of
 from coopride.settlement.reconcile import reconcile_trips, record_settled, requeue
 
 log = logging.getLogger(__name__)
 
-# Rejections that may pass on a later attempt; every other reason is final.
-RETRYABLE_REASONS = frozenset({RejectReason.RIDER_UNDERFUNDED})
+# Rejections that pass later ("retry later": a mediator decides, the window closes); every other reason is final.
+RETRYABLE_REASONS = frozenset({RejectReason.DISPUTED, RejectReason.DISPUTE_WINDOW_OPEN})
+# How a trip the attester refused is recorded (it never reaches the chain).
+ATTESTATION_REFUSED = "AttestationRefused"
 
 
 @dataclass
@@ -94,7 +107,8 @@ class SettlementWorker:
         batch_size: int = 100,
         max_age_seconds: float = 30.0,
         retry_delay_seconds: float = 60.0,
-        max_attempts: int = 5,
+        max_retry_delay_seconds: float = 3600.0,
+        attester: Attester | None = None,
         receipt_timeout: float | None = None,
         bump_after_seconds: float = 180.0,
         max_fee_per_gas: int | None = None,
@@ -109,7 +123,10 @@ class SettlementWorker:
         self.batch_size = batch_size
         self.max_age_seconds = max_age_seconds
         self.retry_delay_seconds = retry_delay_seconds
-        self.max_attempts = max_attempts
+        self.max_retry_delay_seconds = max_retry_delay_seconds
+        self.attester = attester or Attester(
+            attester_key_of(Settings(), chain.chain_id), chain.manifest.domains["receipt"]
+        )
         self.receipt_timeout = receipt_timeout
         self.bump_after_seconds = bump_after_seconds
         self.max_fee_per_gas = max_fee_per_gas
@@ -156,17 +173,25 @@ class SettlementWorker:
     # --------------------------------------------------------- choosing trips
     def _due_trips(self, force: bool) -> list[Trip]:
         now = self.clock()
-        # The ledger rejects, for good, a receipt that ends after the block settling it: a trip waits
-        # until the chain's clock has passed its end (chains can lag the wall clock by seconds).
-        chain_time = self.chain.latest_timestamp()
+        # The ledger rejects, for good, a receipt that ends after the block settling it, and rejects an unconfirmed
+        # one `DisputeWindowOpen` before `endTime + disputeWindow`: both compare with the next block's time, which
+        # the node's pending block gives (an idle chain's latest block can be far behind it).
+        chain_time = self.chain.next_block_timestamp()
+        window_closed_before = chain_time - self.chain.dispute_window()
         with self._session() as session:
             rows = session.exec(
                 select(Trip, SettlementRetry)
                 .join(SettlementRetry, col(SettlementRetry.trip_id) == col(Trip.id), isouter=True)
                 .where(Trip.status == TripStatus.QUEUED)
                 .where(Trip.end_time <= chain_time)
+                .where(
+                    col(Trip.rider).is_(None)
+                    | col(Trip.rider_signature).is_not(None)
+                    | (col(Trip.end_time) <= window_closed_before)
+                )
+                .where(col(Trip.dispute_status).is_(None) | (col(Trip.dispute_status) != DisputeStatus.OPEN))
                 .where(col(SettlementRetry.trip_id).is_(None) | (col(SettlementRetry.retry_after) <= now))
-                .order_by(col(Trip.id))
+                .order_by(col(Trip.end_time), col(Trip.id))
                 .limit(self.batch_size)
             ).all()
         if not rows:
@@ -183,14 +208,20 @@ class SettlementWorker:
     # -------------------------------------------------------------- sending
     def _send_batch(self, trips: list[Trip], report: SettlementReport) -> bool:
         """Stores, broadcasts and confirms one batch. False when the pass should stop."""
-        # Runs of the same driver are cheaper on chain (one earnings write per run).
-        trips = sorted(trips, key=lambda t: (t.driver.lower(), t.id))
+        trips = self._attestable(trips, report)
+        if not trips:
+            return True  # every due trip was refused: look for others
+        # Runs of the same driver are cheaper on chain (one earnings write per run), in driving-day order (the
+        # driver's daily cap counts the latest day seen).
+        trips = sorted(trips, key=lambda t: (t.driver.lower(), t.end_time, t.id))
         trip_ids = [stored_id(t) for t in trips]
         signed_receipts = [self._signed_receipt(t) for t in trips]
         with self.chain.transactions.exclusive_nonce() as nonce:
             batch_id = batch_id_for(self.chain.chain_id, self.chain.ledger.address, nonce, trip_ids)
+            attester_r, attester_vs = self.attester.attest(batch_id, [receipt_of(t) for t in trips])
+            call = self.chain.settle_call(batch_id, signed_receipts, attester_r, attester_vs)
             try:
-                signed = self.chain.transactions.sign_call(self.chain.settle_call(batch_id, signed_receipts), nonce)
+                signed = self.chain.transactions.sign_call(call, nonce)
             except ChainRevert as exc:  # the whole batch would revert (paused, settler role revoked)
                 report.errors.append(f"settle would revert: {exc.message}")
                 return False
@@ -214,6 +245,27 @@ class SettlementWorker:
         if self.hooks.after_broadcast:
             self.hooks.after_broadcast(batch)
         return self._confirm(batch, report)
+
+    def _attestable(self, trips: list[Trip], report: SettlementReport) -> list[Trip]:
+        """The trips the attester vouches for; each one it refuses is rejected for good (never sent)."""
+        keep: list[Trip] = []
+        with self._session() as session:
+            for trip in trips:
+                problems = trace_problems(session, trip)
+                if not problems:
+                    keep.append(trip)
+                    continue
+                reason = f"{ATTESTATION_REFUSED}: {', '.join(problems)}"
+                refused = session.execute(
+                    update(Trip)
+                    .where(col(Trip.id) == trip.id, col(Trip.status) == TripStatus.QUEUED)
+                    .values(status=TripStatus.REJECTED, reject_reason=reason)
+                )
+                if refused.rowcount:  # type: ignore[attr-defined]
+                    report.rejected[stored_id(trip)] = reason
+                    log.warning("the attester refused trip %s: %s", trip.id, reason)
+            session.commit()
+        return keep
 
     def _signed_receipt(self, trip: Trip) -> tuple[Any, ...]:
         receipt = receipt_of(trip)  # the very receipt driver and rider signed through the API
@@ -383,18 +435,18 @@ class SettlementWorker:
         trip.block_number = rejection.block_number
         trip.reject_reason = reason
         if rejection.reason in RETRYABLE_REASONS:
+            # Retried until it settles: a disputed trip waits for a mediator (a decision never expires), an open
+            # window closes. The delay doubles per attempt so that a long dispute costs few rejected receipts.
             retry = session.get(SettlementRetry, trip_id) or SettlementRetry(trip_id=trip_id)
             retry.attempts += 1
             retry.last_reason = reason
-            retry.retry_after = now + self.retry_delay_seconds
+            delay = min(self.retry_delay_seconds * 2 ** min(retry.attempts - 1, 30), self.max_retry_delay_seconds)
+            retry.retry_after = now + delay
             session.add(retry)
-            if retry.attempts < self.max_attempts:
-                requeue(trip)
-                report.retry_later[trip_id] = reason
-                session.add(trip)
-                return
-            reason = f"{reason} after {retry.attempts} attempts"
-            trip.reject_reason = reason
+            requeue(trip)
+            report.retry_later[trip_id] = reason
+            session.add(trip)
+            return
         trip.status = TripStatus.REJECTED
         report.rejected[trip_id] = reason
         session.add(trip)
@@ -424,9 +476,11 @@ def worker_from_settings(
         engine = make_engine(settings.database_url)
         init_db(engine)
     chain = chain or ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
+    attester = Attester(attester_key_of(settings, chain.chain_id), chain.manifest.domains["receipt"])
     return SettlementWorker(
         engine,
         chain,
+        attester=attester,
         batch_size=settings.settlement_batch_size,
         max_age_seconds=settings.settlement_max_age_seconds,
         bump_after_seconds=settings.settlement_bump_after_seconds,

@@ -4,9 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SignedIn
+from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SettingsDep, SignedIn
 from coopride.models import RideRequest
-from coopride.schemas.rides import OfferCreate, OfferPublic, RideRequestCreate, RideRequestPublic
+from coopride.schemas.common import SignatureIn, TypedDataResponse
+from coopride.schemas.rides import CancelIn, OfferCreate, OfferPublic, RideRequestCreate, RideRequestPublic
+from coopride.schemas.types import signature_bytes
 from coopride.services import rides
 
 router = APIRouter(tags=["rides"])
@@ -89,11 +91,27 @@ def read_request(request_id: RequestId, caller: SignedIn, session: SessionDep) -
     return rides.visible_request(session, request_id, caller)
 
 
+@router.get(
+    "/rides/requests/{request_id}/authorisation",
+    summary="The FareAuthorisation to sign to accept the match",
+    response_model=TypedDataResponse,
+)
+def authorisation(request_id: RequestId, rider: SignedIn, session: SessionDep, chain: ChainDep) -> TypedDataResponse:
+    """EIP-712 `FareAuthorisation`: the booking's trip id, the driver, pickup and drop-off, the most you pay
+    (`maxFare`), until when you may cancel for free (`cancelBy`) and when it expires. Sign it and post the
+    signature to `/rides/requests/{id}/accept`."""
+    return TypedDataResponse(typed_data=rides.authorisation_typed_data(session, chain, request_id, rider))
+
+
 @router.post(
     "/rides/requests/{request_id}/accept", summary="Accept the match: book the seat", response_model=RideRequestPublic
 )
-def accept(request_id: RequestId, rider: CurrentMember, session: SessionDep) -> RideRequest:
-    request = rides.accept(session, request_id, rider)
+def accept(
+    request_id: RequestId, body: SignatureIn, rider: CurrentMember, session: SessionDep, chain: ChainDep
+) -> RideRequest:
+    """Relays your signed authorisation (`RideLedger.authoriseFare`): `maxFare` of your free escrow is held for
+    this booking until the trip settles. 409 when already accepted; 422 when your escrow is short."""
+    request = rides.accept(session, chain, request_id, rider, signature_bytes(body.signature))
     session.commit()
     return request
 
@@ -107,15 +125,37 @@ def pickup(request_id: RequestId, driver: CurrentMember, session: SessionDep) ->
     return request
 
 
+@router.get(
+    "/rides/requests/{request_id}/cancel/typed-data",
+    summary="The HoldRelease to sign to cancel a booked ride",
+    response_model=TypedDataResponse,
+)
+def cancel_typed_data(
+    request_id: RequestId, rider: SignedIn, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> TypedDataResponse:
+    """EIP-712 `HoldRelease` of the booking's hold; valid until the booking's `cancelBy` at the latest."""
+    return TypedDataResponse(typed_data=rides.hold_release_typed_data(session, chain, settings, request_id, rider))
+
+
 @router.post(
     "/rides/requests/{request_id}/cancel",
     summary="Cancel: free before pickup, ends the ride after",
     response_model=RideRequestPublic,
 )
-def cancel(request_id: RequestId, rider: SignedIn, session: SessionDep) -> RideRequest:
-    """Before pickup the request is cancelled at no cost. After pickup the ride ends now: the
-    driver's trace must stop here, and the rider pays only the kilometres it verifies."""
-    request = rides.cancel(session, request_id, rider)
+def cancel(
+    request_id: RequestId, rider: SignedIn, session: SessionDep, chain: ChainDep, body: CancelIn | None = None
+) -> RideRequest:
+    """Before pickup the request is cancelled at no cost; once accepted, with your signed `HoldRelease`
+    (`{deadline, signature}`) before `cancelBy`, which returns the held fare to your escrow. After pickup the
+    ride ends now: the driver's trace must stop here, and the rider pays only the kilometres it verifies."""
+    request = rides.cancel(
+        session,
+        chain,
+        request_id,
+        rider,
+        deadline=body.deadline if body is not None else None,
+        signature=signature_bytes(body.signature) if body is not None else None,
+    )
     session.commit()
     return request
 

@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 
-from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SignedIn
+from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SettingsDep, SignedIn
 from coopride.schemas.common import SignatureIn, TypedDataResponse
-from coopride.schemas.trips import TripCreate, TripPublic
+from coopride.schemas.trips import DisputeIn, ResolutionIn, TripCreate, TripPublic
 from coopride.schemas.types import signature_bytes
 from coopride.services import trips
 
 router = APIRouter(prefix="/trips", tags=["trips"])
 
-TripId = Annotated[int, Path(ge=1, description="trip id (the on-chain tripId)")]
+TripId = Annotated[int, Path(ge=1, lt=2**64, description="trip id (the on-chain tripId)")]
+ReasonQuery = Annotated[str, Query(min_length=1, max_length=500, description="why, in a sentence")]
+AwardQuery = Annotated[int, Query(ge=0, lt=2**96, description="fare-token units paid to the driver, fee included")]
 
 
 @router.post(
@@ -59,6 +61,62 @@ def sign(trip_id: TripId, body: SignatureIn, caller: SignedIn, session: SessionD
     trip = trips.get_trip(session, trip_id, caller)
     trip = trips.add_signature(
         session, trip, chain.manifest.domains["receipt"], caller, signature_bytes(body.signature)
+    )
+    session.commit()
+    return TripPublic.of(trip)
+
+
+@router.get("/{trip_id}/dispute/typed-data", summary="The Dispute to sign", response_model=TypedDataResponse)
+def dispute_typed_data(
+    trip_id: TripId, reason: ReasonQuery, caller: SignedIn, session: SessionDep, chain: ChainDep, settings: SettingsDep
+) -> TypedDataResponse:
+    """EIP-712 `Dispute` of a shared trip's fare, for its rider or driver: sign it and post it with the same
+    reason and deadline to `/trips/{id}/disputes`."""
+    trip = trips.get_trip(session, trip_id, caller)
+    return TypedDataResponse(typed_data=trips.dispute_data(chain, settings, trip, caller, reason))
+
+
+@router.post(
+    "/{trip_id}/disputes",
+    summary="Dispute a shared trip: it waits for a mediator",
+    response_model=TripPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def dispute(trip_id: TripId, body: DisputeIn, caller: SignedIn, session: SessionDep, chain: ChainDep) -> TripPublic:
+    """Relays your signed `Dispute` (`RideLedger.disputeBySig`). The fare stays held, and the trip unsettled,
+    until a mediator decides."""
+    trip = trips.get_trip(session, trip_id, caller)
+    trip = trips.file_dispute(session, chain, trip, caller, body.reason, body.deadline, signature_bytes(body.signature))
+    session.commit()
+    return TripPublic.of(trip)
+
+
+@router.get(
+    "/{trip_id}/resolution/typed-data", summary="Mediator: the Resolution to sign", response_model=TypedDataResponse
+)
+def resolution_typed_data(
+    trip_id: TripId,
+    award: AwardQuery,
+    reason: ReasonQuery,
+    mediator: SignedIn,
+    session: SessionDep,
+    chain: ChainDep,
+    settings: SettingsDep,
+) -> TypedDataResponse:
+    """EIP-712 `Resolution` of a disputed trip, for a member holding MEDIATOR_ROLE who is no party to it."""
+    return TypedDataResponse(
+        typed_data=trips.resolution_data(session, chain, settings, trip_id, mediator, award, reason)
+    )
+
+
+@router.post("/{trip_id}/resolution", summary="Mediator: decide a disputed trip", response_model=TripPublic)
+def resolve(
+    trip_id: TripId, body: ResolutionIn, mediator: SignedIn, session: SessionDep, chain: ChainDep
+) -> TripPublic:
+    """Relays the mediator's signed `Resolution` (`RideLedger.resolveDisputeBySig`): `award` goes to the driver
+    (less the cooperative fee) at once, the rest of the hold back to the rider."""
+    trip = trips.resolve(
+        session, chain, trip_id, mediator, body.award, body.reason, body.deadline, signature_bytes(body.signature)
     )
     session.commit()
     return TripPublic.of(trip)
