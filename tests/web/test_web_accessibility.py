@@ -92,7 +92,7 @@ def test_every_page_has_no_serious_accessibility_violation(browser, base_url, ch
     expect(page.locator("#member-status")).to_contain_text("Member in", timeout=SIGNING_TIMEOUT_MS)
 
     # A member with something on every page: a proposal, tokens and a deposit, a settled solo drive, an open request.
-    time.sleep(2)  # the Governor counts the votes held before the proposal's block
+    time.sleep(4)  # a membership votes 2 s after admission (votingMaturity), counted before the proposal's block
     chain.mine()
     page.goto("/proposals")
     page.select_option("#change-kind", "region_fare")

@@ -94,7 +94,7 @@ def test_a_double_tap_sends_one_request(page):
 def test_a_member_proposes_a_fee_change_votes_for_it_and_sees_the_tally_change(page, chain):
     create_wallet_and_sign_in(page)
     join(page)
-    time.sleep(2)  # the Governor counts votes held before the proposal's block
+    time.sleep(4)  # a membership votes 2 s after admission (votingMaturity), counted before the proposal's block
     chain.mine()
     page.goto("/proposals")
     page.select_option("#change-kind", "fee")

@@ -9,7 +9,7 @@ import { alertBox, badge, fill, h, onClick, onSubmit, progress, showError, txPro
 
 const STATUS_KIND = { settled: "ok", queued: "warn", submitted: "warn", awaiting_signatures: "warn", rejected: "bad", void: "bad" };
 const FINAL = new Set(["settled", "void", "rejected"]);
-export const DISPUTE_REASON_MAX = 200;
+export const DISPUTE_REASON_MAX = 500; // the API's limit
 
 /** A message by key, or `fallback` when the catalog has none (a status the API added since). */
 function label(key, fallback) {
@@ -115,7 +115,9 @@ export function disputeForm(trip, onDone) {
           method: "POST", body: { reason: text, deadline: typedData.message.deadline, signature },
         }),
       });
-      const done = alertBox("ok", t("js.dispute.done"), h("p", {}, txProof(relayed && relayed.tx_hash, relayed && relayed.block_number)));
+      // The API answers with the trip, whose `dispute` names the dispute's transaction.
+      const txHash = relayed && relayed.dispute ? relayed.dispute.tx_hash : null;
+      const done = alertBox("ok", t("js.dispute.done"), h("p", {}, txProof(txHash)));
       disputedHere.set(trip.id, done);
       fill(status, done);
       if (onDone) await onDone();
@@ -145,7 +147,8 @@ export function disputeLines(trip) {
     decided
       ? h("p", {}, t("js.dispute.decision", { award: tokens(dispute.award), reason: dispute.resolution_reason || "—" }))
       : h("p", { class: "muted" }, t("js.dispute.waiting")),
-    dispute.tx_hash ? h("p", { class: "muted" }, txProof(dispute.tx_hash)) : null);
+    dispute.tx_hash ? h("p", { class: "muted" }, txProof(dispute.tx_hash)) : null,
+    decided && dispute.resolution_tx_hash ? h("p", { class: "muted" }, txProof(dispute.resolution_tx_hash)) : null);
 }
 
 function nextStep(trip) {
