@@ -70,15 +70,10 @@ def _booked_request(rider) -> dict:
     return response.json()
 
 
-def _offer_book_and_drive(driver_context, driver, rider, driver_address, steps: int = 16) -> int:
-    """The driver offers a trip through Lyon 3e, the rider is matched and books, the driver picks them up and
-    drives from the pick-up to the drop-off; returns the trip id of the logged trip (before any signature)."""
+def _pickup_and_drive(driver_context, driver, card, steps: int) -> int:
+    """The driver picks the booked rider up and drives from the pick-up to the drop-off; returns the logged trip's id."""
+    driver_context.set_geolocation({"latitude": LYON_PICKUP["lat"], "longitude": LYON_PICKUP["lon"], "accuracy": 5})
     driver.goto("/driver")
-    fill_points(driver, "offer", LYON_TRIP_FROM, LYON_TRIP_TO)
-    driver.click("#offer-form button[type=submit]")
-    expect(driver.locator("#offer-form .alert.ok")).to_contain_text("published")
-    card = _request_ride(rider)
-    _accept(rider, driver_address)
     pickup = driver.locator("button.pickup")
     expect(pickup).to_be_visible(timeout=15_000)
     pickup.click()
@@ -98,7 +93,7 @@ def _driver_signs(driver, trip_id: int) -> None:
     expect(driver.locator("#recorder-panel")).to_contain_text("the rider may confirm or dispute")
 
 
-def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, base_url, chain):
+def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_dispute_another(browser, base_url, chain):
     driver_context, driver = _person(browser, base_url, LYON_PICKUP)
     rider_context, rider = _person(browser, base_url, LYON_PICKUP)
     problems: list[str] = []
@@ -186,50 +181,37 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip(browser, 
     expect(driver.locator("#figure-shares")).to_have_text(f"{shares / 10**18:.2f}".rstrip("0").rstrip("."), timeout=15_000)
     expect(driver.locator("#statement-trips")).to_contain_text(f"#{trip_id}")
     assert rider_address != driver_address
-    assert problems == []
-    driver_context.close()
-    rider_context.close()
 
-
-def test_a_rider_disputes_a_trip_with_a_reason_and_both_see_it_held_until_a_decision(browser, base_url, chain):
-    driver_context, driver = _person(browser, base_url, LYON_PICKUP)
-    rider_context, rider = _person(browser, base_url, LYON_PICKUP)
-    problems: list[str] = []
-    watch_for_page_errors(driver, problems)
-    watch_for_page_errors(rider, problems)
-    driver_address = create_wallet_and_sign_in(driver)
-    join(driver)
-    rider_address = create_wallet_and_sign_in(rider)
-    join(rider)
-    trip_id = _offer_book_and_drive(driver_context, driver, rider, driver_address, steps=12)
-    _driver_signs(driver, trip_id)
-
-    # Within the dispute window, the rider disputes instead of confirming.
+    # A second ride on the same offer: this time, within the dispute window, the rider disputes it with a reason.
+    card = _request_ride(rider)
+    _accept(rider, driver_address)
+    disputed = _pickup_and_drive(driver_context, driver, card, steps=12)
+    _driver_signs(driver, disputed)
     reason = "The driver dropped me 400 m before the drop-off"
-    item = rider.locator(f"#rider-receipts li[data-trip-id='{trip_id}']")
+    item = rider.locator(f"#rider-receipts li[data-trip-id='{disputed}']")
     expect(item).to_be_visible(timeout=15_000)
     item.locator("details.dispute summary").click()
     item.locator("textarea").fill(reason)
     item.locator("form.dispute-form button[type=submit]").click()
     dialog = rider.locator("#sign-dialog[open]")
-    expect(dialog.locator("h2")).to_have_text(f"Dispute trip #{trip_id}", timeout=SIGNING_TIMEOUT_MS)
+    expect(dialog.locator("h2")).to_have_text(f"Dispute trip #{disputed}", timeout=SIGNING_TIMEOUT_MS)
     expect(dialog).to_contain_text(reason)
     expect(dialog).to_contain_text("The fare stays held until a mediator decides")
     sign_in_dialog(rider)
     expect(item).to_contain_text("Dispute recorded on the blockchain", timeout=SIGNING_TIMEOUT_MS)
-    assert chain.hold_state(trip_id, driver_address, rider_address) == "Disputed"
+    assert chain.hold_state(disputed, driver_address, rider_address) == "Disputed"
 
     # Both pages say who disputed and why; the statement lists it; nothing settles meanwhile.
-    history = rider.locator(f"#rider-history li[data-trip-id='{trip_id}']")
+    history = rider.locator(f"#rider-history li[data-trip-id='{disputed}']")
     expect(history).to_contain_text(f"Disputed by you: “{reason}”", timeout=15_000)
     expect(history).to_contain_text("Waiting for a mediator's decision")
     driver.goto("/driver")
-    expect(driver.locator(f"#driver-history li[data-trip-id='{trip_id}']")).to_contain_text(
+    expect(driver.locator(f"#driver-history li[data-trip-id='{disputed}']")).to_contain_text(
         f"Disputed by the rider: “{reason}”", timeout=15_000)
     rider.goto("/statement")
-    expect(rider.locator(f"#statement-disputes li[data-trip-id='{trip_id}']")).to_contain_text(reason, timeout=15_000)
-    expect(rider.locator(f"#statement-trips tr[data-trip-id='{trip_id}']")).to_contain_text("disputed, waiting")
-    assert not chain.is_settled(trip_id)
+    expect(rider.locator(f"#statement-disputes li[data-trip-id='{disputed}']")).to_contain_text(reason, timeout=15_000)
+    expect(rider.locator(f"#statement-trips tr[data-trip-id='{disputed}']")).to_contain_text("disputed, waiting")
+    assert not chain.is_settled(disputed)
     assert problems == []
     driver_context.close()
     rider_context.close()
