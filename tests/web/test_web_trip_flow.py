@@ -22,6 +22,7 @@ from web_helpers import (
     fill_points,
     haversine_m,
     join,
+    keep_screenshot,
     path_between,
     session_token,
     sign_in_dialog,
@@ -58,6 +59,7 @@ def _accept(rider, driver_address):
     expect(dialog).to_contain_text("The ride is free")
     expect(dialog).to_contain_text("Free cancellation until")
     expect(dialog).to_contain_text(f"{LYON_PICKUP['lat']:.6f}, {LYON_PICKUP['lon']:.6f}")
+    keep_screenshot(rider, "book-dialog-phone")
     sign_in_dialog(rider)
     expect(card).to_have_attribute("data-status", "booked", timeout=SIGNING_TIMEOUT_MS)
 
@@ -164,6 +166,7 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
     expect(dialog.locator("h2")).to_have_text(f"Confirm trip #{trip_id}")
     expect(dialog).to_contain_text(driver_address)
     expect(dialog).to_contain_text("The fare is paid to the driver now")
+    keep_screenshot(rider, "confirm-dialog-phone")
     sign_in_dialog(rider)
     expect(rider.locator("#rider-receipts")).to_contain_text("Confirmed: the fare goes to the driver", timeout=SIGNING_TIMEOUT_MS)
     chain.mine()
@@ -197,6 +200,7 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
     expect(dialog.locator("h2")).to_have_text(f"Dispute trip #{disputed}", timeout=SIGNING_TIMEOUT_MS)
     expect(dialog).to_contain_text(reason)
     expect(dialog).to_contain_text("The fare stays held until a mediator decides")
+    keep_screenshot(rider, "dispute-dialog-phone")
     sign_in_dialog(rider)
     expect(item).to_contain_text("Dispute recorded on the blockchain", timeout=SIGNING_TIMEOUT_MS)
     assert chain.hold_state(disputed, driver_address, rider_address) == "Disputed"
@@ -211,6 +215,7 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
     rider.goto("/statement")
     expect(rider.locator(f"#statement-disputes li[data-trip-id='{disputed}']")).to_contain_text(reason, timeout=15_000)
     expect(rider.locator(f"#statement-trips tr[data-trip-id='{disputed}']")).to_contain_text("disputed, waiting")
+    keep_screenshot(rider, "statement-dispute-phone", full_page=True)
     assert not chain.is_settled(disputed)
     assert problems == []
     driver_context.close()

@@ -4,8 +4,10 @@ chain's own figures to compare the pages with."""
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -160,3 +162,11 @@ def drive(context, page: Page, points: list[dict], seconds_between: float = 1.3)
         page.wait_for_function("n => Number(document.querySelector('#live-fixes')?.textContent) > n", arg=before,
                                timeout=10_000)
         time.sleep(seconds_between)
+
+
+def keep_screenshot(page: Page, name: str, full_page: bool = False) -> None:
+    """With COOPRIDE_SCREENSHOT_DIR set (`make screenshots`), keeps a screenshot of a moment of a flow there."""
+    folder = os.environ.get("COOPRIDE_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
