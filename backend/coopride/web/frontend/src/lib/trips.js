@@ -20,6 +20,12 @@ export function statusBadge(status) {
   return badge(label(`js.trip.status.${status}`, status), STATUS_KIND[status] || "");
 }
 
+/** A trip's badge: its settlement status, or "disputed" while a dispute holds it. */
+export function tripBadge(trip) {
+  if (trip.dispute && trip.dispute.status === "open" && !FINAL.has(trip.status)) return badge(t("js.trip.status.disputed"), "warn");
+  return statusBadge(trip.status);
+}
+
 export function myTrips() {
   return api("/trips");
 }
@@ -160,7 +166,7 @@ function nextStep(trip) {
 export function tripItem(trip, role, extra = null) {
   const settled = trip.status === "settled";
   return h("li", { class: "item", "data-trip-id": trip.id, "data-status": trip.status },
-    h("h3", {}, t("js.trip.title", { id: trip.id }), " ", statusBadge(trip.status)),
+    h("h3", {}, t("js.trip.title", { id: trip.id }), " ", tripBadge(trip)),
     h("p", {}, t(role === "driver" ? (trip.rider ? "js.trip.line.shared_driver" : "js.trip.line.solo") : "js.trip.line.rider", {
       date: date(trip.end_time), distance: km(trip.distance_metres), region: regionName(trip.region_id),
     })),

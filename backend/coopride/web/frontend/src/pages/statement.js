@@ -4,7 +4,7 @@ import { lineChart } from "../lib/charts.js";
 import { config } from "../lib/config.js";
 import { date, km, number, shares, t, tokens } from "../lib/i18n.js";
 import { myStatement, requireSession } from "../lib/page.js";
-import { disputeLines, statusBadge } from "../lib/trips.js";
+import { disputeLines, statusBadge, tripBadge } from "../lib/trips.js";
 import { $, alertBox, fill, h, onClick, progress, showError, txProof } from "../lib/ui.js";
 
 const session = requireSession();
@@ -92,7 +92,7 @@ function renderDisputes(statement, trips) {
   const disputed = trips.filter((trip) => trip.dispute);
   fill($("#statement-disputes"), disputed.length
     ? h("ul", { class: "items" }, [...disputed].reverse().map((trip) => h("li", { class: "item", "data-trip-id": trip.id },
-      h("h3", {}, t("js.trip.title", { id: trip.id }), " ", statusBadge(trip.status)),
+      h("h3", {}, t("js.trip.title", { id: trip.id }), " ", tripBadge(trip)),
       h("p", {}, t("js.statement.dispute.role", { role: t(`js.role.${trip.driver === statement.address ? "driver" : "rider"}`), fare: tokens(trip.fare) })),
       disputeLines(trip))))
     : h("p", { class: "muted" }, t("js.statement.no_disputes")));
