@@ -1,7 +1,8 @@
 """`/app/...`: what the web pages need beside the API.
 
 - `GET /app/config.json`: chain id, local-chain flag, tile server, contract addresses, the fare token's
-  symbol and decimals, and the region outlines from the region map (`coopride.domain.regions`);
+  symbol and decimals, the admissions role's address, and the region outlines from the region map
+  (`coopride.domain.regions`);
 - `GET /app/wallet/{address}`: public chain facts about a wallet (fare tokens held, membership);
 - `POST /app/faucet {address}`: on the local chain only, mints 100 test tEUR (TestFareToken) to an address
   from anvil's development account #0 (the deployer); refused (403) on any other chain.
@@ -84,6 +85,19 @@ def token_info(request: Request) -> dict[str, Any] | None:
     return info
 
 
+def admissions_address(request: Request) -> str | None:
+    """The admissions role's address (the home page shows it the applications to decide), read once."""
+    cached = getattr(request.app.state, "web_admissions", None)
+    if cached is not None:
+        return cast(str, cached)
+    try:
+        address = request.app.state.chain.admissions_address()
+    except TRANSIENT_ERRORS:
+        return None
+    request.app.state.web_admissions = address
+    return cast(str, address)
+
+
 def page_config(request: Request) -> dict[str, Any]:
     chain = request.app.state.chain
     settings = web_settings(request)
@@ -94,6 +108,7 @@ def page_config(request: Request) -> dict[str, Any]:
         "tileAttribution": settings.tile_attribution,
         "contracts": {name: contract.address for name, contract in chain.manifest.contracts.items()},
         "token": token_info(request),
+        "admissions": admissions_address(request),
         "regions": [
             {
                 "id": area.region_id,

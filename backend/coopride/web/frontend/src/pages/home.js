@@ -273,6 +273,62 @@ function recheckSoon() {
   recheck = setTimeout(() => renderAccount().catch(() => {}), 15_000);
 }
 
+// ---------------------------------------------------------------- the admissions team
+const same = (a, b) => Boolean(a) && Boolean(b) && String(a).toLowerCase() === String(b).toLowerCase();
+
+function applicationRow(application) {
+  const status = h("div");
+  const admit = h("button", { type: "button", class: "admit", "data-application": application.id }, t("js.admissions.admit"));
+  const reason = h("input", { id: `refuse-reason-${application.id}`, name: "reason", required: true, maxlength: 200, autocomplete: "off" });
+  const refuse = h("form", { class: "refuse", "data-application": application.id },
+    h("label", { for: `refuse-reason-${application.id}` }, t("js.admissions.reason")), reason,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "danger" }, t("js.admissions.refuse"))));
+  onClick(admit, async () => {
+    fill(status, alertBox("info", t("js.admissions.admitting")));
+    try {
+      const done = await api(`/members/applications/${application.id}/admit`, { method: "POST" });
+      fill(status, alertBox("ok", t("js.admissions.admitted"), h("p", {}, txProof(done.tx_hash))));
+      await renderAdmissions();
+    } catch (error) {
+      showError(status, error);
+    }
+  });
+  onSubmit(refuse, async () => {
+    try {
+      await api(`/members/applications/${application.id}/refuse`, { method: "POST", body: { reason: reason.value.trim() } });
+      await renderAdmissions();
+    } catch (error) {
+      showError(status, error);
+    }
+  });
+  return h("li", { class: "item", "data-application-id": application.id },
+    h("p", {}, t("js.admissions.line", {
+      applicant: application.applicant, region: regionName(application.region_id),
+      amount: tokens(application.max_capital_share), until: date(application.deadline),
+    })),
+    h("div", { class: "actions" }, admit), h("details", {}, h("summary", {}, t("js.admissions.refuse_title")), refuse), status);
+}
+
+/** For the admissions role only: the pending applications, to admit (the API sends the admission) or refuse. */
+async function renderAdmissions() {
+  const session = currentSession();
+  const container = $("#admissions-panel");
+  if (!session || !same(session.address, config.admissions)) {
+    container.hidden = true;
+    return;
+  }
+  container.hidden = false;
+  const body = $("#admissions-list");
+  try {
+    const pending = await api("/members/applications?status=pending");
+    fill(body, pending.length
+      ? h("ul", { class: "items" }, pending.map(applicationRow))
+      : h("p", { class: "muted" }, t("js.admissions.none")));
+  } catch (error) {
+    showError(body, error);
+  }
+}
+
 async function renderAccount() {
   const session = currentSession();
   if (!session) {
@@ -296,6 +352,7 @@ async function render() {
     fill(panel, record ? unlockForm(record) : newWalletForms());
   }
   await renderAccount();
+  await renderAdmissions();
 }
 
 render().catch((error) => showError(panel, error));
