@@ -28,6 +28,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from coopride.chain.eip712 import sign_typed_data
+from coopride.chain.manifest import load_manifest
+from coopride.config import ANVIL_DEV_DEPLOYER_KEY
 from coopride.runner import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,12 +93,28 @@ def sign_in(http: httpx.Client, account) -> str:
     return str(login.raise_for_status().json()["access_token"])
 
 
-def admitted_member_token(http: httpx.Client, region_id: int) -> str:
-    """Signs a fresh wallet in and has it admitted (the local chain's faucet and automatic admission)."""
+def mint_test_tokens(state_dir: Path, rpc_url: str, to: str, amount: int) -> None:
+    """Mints test fare tokens (the local deployment's test token lets anyone mint) from anvil's dev account #0."""
+    from web3 import Web3
+
+    manifest = load_manifest(next(state_dir.glob("deployments/*/manifest.json")))
+    w3 = Web3(Web3.HTTPProvider(rpc_url))
+    token = w3.eth.contract(address=manifest.address("FareToken"), abi=manifest.contract("FareToken").abi)
+    minter = Account.from_key(ANVIL_DEV_DEPLOYER_KEY)
+    transaction = token.functions.mint(to, amount).build_transaction(
+        {"from": minter.address, "nonce": w3.eth.get_transaction_count(minter.address), "chainId": manifest.chain_id}
+    )
+    sent = w3.eth.send_raw_transaction(minter.sign_transaction(transaction).raw_transaction)
+    w3.eth.wait_for_transaction_receipt(sent, timeout=30)
+
+
+def admitted_member_token(http: httpx.Client, region_id: int, mint) -> str:
+    """Signs a fresh wallet in and has it admitted (capital share minted, automatic admission on the local chain)."""
     account = Account.create()
     token = sign_in(http, account)
     headers = {"Authorization": f"Bearer {token}"}
-    http.post("/app/faucet", json={"address": account.address}, headers=headers).raise_for_status()
+    data = http.get("/members/application/typed-data", params={"region_id": region_id}, headers=headers)
+    mint(account.address, int(data.raise_for_status().json()["capital_share"]))
     typed = http.get("/members/application/typed-data", params={"region_id": region_id}, headers=headers)
     data = typed.raise_for_status().json()
     application = data["typed_data"]
@@ -121,7 +139,7 @@ def _count_requests(har_path: Path) -> tuple[int, int]:
 
 
 def run_schemathesis(
-    st: Path, base_url: str, token: str | None, max_examples: int, seed: int, report_dir: Path
+    st: Path, base_url: str, token: str | None, max_examples: int, seed: int, report_dir: Path, deterministic: bool
 ) -> FuzzResult:
     har = report_dir / "requests.har"
     command = [
@@ -134,7 +152,6 @@ def run_schemathesis(
         str(max_examples),
         "--seed",
         str(seed),
-        "--generation-deterministic",
         "--workers",
         "2",
         "--request-timeout",
@@ -150,6 +167,8 @@ def run_schemathesis(
         "--warnings",
         "off",
     ]
+    if deterministic:
+        command.append("--generation-deterministic")
     if token:
         command += ["--header", f"Authorization: Bearer {token}"]
     started = time.monotonic()
@@ -159,8 +178,9 @@ def run_schemathesis(
     return FuzzResult(requests, server_errors, time.monotonic() - started, completed.returncode == 0, output)
 
 
-def fuzz(requests: int, seed: int, keep: Path | None = None) -> list[FuzzResult]:
-    """Runs the server, then Schemathesis anonymously and as a member until about `requests` requests were sent."""
+def fuzz(requests: int, seed: int, keep: Path | None = None, deterministic: bool = False) -> list[FuzzResult]:
+    """Runs the server, then Schemathesis anonymously and as a member for about `requests` requests in all.
+    `deterministic` replays the same requests on every run (CI), whatever the seed."""
     st = ensure_schemathesis()
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="coopride-fuzz-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -171,14 +191,15 @@ def fuzz(requests: int, seed: int, keep: Path | None = None) -> list[FuzzResult]
         _wait_healthy(server, base_url)
         with httpx.Client(base_url=base_url, timeout=30) as http:
             operations = sum(len(methods) for methods in http.get("/openapi.json").json()["paths"].values())
-            member = admitted_member_token(http, region_id=1)
+            rpc_url = f"http://127.0.0.1:{anvil_port}"
+            member = admitted_member_token(http, 1, lambda to, amount: mint_test_tokens(work, rpc_url, to, amount))
         # Schemathesis also sends its own coverage cases, so the per-operation budget is an upper bound.
         per_operation = max(1, requests // (2 * operations))
         results = []
         for label, token in (("anonymous", None), ("member", member)):
             report_dir = work / label
             report_dir.mkdir(exist_ok=True)
-            results.append(run_schemathesis(st, base_url, token, per_operation, seed, report_dir))
+            results.append(run_schemathesis(st, base_url, token, per_operation, seed, report_dir, deterministic))
         return results
     finally:
         server.send_signal(signal.SIGINT)

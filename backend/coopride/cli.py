@@ -90,6 +90,13 @@ def run(
             "manifest", str(info.manifest_path) + (" (reused)" if info.reused_deployment else " (fresh deployment)")
         )
         table.add_row("settler", info.settler)
+        mode = (
+            "auto-admit: each valid application is admitted as it arrives"
+            if info.auto_admit
+            else "by hand: `coopride admissions list`, then `admit ID` or `refuse ID --reason ...`"
+        )
+        table.add_row("admissions", f"{info.admissions} ({mode})")
+        table.add_row("attester", info.attester)
         table.add_row("database", info.database_url)
         table.add_row("logs", str(info.log_dir))
         console.print("[bold green]CoopRide is running.[/] Press Ctrl-C to stop everything.")
@@ -160,7 +167,8 @@ def _chain_and_engine(settings):
 
 @app.command()
 def status(state_dir: StateDir = None) -> None:
-    """Show the chain, every region (phase, members against critical mass, fare) and the settlement queue."""
+    """Show the chain, every region (phase, members, active drivers against critical mass, fare) and the settlement
+    queue."""
     from sqlmodel import Session, select
 
     from coopride.models import SettlementBatch, Trip
@@ -179,17 +187,19 @@ def status(state_dir: StateDir = None) -> None:
     )
 
     regions = Table(title="Regions", title_justify="left")
-    for column in ("id", "name", "phase", "members / critical mass", "fare per km"):
+    for column in ("id", "name", "phase", "members", "active drivers / critical mass", "fare per km"):
         regions.add_column(column)
     for region in chain.manifest.regions:
         state = chain.region(region.id)
         phase = "[green]operating[/]" if state.operating else "[yellow]bootstrap[/]"
-        ready = " (ready to switch)" if not state.operating and state.members >= state.critical_mass else ""
+        active = len(chain.active_drivers(region.id))
+        ready = " (ready: anyone may activate it)" if not state.operating and active >= state.critical_mass else ""
         regions.add_row(
             str(region.id),
             region.name,
             phase,
-            f"{state.members} / {state.critical_mass}{ready}",
+            str(state.members),
+            f"{active} / {state.critical_mass}{ready}",
             f"{_tokens(state.fare_per_km)} tEUR",
         )
     console.print(regions)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,25 @@ from sqlalchemy import Engine, event
 from sqlmodel import create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Whether SQLite transactions started in this context may write (see `_begin_immediate`).
+_may_write: ContextVar[bool] = ContextVar("coopride_sqlite_may_write", default=True)
+
+
+@contextmanager
+def read_only_transactions() -> Iterator[None]:
+    """SQLite transactions begun inside are deferred (readers never wait for the write lock): for work that only
+    reads, such as a GET request."""
+    token = _may_write.set(False)
+    try:
+        yield
+    finally:
+        _may_write.reset(token)
+
+
+def mark_read_only() -> None:
+    """`read_only_transactions` for the rest of the current context (a request's task)."""
+    _may_write.set(False)
 
 
 def make_engine(database_url: str) -> Engine:
@@ -37,11 +59,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_immediate(connection: Any) -> None:
-    """Every SQLite transaction takes the write lock when it starts (`BEGIN IMMEDIATE`), waiting up to the busy
-    timeout for it. A deferred transaction that read first and then writes cannot wait: SQLite answers
-    "database is locked" at once when another writer committed meanwhile (issue 12: 500s under contention)."""
-    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """A SQLite transaction that may write takes the write lock when it starts (`BEGIN IMMEDIATE`), waiting up to
+    the busy timeout for it. A deferred transaction that read first and then writes cannot wait: SQLite answers
+    "database is locked" at once when another writer committed meanwhile (issue 12: 500s under contention).
+    Read-only work (`read_only_transactions`, GET requests) begins deferred and never waits for writers."""
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write.get() else "BEGIN")
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

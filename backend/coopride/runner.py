@@ -37,6 +37,7 @@ from coopride.config import (
     DEFAULT_HOST,
     DEFAULT_SOLCX_BINARY_PATH,
     REPO_ROOT,
+    MissingRoleKey,
     Settings,
 )
 
@@ -101,6 +102,11 @@ class StackInfo:
     deployer_key: str | None
     reused_deployment: bool
     log_dir: Path
+    # The admissions role's and the attester's addresses (their keys are in the settings), and whether the API
+    # admits each valid application as it arrives.
+    admissions: str = ""
+    attester: str = ""
+    auto_admit: bool = False
 
     @property
     def docs_url(self) -> str:
@@ -163,12 +169,15 @@ class Stack:
         chain_id = _chain_id(w3, rpc_url)
         service = settings.for_chain(chain_id)
         settler = Account.from_key(service.settler_key).address
+        admissions, attester = role_addresses(service, chain_id)
 
         if not settings.local_chain:
             _require_funds(w3, settler, 0, "COOPRIDE_SETTLER_KEY", "it pays the gas of settlements and relays")
+            _require_funds(w3, admissions, 0, "COOPRIDE_ADMISSIONS_KEY", "it pays the gas of admissions")
         reused = deployment_exists(w3, service.manifest_path, chain_id)
         if reused:
             self.log(f"reusing the deployment in {service.manifest_path} (its contracts exist on chain {chain_id})")
+            _require_deployed_roles(service.manifest_path, admissions, attester)
         else:
             if deployer_key is None:
                 raise StackError(
@@ -189,7 +198,7 @@ class Stack:
                 service.manifest_path,
                 deployer_key=None if settings.local_chain else deployer_key,
                 settler=settler,
-                params=self.deploy_params,
+                params={"admissions": admissions, "attester": attester, **self.deploy_params},
                 regions=self.deploy_regions,
                 log_path=log_dir / "deploy.log",
             )
@@ -208,6 +217,9 @@ class Stack:
             deployer_key=deployer_key,
             reused_deployment=reused,
             log_dir=log_dir,
+            admissions=admissions,
+            attester=attester,
+            auto_admit=service.auto_admit_for(chain_id),
         )
         self._start_api(service, log_dir)
         return self.info
@@ -315,6 +327,38 @@ def service_app():
 
 
 # ------------------------------------------------------------------ deployment
+def role_addresses(settings: Settings, chain_id: int) -> tuple[str, str]:
+    """The admissions and attester keys' addresses on `chain_id` (anvil's accounts #2 and #3 by default on a local
+    chain). Off a local chain both keys are required: `StackError` names the missing ones."""
+    try:
+        settings.require_role_keys(chain_id)
+    except MissingRoleKey as exc:
+        raise StackError(str(exc)) from None
+    keys = (settings.admissions_key_for(chain_id), settings.attester_key_for(chain_id))
+    addresses = []
+    for variable, key in zip(("COOPRIDE_ADMISSIONS_KEY", "COOPRIDE_ATTESTER_KEY"), keys, strict=True):
+        try:
+            addresses.append(str(Account.from_key(str(key)).address))
+        except (ValueError, TypeError):
+            raise StackError(f"{variable} is not a private key (32 bytes of hex)") from None
+    return addresses[0], addresses[1]
+
+
+def _require_deployed_roles(manifest_path: Path, admissions: str, attester: str) -> None:
+    """A reused deployment must give its roles to the configured keys: the API could admit and attest nothing."""
+    roles = json.loads(Path(manifest_path).read_text()).get("roles") or {}
+    for variable, role, address in (
+        ("COOPRIDE_ADMISSIONS_KEY", "admissions", admissions),
+        ("COOPRIDE_ATTESTER_KEY", "attester", attester),
+    ):
+        deployed = roles.get(role)
+        if deployed and Web3.to_checksum_address(deployed) != address:
+            raise StackError(
+                f"{variable}'s account {address} is not the {role} role of the deployment in {manifest_path} "
+                f"({deployed}): use that role's key, or deploy afresh"
+            )
+
+
 def deployment_exists(w3: Web3, manifest_path: Path, chain_id: int) -> bool:
     """True when the manifest is for this chain and every contract in it has code there."""
     try:

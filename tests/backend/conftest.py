@@ -10,7 +10,7 @@ is module-scoped (paid once per test module); use `fn_isolation` in a test packa
 start every test from the same chain state. Stable fixture names: `deployment`, `manifest`,
 `chain_client`, `operating_region`, `bootstrap_region`, `migrated_database`, `database_url`,
 `empty_database_url`, `settings`, `app`, `client`, `wallet`,
-`member`, `mint_fare_tokens`, `admissions_wallet`; helpers `admit_directly`, `settle_solo_bootstrap_trips`.
+`member`, `mint_fare_tokens`, `admissions_wallet`, `direct_admission`; helpers `admit_directly`, `settle_solo_bootstrap_trips`.
 """
 
 from __future__ import annotations
@@ -144,6 +144,13 @@ def settle_solo_bootstrap_trips(manifest, settler_key: str, drivers, region_id: 
     tx = ledger.settle(batch_id, signed, r, vs, {"from": accounts.add(settler_key)})
     settled = {e["tripId"] for e in tx.events["TripSettled"]} if "TripSettled" in tx.events else set()
     assert settled == {r.tripId for r in receipts}, tx.events
+
+
+@pytest.fixture(scope="module")
+def direct_admission(manifest, mint_fare_tokens):
+    """`direct_admission(account, region_id)`: admits an eth_account wallet on chain without the API
+    (`admit_directly`)."""
+    return lambda account, region_id: admit_directly(manifest, account, region_id, mint_fare_tokens)
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,8 @@ def _alive(pid: int) -> bool:
 def _start(tmp_path: Path, anvil_port: int, api_port: int) -> subprocess.Popen:
     env = {**os.environ, "COOPRIDE_STATE_DIR": str(tmp_path / "state"), "COOPRIDE_ANVIL_PORT": str(anvil_port),
            "COOPRIDE_API_PORT": str(api_port)}
-    for name in ("DATABASE_URL", "COOPRIDE_RPC_URL", "COOPRIDE_MANIFEST", "COOPRIDE_SETTLER_KEY", "COOPRIDE_DEPLOYER_KEY"):
+    for name in ("DATABASE_URL", "COOPRIDE_RPC_URL", "COOPRIDE_MANIFEST", "COOPRIDE_SETTLER_KEY", "COOPRIDE_DEPLOYER_KEY",
+                 "COOPRIDE_ADMISSIONS_KEY", "COOPRIDE_ATTESTER_KEY", "COOPRIDE_AUTO_ADMIT"):
         env.pop(name, None)
     return subprocess.Popen([sys.executable, "-m", "coopride.cli", "run"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -81,6 +82,9 @@ def test_coopride_run_serves_the_api_stops_cleanly_with_no_child_left_and_starts
         assert process.returncode == 0, f"{attempt}:\n{output}"
         assert "stopped cleanly" in output
         assert "API docs" in output and "manifest" in output and "settler" in output
+        # The local chain's roles are anvil's accounts #2 and #3, and applications are admitted as they arrive.
+        assert "admissions" in output and "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" in output, output
+        assert "auto-admit" in output and "0x90F79bf6EB2c4f870365E785982E1f101E93b906" in output, output
         left = [pid for pid in children if _alive(pid)]
         assert not left, f"{attempt}: children still running after {stop_signal.name}: {left}"
         assert not port_in_use("127.0.0.1", anvil_port) and not port_in_use("127.0.0.1", api_port)

@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from coopride.chain.errors import ChainRevert, ChainUnavailable
 from coopride.services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, NotSignedIn, Unauthorized
@@ -34,13 +35,14 @@ class Problem(BaseModel):
         "(`loc`, `msg`, `type`, `input`)"
     )
     code: str = Field(
-        description="the kind of refusal: invalid_request, invalid, unauthorized, forbidden, not_found, "
-        "conflict, chain_refused, chain_unavailable"
+        description="the kind of refusal: bad_request, invalid_request, invalid, unauthorized, forbidden, "
+        "not_found, method_not_allowed, conflict, chain_refused, chain_unavailable"
     )
     chain_error: str | None = Field(default=None, description="the contract's custom error, when the chain refused")
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status.HTTP_400_BAD_REQUEST: {"model": Problem, "description": "the body is not JSON"},
     status.HTTP_401_UNAUTHORIZED: {"model": Problem, "description": "not signed in, or the session expired"},
     status.HTTP_403_FORBIDDEN: {"model": Problem, "description": "not yours to do (not a member, not your object)"},
     status.HTTP_404_NOT_FOUND: {"model": Problem, "description": "no such object"},
@@ -103,7 +105,18 @@ def validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
     return problems
 
 
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_refusal(_request: Request, exc: HTTPException) -> JSONResponse:
+        """FastAPI's and Starlette's own refusals (a body that is not JSON, an unknown path) in the same shape."""
+        code = HTTP_CODES.get(exc.status_code, "refused")
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": exc.detail, "code": code}, headers=exc.headers
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 
 from coopride.api.errors import ERROR_RESPONSES, install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
-from coopride.api.validation import require_encodable_text
+from coopride.api.validation import read_requests_read_only, require_encodable_text
 from coopride.chain.client import ChainClient
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
@@ -65,7 +65,7 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        dependencies=[Depends(require_encodable_text)],
+        dependencies=[Depends(read_requests_read_only), Depends(require_encodable_text)],
     )
     app.state.settings = settings
     app.state.chain = chain

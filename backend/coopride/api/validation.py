@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from coopride.db import mark_read_only
 from coopride.services.errors import Invalid
 
 # JSON escapes of UTF-16 surrogates; only a body that contains one can carry a lone surrogate.
@@ -26,6 +27,16 @@ def _first_unencodable(value: Any) -> str | None:
         if found:
             return found
     return None
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def read_requests_read_only(request: Request) -> None:
+    """A GET's database transactions begin deferred, so reads never queue behind writers on SQLite. (An async
+    dependency: the context variable it sets reaches the route, which runs in a copy of this task's context.)"""
+    if request.method in READ_METHODS:
+        mark_read_only()
 
 
 async def require_encodable_text(request: Request) -> None:

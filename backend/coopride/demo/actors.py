@@ -1,7 +1,8 @@
 """The people of the demo and the two hands it needs beside them: the API client and the operator.
 
 Members are eth_account wallets made from the seed; they hold no ether and talk only to the API,
-signing what it hands them. The operator is the demo itself: it mints test fare tokens (the test
+signing what it hands them (joining: an Application and a permit for the capital share, which the
+operator's faucet mints first). The operator is the demo itself: it mints test fare tokens (the test
 token lets anyone mint), switches the region on once critical mass is reached (anyone may), moves the
 local chain's clock, and queues and executes passed proposals (anyone may, once the vote is over).
 """
@@ -9,6 +10,7 @@ local chain's clock, and queues and executes passed proposals (anyone may, once 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,18 +89,31 @@ class Member:
         )
         self.headers = {"Authorization": f"Bearer {login['access_token']}"}
 
-    def join(self, api: Api, region_id: int) -> Any:
-        typed = api.call("GET", "/members/join/typed-data", member=self, params={"region_id": region_id})["typed_data"]
-        return api.call(
+    def join(self, api: Api, region_id: int, faucet: Callable[[str, int], None] | None = None) -> Any:
+        """Applies for membership the v2 way: signs the Application and the permit for the capital share the API
+        hands out (after `faucet(address, amount)` mints that share, if given) and posts them. On the local chain
+        the backend admits at once; an application left pending or refused is a DemoError. Returns the
+        application."""
+        data = api.call("GET", "/members/application/typed-data", member=self, params={"region_id": region_id})
+        capital_share = int(data["capital_share"])
+        if capital_share and faucet is not None:
+            faucet(self.address, capital_share)
+        typed = data["typed_data"]
+        application = api.call(
             "POST",
-            "/members/join",
+            "/members/applications",
             member=self,
             json={
                 "region_id": region_id,
+                "max_capital_share": typed["message"]["maxCapitalShare"],
                 "deadline": typed["message"]["deadline"],
                 "signature": self.sign_typed(typed),
+                "permit_signature": self.sign_typed(data["permit_typed_data"]),
             },
         )
+        if application["status"] != "admitted":
+            raise DemoError(f"{self.name}'s application is {application['status']}, not admitted: {application}")
+        return application
 
     def deposit(self, api: Api, amount: int) -> Any:
         typed = api.call("GET", "/members/me/deposit/typed-data", member=self, params={"amount": amount})["typed_data"]

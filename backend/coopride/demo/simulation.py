@@ -231,7 +231,7 @@ class Day:
     # -------------------------------------------------------------- members
     def _join(self, member: Member) -> None:
         member.sign_in(self.api)
-        member.join(self.api, REGION.region_id)
+        member.join(self.api, REGION.region_id, self.operator.mint)
 
     def _activate(self) -> None:
         region = self.api.call("GET", f"/regions/{REGION.region_id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Index, text
 from sqlmodel import Field, SQLModel
 
 from coopride.models.base import ADDRESS_LENGTH, HASH_LENGTH, EnumString, utcnow
@@ -34,6 +34,17 @@ class ApplicationBase(SQLModel):
 class Application(ApplicationBase, table=True):
     """One application and the signatures `Membership.admit` needs (the applicant's nonce is the chain's at
     admission: a stored signature over another nonce fails the check, and the application is refused)."""
+
+    # At most one pending application per applicant, even when two arrive at once.
+    __table_args__ = (
+        Index(
+            "uq_application_pending_applicant",
+            "applicant",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     nonce: str = Field(max_length=80)  # Membership.nonces(applicant) the application was signed with

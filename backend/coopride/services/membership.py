@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_account import Account
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from coopride.chain.client import ChainClient
@@ -158,10 +159,15 @@ def submit_application(
         permit_nonce=str(permit_nonce),
         permit_signature="0x" + bytes(permit_signature).hex(),
     )
-    session.add(application)
-    session.flush()
     if settings.auto_admit_for(chain.chain_id):
-        admit(session, chain, settings, application)
+        # Admitted before anything is written: no database lock is held while the chain mines.
+        return admit(session, chain, settings, application)
+    session.add(application)
+    try:
+        session.flush()
+    except IntegrityError:  # another application of the same wallet arrived at the same moment
+        session.rollback()
+        raise Conflict(f"{address} already has a pending application: wait for its decision") from None
     return application
 
 
@@ -203,6 +209,8 @@ def admit(session: Session, chain: ChainClient, settings: Settings, application:
     """Relays the applicant's permit, then `Membership.admit`, from the admissions key; records the admission.
     A refusal by the chain (`ChainRevert`) leaves the application pending. The caller commits."""
     key = admissions_key(chain, settings)
+    if chain.is_member(application.applicant):
+        raise Conflict(f"{application.applicant} is already a member: refuse the application")
     outcome = chain.admit(
         key,
         application.applicant,

@@ -58,3 +58,12 @@ def test_the_operator_is_told_why_a_decision_cannot_be_made(operator, wallet, bo
     assert wrong_key.exit_code == 1 and "is not the chain's admissions role" in wrong_key.output
     bad_status = operator("admissions", "list", "--status", "maybe")
     assert bad_status.exit_code == 1 and "--status must be one of" in bad_status.output
+
+
+def test_status_shows_members_and_active_drivers_against_critical_mass(operator, member, bootstrap_region, app,
+                                                                        settings):
+    app.state.settings = settings  # auto-admit again
+    member(bootstrap_region)
+    shown = operator("status")
+    assert shown.exit_code == 0, shown.output
+    assert "active drivers / critical mass" in shown.output and "0 / 8" in shown.output

@@ -420,3 +420,55 @@ def test_the_operating_region_fixture_made_a_region_operating_by_activity(operat
 
 def test_a_fresh_account_key_is_not_the_admissions_role(chain_client):
     assert chain_client.admissions_address() != Account.create().address
+
+
+def test_the_demos_members_join_through_the_application_api(client, chain_client, mint_fare_tokens,
+                                                           bootstrap_region):
+    from coopride.demo.actors import Api, Member
+
+    api = Api.__new__(Api)
+    api.http = client  # the TestClient is an httpx.Client on the app
+    newcomer = Member("driver-01", "driver", Account.create())
+    newcomer.sign_in(api)
+    application = newcomer.join(api, bootstrap_region, mint_fare_tokens)
+    assert application["status"] == "admitted" and chain_client.is_member(newcomer.address)
+    assert chain_client.capital_paid(newcomer.address) == CAPITAL_SHARE
+
+
+def test_admitting_an_applicant_who_became_a_member_meanwhile_is_a_conflict(manual_admissions, wallet,
+                                                                             bootstrap_region, direct_admission,
+                                                                             admissions_wallet):
+    applicant = wallet().mint(CAPITAL_SHARE)
+    application_id = applicant.apply(bootstrap_region).json()["id"]
+    direct_admission(applicant.account, bootstrap_region)  # by another way (governance's, say)
+    response = admissions_wallet.post(f"/members/applications/{application_id}/admit")
+    assert response.status_code == 409 and "already a member" in response.json()["detail"]
+    refused = admissions_wallet.post(f"/members/applications/{application_id}/refuse", json={"reason": "duplicate"})
+    assert refused.status_code == 200
+
+
+def test_the_database_holds_at_most_one_pending_application_per_wallet(app):
+    """Two applications arriving at the same moment both pass the service's check; the database keeps one."""
+    from sqlalchemy.exc import IntegrityError
+
+    def row(status="pending"):
+        return Application(applicant="0x" + "ab" * 20, region_id=2, max_capital_share="1", deadline=1, nonce="0",
+                           signature="0x", permit_value="1", permit_nonce="0", permit_signature="0x", status=status)
+
+    with Session(app.state.engine) as session:
+        session.add_all([row("refused"), row("expired"), row("pending")])
+        session.commit()
+        session.add(row())
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_a_member_removed_by_governance_cannot_apply_again(member, bootstrap_region, manifest, accounts, chain_client):
+    from brownie import Contract
+
+    me = member(bootstrap_region)
+    membership = Contract.from_abi("Membership", manifest.address("Membership"), manifest.contract("Membership").abi)
+    membership.remove(me.address, {"from": accounts.at(manifest.address("TimelockController"), force=True)})
+    assert not chain_client.is_member(me.address) and chain_client.is_revoked(me.address)
+    response = me.get("/members/application/typed-data", params={"region_id": bootstrap_region})
+    assert response.status_code == 403 and "removed by governance" in response.json()["detail"]

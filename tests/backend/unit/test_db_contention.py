@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy import text
 
-from coopride.db import make_engine
+from coopride.db import make_engine, read_only_transactions
 
 WRITERS = 16
 ROUNDS = 10
@@ -28,7 +28,7 @@ def test_concurrent_read_then_write_transactions_all_commit(tmp_path):
                 with engine.begin() as connection:
                     value = connection.execute(text("SELECT value FROM counter WHERE id = 1")).scalar_one()
                     connection.execute(text("UPDATE counter SET value = :value WHERE id = 1"), {"value": value + 1})
-            except Exception as error:  # noqa: BLE001 - any failure is the finding
+            except Exception as error:
                 failures.append(error)
 
     threads = [threading.Thread(target=increment) for _ in range(WRITERS)]
@@ -40,4 +40,15 @@ def test_concurrent_read_then_write_transactions_all_commit(tmp_path):
     with engine.connect() as connection:
         # Read-modify-write under the write lock: no increment is lost either.
         assert connection.execute(text("SELECT value FROM counter")).scalar_one() == WRITERS * ROUNDS
+    engine.dispose()
+
+
+def test_a_read_only_transaction_does_not_wait_for_a_writer(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'readers.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    with engine.begin() as writer:
+        writer.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock until the block ends
+        with read_only_transactions(), engine.begin() as reader:
+            assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0  # its snapshot, at once
     engine.dispose()

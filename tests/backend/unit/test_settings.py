@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from coopride.config import REPO_ROOT, Settings
+from coopride.config import (
+    ANVIL_DEV_ADMISSIONS_KEY,
+    ANVIL_DEV_ATTESTER_KEY,
+    REPO_ROOT,
+    MissingRoleKey,
+    Settings,
+)
 
 
 def effective(environ: dict[str, str], **flags) -> Settings:
@@ -35,6 +41,9 @@ ENVIRONMENT_ONLY = [
     ("settler_key", "COOPRIDE_SETTLER_KEY", "0x" + "2" * 64, "0x" + "2" * 64,
      "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
     ("deployer_key", "COOPRIDE_DEPLOYER_KEY", "0x" + "3" * 64, "0x" + "3" * 64, None),
+    ("admissions_key", "COOPRIDE_ADMISSIONS_KEY", "0x" + "4" * 64, "0x" + "4" * 64, None),
+    ("attester_key", "COOPRIDE_ATTESTER_KEY", "0x" + "5" * 64, "0x" + "5" * 64, None),
+    ("auto_admit", "COOPRIDE_AUTO_ADMIT", "false", False, None),
     ("sign_in_domain", "COOPRIDE_SIGN_IN_DOMAIN", "coop.example", "coop.example", "coopride.local"),
     ("sign_in_uri", "COOPRIDE_SIGN_IN_URI", "https://coop.example", "https://coop.example", "http://coopride.local"),
     ("nonce_ttl_seconds", "COOPRIDE_NONCE_TTL_SECONDS", "60", 60, 300),
@@ -110,3 +119,33 @@ def test_the_api_process_gets_the_same_settings_back_from_its_environment(tmp_pa
     environment = settings.to_env()
     assert "COOPRIDE_DEPLOYER_KEY" not in environment  # the API never deploys
     assert Settings.from_env(environment) == settings.model_copy(update={"deployer_key": None})
+
+
+def test_the_api_process_gets_the_role_keys_and_the_admission_mode_back(tmp_path):
+    settings = Settings(state_dir=tmp_path, admissions_key="0x" + "4" * 64, attester_key="0x" + "5" * 64,
+                        auto_admit=False)
+    assert Settings.from_env(settings.to_env()) == settings
+    assert Settings.from_env({"COOPRIDE_AUTO_ADMIT": "true"}).auto_admit is True
+
+
+def test_the_local_chain_defaults_to_anvils_accounts_2_and_3_and_admits_at_once():
+    local = effective({})
+    assert local.admissions_key_for(31337) == ANVIL_DEV_ADMISSIONS_KEY
+    assert local.attester_key_for(31337) == ANVIL_DEV_ATTESTER_KEY
+    assert local.auto_admit_for(31337) and local.auto_admit_for(1337)
+    local.require_role_keys(31337)
+    assert not effective({"COOPRIDE_AUTO_ADMIT": "0"}).auto_admit_for(31337)
+
+
+def test_off_the_local_chain_nothing_defaults_and_the_missing_keys_are_named():
+    remote = effective({"COOPRIDE_RPC_URL": "https://node.example"})
+    assert remote.admissions_key_for(11155111) is None and remote.attester_key_for(11155111) is None
+    assert not remote.auto_admit_for(11155111)
+    with pytest.raises(MissingRoleKey, match="set COOPRIDE_ADMISSIONS_KEY and COOPRIDE_ATTESTER_KEY"):
+        remote.require_role_keys(11155111)
+    keyed = effective({"COOPRIDE_ADMISSIONS_KEY": "0x" + "4" * 64, "COOPRIDE_ATTESTER_KEY": "0x" + "5" * 64,
+                       "COOPRIDE_AUTO_ADMIT": "yes"})
+    keyed.require_role_keys(11155111)
+    assert keyed.admissions_key_for(11155111) == "0x" + "4" * 64 and keyed.auto_admit_for(11155111)
+    # A configured key wins on the local chain too.
+    assert keyed.admissions_key_for(31337) == "0x" + "4" * 64

@@ -145,10 +145,10 @@ def deposit(body: DepositRequest, member: CurrentMember, session: SessionDep, ch
 )
 def withdrawal_data(
     amount: Annotated[TokenAmount, Query()],
-    from_earnings: Annotated[bool, Query(description="true: earnings; false: escrow")],
     member: CurrentMember,
     chain: ChainDep,
     settings: SettingsDep,
+    from_earnings: Annotated[bool, Query(description="true: driving earnings; false: escrow")] = False,
 ) -> TypedDataResponse:
     return TypedDataResponse(
         typed_data=membership.withdrawal_typed_data(chain, settings, member, amount, from_earnings)

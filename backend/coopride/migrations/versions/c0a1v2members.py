@@ -35,7 +35,16 @@ def upgrade() -> None:
         sa.Column("permit_nonce", sa.String(80), nullable=False),
         sa.Column("permit_signature", sa.String(132), nullable=False),
     )
+    op.create_index(
+        "uq_application_pending_applicant",
+        "application",
+        ["applicant"],
+        unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_application_pending_applicant", table_name="application")
     op.drop_table("application")
