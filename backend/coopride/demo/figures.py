@@ -161,12 +161,21 @@ def check_against_chain(report: dict[str, Any], log: DayLog, chain: ChainClient,
     fee_bps = chain.parameters().fee_bps
     genesis_fare = next(r.fare_per_km for r in manifest.regions if r.id == region_id)
     fare_now = chain.region(region_id).fare_per_km
+    # The most each rider authorised when booking (FareAuthorised): a fare is the km verified at the fare per km, and
+    # never more than that.
+    authorised = {
+        int(e["args"]["tripId"]): int(e["args"]["maxFare"])
+        for e in chain.ledger.events.FareAuthorised.get_logs(from_block=manifest.block_number)
+    }
     for phase, fare_per_km in (("bootstrap", 0), ("operating", genesis_fare), ("new_fare", fare_now)):
         same(f"{phase}: fare per km", report["phases"][phase]["fare_per_km"], fare_per_km)
         for t in log.trips[phase]:
             settled = chain_trips.get(t["id"])
             if settled is not None:
-                same(f"trip {settled.trip_id} fare", settled.fare, settled.distance_metres * fare_per_km // 1000)
+                expected = settled.distance_metres * fare_per_km // 1000
+                if settled.rider is not None:
+                    expected = min(expected, authorised.get(settled.trip_id, 0))
+                same(f"trip {settled.trip_id} fare", settled.fare, expected)
                 same(f"trip {settled.trip_id} fee", settled.fee, settled.fare * fee_bps // 10_000)
 
     # Batches and gas.
@@ -254,7 +263,8 @@ def check_against_chain(report: dict[str, Any], log: DayLog, chain: ChainClient,
             log.deposits.get(address, 0) - sum(t.fare for t in ridden),
         )
 
-    # Money is never lost: every fare token minted is in a wallet, in escrow, earned, in the treasury or unclaimed.
+    # Money is never lost: every fare token minted is in a wallet, in escrow, earned, in the treasury, held as a
+    # member's capital share or unclaimed.
     token = chain.fare_token.functions
     members = [m.address for m in log.members]
     in_wallets = sum(token.balanceOf(a).call() for a in members)
@@ -262,10 +272,12 @@ def check_against_chain(report: dict[str, Any], log: DayLog, chain: ChainClient,
     share_holds = token.balanceOf(chain.share.address).call()
     same("fare tokens minted", report["money"]["minted"], token.totalSupply().call())
     same("fare tokens accounted for", report["money"]["minted"], in_wallets + ledger_holds + share_holds)
+    capital_held = int(chain.ledger.functions.capitalHeld().call())
+    same("capital shares held", report["money"]["capital_shares"], capital_held)
     same(
-        "ledger holds escrow + earnings + treasury",
+        "ledger holds escrow + earnings + treasury + capital shares",
         ledger_holds,
-        sum(chain.escrow_of(a) + chain.earnings_of(a) for a in members) + chain.treasury_balance(),
+        sum(chain.escrow_of(a) + chain.earnings_of(a) for a in members) + chain.treasury_balance() + capital_held,
     )
     same("unclaimed surplus", share_holds, distribution["amount"] - sum(claims.values()))
 

@@ -92,7 +92,11 @@ def build(log: DayLog, chain: ChainClient, manifest: Manifest) -> dict[str, Any]
         "fare_per_km_now": region_now.fare_per_km,
         "member_shares": member_shares,
         "statements": {"top": statements[ranked[0]], "median": statements[median_driver]},
-        "money": {"minted": sum(log.deposits.values()), "deposited": sum(log.deposits.values())},
+        "money": {
+            "minted": sum(log.deposits.values()) + sum(log.capital_shares.values()),
+            "deposited": sum(log.deposits.values()),
+            "capital_shares": sum(log.capital_shares.values()),
+        },
         "timeline": [
             {
                 "hour": round((t["end_time"] - log.day_start) / 3600, 4),
@@ -193,7 +197,7 @@ def markdown(report: dict) -> str:
         "",
         (
             f"{report['members']['total']} members ({report['members']['drivers']} drivers, "
-            f"{report['members']['riders']} riders); critical mass {report['region']['critical_mass']} members. "
+            f"{report['members']['riders']} riders); critical mass {report['region']['critical_mass']} active drivers. "
             f"Chain {report['chain']['chain_id']}, RideLedger `{report['chain']['ledger']}`. Every figure below was "
             "recomputed from the chain's events, calldata and views and found equal."
         ),
@@ -314,7 +318,8 @@ def print_summary(report: dict, console: Console) -> None:
         f"median batch {statistics.median(b['trips'] for b in batches) if batches else 0} trips"
     )
     console.print(
-        f"critical mass: {report['activation']['members']} members (needed {report['activation']['critical_mass']}), "
+        f"critical mass: {report['activation']['members']} active drivers "
+        f"(needed {report['activation']['critical_mass']}), "
         "Lyon 3e switched to operating"
     )
     for key in ("fare_change", "surplus"):

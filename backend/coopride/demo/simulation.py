@@ -3,17 +3,23 @@
 Its own anvil on a free port, the contracts deployed by scripts/deploy.py, the API over HTTP on a free
 port with its embedded settlement worker, and seeded wallets that sign everything themselves:
 
-1. members join Lyon 3e through relayed signatures (nobody holds ether);
-2. bootstrap: drivers log solo and shared drives; they earn shares per km; no fares;
-3. the last members join, critical mass is reached, the region switches to operating;
-4. riders deposit fare tokens with permits, request rides, get matched, ride; both parties sign the
-   receipts; the worker settles them in batches; fares go to drivers, the fee to the treasury;
+1. members apply to Lyon 3e with signed applications and are admitted (nobody holds ether);
+2. bootstrap: drivers log solo and shared drives (a shared ride is booked with the rider's signed fare
+   authorisation); the attester vouches for their traces; they earn shares per km; no fares;
+3. the last members join; every driver is active, critical mass is reached, the region switches to operating;
+4. riders deposit fare tokens with permits, request rides, get matched, accept with a fare authorisation (the
+   fare is held), ride; the driver signs the receipt and the rider confirms it; the worker settles them in
+   attested batches; fares go to drivers, the fee to the treasury;
 5. a member proposes a fare change, members vote with signed ballots, the Timelock executes it;
    later trips pay the new fare;
 6. the treasury's surplus is distributed to members pro rata to shares, and they claim it.
 
 Then every figure of the report is recomputed from the chain alone (events, calldata, views); a
 mismatch raises DemoMismatch.
+
+The day runs on the chain's clock: it starts now, and the operator moves the local chain's clock to the end of
+each drive before it is logged (a receipt may not end after the block that settles it, and a trip settles under
+the phase of the moment it ended).
 """
 
 from __future__ import annotations
@@ -91,6 +97,7 @@ class DayLog:
     proposals: dict[str, dict] = field(default_factory=dict)
     ballots: dict[str, dict[str, int]] = field(default_factory=dict)
     deposits: dict[str, int] = field(default_factory=dict)
+    capital_shares: dict[str, int] = field(default_factory=dict)  # paid at admission, held by the ledger
     claims: dict[str, int] = field(default_factory=dict)
     statements: dict[str, dict] = field(default_factory=dict)
     treasury_before_distribution: int = 0
@@ -110,7 +117,8 @@ def run_demo(
     console = console or Console(width=max(Console().width, 120))
     rng = random.Random(options.seed)
     drivers_count = max(2, round(options.members * 0.4))
-    critical_mass = min(options.members, max(drivers_count + 2, math.ceil(options.members * 0.6)))
+    # v2: critical mass counts active drivers (a settled, attested trip in the region in the last 30 days).
+    critical_mass = drivers_count
     regions = [
         {"id": REGION.region_id, "name": "Lyon 3e arrondissement", "criticalMass": critical_mass, "farePerKm": 500_000},
         {"id": 2, "name": "Villeurbanne", "criticalMass": 8, "farePerKm": 450_000},
@@ -182,9 +190,14 @@ class Day:
         ]
         self.drivers = [m for m in self.members if m.role == "driver"]
         self.riders = [m for m in self.members if m.role == "rider"]
-        now = int(time.time())
+        # The first bootstrap drive starts two minutes from now on the chain's clock.
+        now = chain.next_block_timestamp()
+        first_hour = PHASE_HOURS["bootstrap"][0]
         self.log = DayLog(
-            seed=options.seed, day_start=now - 26 * 3600 - now % 3600, members=self.members, critical_mass=critical_mass
+            seed=options.seed,
+            day_start=now + 120 - int(first_hour * 3600),
+            members=self.members,
+            critical_mass=critical_mass,
         )
         self.by_offer: dict[int, Member] = {}
 
@@ -231,18 +244,20 @@ class Day:
     # -------------------------------------------------------------- members
     def _join(self, member: Member) -> None:
         member.sign_in(self.api)
-        member.join(self.api, REGION.region_id, self.operator.mint)
+        application = member.join(self.api, REGION.region_id, self.operator.mint)
+        self.log.capital_shares[member.address] = int(application["max_capital_share"])
 
     def _activate(self) -> None:
         region = self.api.call("GET", f"/regions/{REGION.region_id}")
-        if region["members"] < region["critical_mass"]:
-            raise DemoError(f"critical mass not reached: {region['members']} of {region['critical_mass']} members")
+        active = self.chain.active_drivers(REGION.region_id)
+        if len(active) < region["critical_mass"]:
+            raise DemoError(f"critical mass not reached: {len(active)} of {region['critical_mass']} active drivers")
         outcome = self.operator.activate_region(REGION.region_id)
         region = self.api.call("GET", f"/regions/{REGION.region_id}")
         if region["phase"] != "operating":
             raise DemoError(f"Lyon 3e did not switch to operating: {region}")
         self.log.activation = {
-            "members": region["members"],
+            "members": len(active),
             "critical_mass": region["critical_mass"],
             "tx_hash": outcome.tx_hash,
             "block_number": outcome.block_number,
@@ -265,8 +280,10 @@ class Day:
         riders = [m for m in riders_pool if m.role == "rider"]
         task = self.progress.add_task(title, total=len(planned))
         logged: list[tuple[int, Member]] = []
-        for trip in planned:
-            driver = self.rng.choice(self.drivers)
+        for number, trip in enumerate(planned):
+            # Every driver drives in the bootstrap (each becomes an active driver); then they take turns at random.
+            first_round = phase == "bootstrap" and number < len(self.drivers)
+            driver = self.drivers[number] if first_round else self.rng.choice(self.drivers)
             if trip.shared and riders:
                 done = self._shared_trip(trip, driver, self.rng.choice(riders))
             else:
@@ -279,7 +296,9 @@ class Day:
 
     def _solo_trip(self, planned: PlannedTrip, driver: Member) -> tuple[int, Member]:
         route = street_route(self.rng, REGION)
-        trip = self.api.call("POST", "/trips", member=driver, json={"fixes": gps_trace(self.rng, route, planned.start)})
+        fixes = gps_trace(self.rng, route, max(planned.start, self.chain.next_block_timestamp()))
+        self._clock_to(fixes[-1]["t"])
+        trip = self.api.call("POST", "/trips", member=driver, json={"fixes": fixes})
         self._expect_signable(trip)
         driver.sign_receipt(self.api, trip["id"])
         return trip["id"], driver
@@ -319,19 +338,26 @@ class Day:
             self.log.unmatched_requests += 1
             return None
         carrier = self.by_offer[request["offer_id"]]  # the matcher may pick another driver's offer on the way
-        self.api.call("POST", f"/rides/requests/{request['id']}/accept", member=rider)
-        self.api.call("POST", f"/rides/requests/{request['id']}/pickup", member=carrier)
-        start = request["pickup_time"] or planned.start
-        trip = self.api.call(
-            "POST",
-            "/trips",
-            member=carrier,
-            json={"request_id": request["id"], "fixes": gps_trace(self.rng, ride, start)},
+        # Accepting is the rider's signed fare authorisation, which the API relays: the fare is held in escrow.
+        typed = self.api.call("GET", f"/rides/requests/{request['id']}/authorisation", member=rider)["typed_data"]
+        self.api.call(
+            "POST", f"/rides/requests/{request['id']}/accept", member=rider, json={"signature": rider.sign_typed(typed)}
         )
+        self.api.call("POST", f"/rides/requests/{request['id']}/pickup", member=carrier)
+        start = max(request["pickup_time"] or planned.start, self.chain.next_block_timestamp())
+        fixes = gps_trace(self.rng, ride, start)
+        self._clock_to(fixes[-1]["t"])
+        trip = self.api.call("POST", "/trips", member=carrier, json={"request_id": request["id"], "fixes": fixes})
         self._expect_signable(trip)
-        carrier.sign_receipt(self.api, trip["id"])
-        rider.sign_receipt(self.api, trip["id"])
+        carrier.sign_receipt(self.api, trip["id"])  # the driver's receipt
+        rider.sign_receipt(self.api, trip["id"])  # the rider's confirmation: paid without waiting for the window
         return trip["id"], carrier
+
+    def _clock_to(self, moment: int) -> None:
+        """Moves the local chain's clock to just past `moment` (a drive's end) if it is not there yet."""
+        ahead = moment + 1 - self.chain.next_block_timestamp()
+        if ahead > 0:
+            self.operator.advance_time(ahead)
 
     @staticmethod
     def _expect_signable(trip: dict) -> None:
@@ -373,8 +399,12 @@ class Day:
             "description": f"Raise Lyon 3e's fare from {old_fare / FARE_TOKEN_UNIT:.2f} to "
             f"{new_fare / FARE_TOKEN_UNIT:.2f} tEUR per km: drivers' costs went up",
         }
-        # Drivers want the raise; riders are split.
-        supports = {m.address: 1 if m.role == "driver" else self.rng.choice((0, 1, 1, 2)) for m in self.members}
+        # Drivers want the raise; riders are split: the first votes against, the others for or abstain (a majority
+        # for, and a quorum past the chain's floor, with any seed).
+        supports = {
+            m.address: 1 if m.role == "driver" else 0 if m is self.riders[0] else self.rng.choice((1, 1, 2))
+            for m in self.members
+        }
         self._decide("fare_change", "5. vote: fare change", proposer, change, supports)
 
     def _distribute_surplus(self) -> None:

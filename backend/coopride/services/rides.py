@@ -368,11 +368,23 @@ def accept(session: Session, chain: ChainClient, request_id: int, rider: str, si
     record_relayed(
         session, rider, RelayKind.AUTHORISE_FARE, outcome, region_id=request.region_id, amount=str(auth.maxFare)
     )
+    return book(session, request_id, rider, auth, outcome.tx_hash)
+
+
+def book(
+    session: Session, request_id: int, rider: str, auth: FareAuthorisation | None = None, tx_hash: str | None = None
+) -> RideRequest:
+    """Records the booking of a matched request (the database side of `accept`, once the authorisation is on chain:
+    `auth` and its transaction `tx_hash`)."""
+    request = _own_request(session, request_id, rider)
+    if request.status != RequestStatus.MATCHED:
+        raise Conflict(f"ride request {request_id} is {request.status}; only a matched request can be accepted")
     request.status = RequestStatus.BOOKED
-    request.max_fare = auth.maxFare
-    request.cancel_by = auth.cancelBy
-    request.authorisation_expiry = auth.expiry
-    request.authorisation_tx_hash = outcome.tx_hash
+    if auth is not None:
+        request.max_fare = auth.maxFare
+        request.cancel_by = auth.cancelBy
+        request.authorisation_expiry = auth.expiry
+        request.authorisation_tx_hash = tx_hash
     session.add(request)
     return request
 

@@ -56,7 +56,9 @@ def log_trip(
     now: int | None = None,
 ) -> Trip:
     """Records a driven trace: for the booked ride `request_id`, or solo movement when it is None."""
-    now = int(time.time()) if now is None else now
+    # The ledger refuses a receipt that ends after the block settling it: "now" is the later of the wall clock and
+    # the chain's (a local chain's clock may run ahead).
+    now = max(int(time.time()), chain.next_block_timestamp()) if now is None else now
     if fixes[-1].t > now + MAX_CLOCK_SKEW_SECONDS:
         raise Invalid("the trace ends in the future")
 
@@ -167,10 +169,10 @@ def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, sig
             TripStatus.QUEUED,
         )
     )
-    if trip.status not in open_to:
-        raise Conflict(f"trip {trip.id} is {trip.status}: it takes no more {role} signature")
     if getattr(trip, f"{role}_signature") is not None:
         raise Conflict(f"you already signed trip {trip.id} as its {role}")
+    if trip.status not in open_to:
+        raise Conflict(f"trip {trip.id} is {trip.status}: it takes no more {role} signature")
     try:
         rides.require_ledger_signature(typed, signature, signer, "receipt")
     except Forbidden:

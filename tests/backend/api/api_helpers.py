@@ -37,3 +37,35 @@ def offer_body(origin=LYON_FROM, destination=LYON_TO, *, seats: int = 2, max_det
 def request_body(origin=RIDE_FROM, destination=RIDE_TO) -> dict:
     now = int(time.time())
     return {"origin": origin, "destination": destination, "earliest": now + 300, "latest": now + 3600}
+
+
+def deposit(wallet, amount: int) -> None:
+    """Mints `amount` test fare tokens to the wallet and deposits them into its escrow with a relayed permit."""
+    wallet.mint(amount)
+    permit = wallet.get("/members/me/deposit/typed-data", params={"amount": amount})
+    assert permit.status_code == 200, permit.text
+    typed = permit.json()["typed_data"]
+    done = wallet.post("/members/me/deposits", json={"amount": amount, "deadline": typed["message"]["deadline"],
+                                                     "signature": wallet.sign_typed(typed)})
+    assert done.status_code in (200, 201), done.text
+
+
+def authorisation(rider, request_id: int) -> dict:
+    response = rider.get(f"/rides/requests/{request_id}/authorisation")
+    assert response.status_code == 200, response.text
+    return response.json()["typed_data"]
+
+
+def accept(rider, request_id: int, signature: str | None = None):
+    """Signs the match's FareAuthorisation and posts it; returns the response."""
+    signature = signature or rider.sign_typed(authorisation(rider, request_id))
+    return rider.post(f"/rides/requests/{request_id}/accept", json={"signature": signature})
+
+
+def cancel_booked(rider, request_id: int):
+    """Cancels a booked ride with the rider's signed HoldRelease; returns the response."""
+    typed = rider.get(f"/rides/requests/{request_id}/cancel/typed-data")
+    assert typed.status_code == 200, typed.text
+    data = typed.json()["typed_data"]
+    return rider.post(f"/rides/requests/{request_id}/cancel",
+                      json={"deadline": data["message"]["deadline"], "signature": rider.sign_typed(data)})

@@ -1,4 +1,5 @@
-"""Offers, requests, quotes, matching, booking, pickup and the cancellation policy."""
+"""Offers, requests, quotes, matching, booking (the rider's fare authorisation and its hold), pickup and the
+cancellation policy."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from api_helpers import (
     RIDE_TO,
     VILLEURBANNE_FROM,
     VILLEURBANNE_TO,
+    accept,
+    authorisation,
+    cancel_booked,
+    deposit,
     offer_body,
     request_body,
 )
+from eth_account import Account
+
+from coopride.chain.types import HoldState
 
 from coopride.domain.geo import GreatCircleDistance, LatLon
 from coopride.domain.pricing import quote_fare
@@ -119,17 +127,99 @@ def test_only_members_request_rides(wallet):
     assert response.status_code == 403
 
 
-def test_accepting_books_the_seat_and_only_the_rider_may_accept(member, operating_region):
+def test_each_match_gets_an_unpredictable_trip_id(member, operating_region):
+    driver = member(operating_region)
+    driver.post("/offers", json=offer_body(seats=2))
+    first, second = (member(operating_region).post("/rides/requests", json=request_body()).json() for _ in range(2))
+    assert first["status"] == second["status"] == "matched"
+    assert first["trip_id"] != second["trip_id"]
+    assert all(0 < r["trip_id"] < 2**53 for r in (first, second))
+    assert abs(first["trip_id"] - second["trip_id"]) > 256  # not dense: no neighbour to guess
+
+
+def test_accepting_books_the_seat_with_the_riders_fare_authorisation(member, operating_region, chain_client):
     driver, rider, stranger = member(operating_region), member(operating_region), member(operating_region)
-    driver.post("/offers", json=offer_body(seats=1))
+    deposit(rider, 20_000_000)
+    offer = driver.post("/offers", json=offer_body(seats=1)).json()
     request = rider.post("/rides/requests", json=request_body()).json()
-    assert stranger.post(f"/rides/requests/{request['id']}/accept").status_code == 403
+    typed = authorisation(rider, request["id"])
+    message = typed["message"]
+    assert typed["primaryType"] == "FareAuthorisation" and typed["domain"]["verifyingContract"] == chain_client.ledger.address
+    assert message["tripId"] == request["trip_id"] and message["driver"] == driver.address
+    assert message["rider"] == rider.address and message["maxFare"] > 0
+    assert message["cancelBy"] == request["pickup_time"]
+    assert message["expiry"] == offer["depart_latest"] + chain_client.max_trip_seconds()
+    assert message["pickupLatE6"] == round(RIDE_FROM["lat"] * 1e6)
+    assert stranger.get(f"/rides/requests/{request['id']}/authorisation").status_code == 403
+    assert stranger.post(f"/rides/requests/{request['id']}/accept",
+                         json={"signature": stranger.sign_typed(typed)}).status_code == 403
     assert stranger.get(f"/rides/requests/{request['id']}").status_code == 403
     assert driver.get(f"/rides/requests/{request['id']}").status_code == 200
-    accepted = rider.post(f"/rides/requests/{request['id']}/accept")
-    assert accepted.status_code == 200 and accepted.json()["status"] == "booked"
-    again = rider.post(f"/rides/requests/{request['id']}/accept")
+
+    accepted = accept(rider, request["id"])
+    assert accepted.status_code == 200, accepted.text
+    booked = accepted.json()
+    assert booked["status"] == "booked" and booked["max_fare"] == message["maxFare"]
+    assert booked["authorisation_tx_hash"]
+    hold = chain_client.hold_of(request["trip_id"], driver.address, rider.address)
+    assert (hold.state, hold.max_fare, hold.expiry) == (HoldState.ACTIVE, message["maxFare"], message["expiry"])
+    assert chain_client.escrow_of(rider.address) == 20_000_000 - message["maxFare"]
+    again = accept(rider, request["id"], rider.sign_typed(typed))
     assert again.status_code == 409 and "booked" in again.json()["detail"]
+
+
+def test_accepting_is_refused_with_the_chains_rule_before_anything_is_sent(member, operating_region, chain_client):
+    driver, rider = member(operating_region), member(operating_region)
+    driver.post("/offers", json=offer_body(seats=1))
+    request = rider.post("/rides/requests", json=request_body()).json()
+    typed = authorisation(rider, request["id"])
+    nonce = chain_client.transactions.pending_nonce()
+
+    short = accept(rider, request["id"])  # no escrow yet
+    assert short.status_code == 422 and "InsufficientBalance" in short.json()["detail"]
+    deposit(rider, 20_000_000)
+    nonce = chain_client.transactions.pending_nonce()
+    forged = accept(rider, request["id"], "0x" + bytes(Account.create().sign_typed_data(full_message=typed).signature).hex())
+    assert forged.status_code == 403
+    signature = bytes.fromhex(rider.sign_typed(typed)[2:])
+    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    high_s = (order - int.from_bytes(signature[32:64], "big")).to_bytes(32, "big")
+    twin = signature[:32] + high_s + bytes([55 - signature[64]])  # the same signer, the malleable form
+    refused = accept(rider, request["id"], "0x" + twin.hex())
+    assert refused.status_code == 422 and "high s" in refused.json()["detail"]
+    other_terms = dict(typed, message={**typed["message"], "maxFare": typed["message"]["maxFare"] // 2})
+    assert accept(rider, request["id"], rider.sign_typed(other_terms)).status_code == 403
+    assert chain_client.transactions.pending_nonce() == nonce  # nothing was sent
+    assert rider.get(f"/rides/requests/{request['id']}").json()["status"] == "matched"
+    assert accept(rider, request["id"]).status_code == 200
+
+
+def test_an_expired_authorisation_is_refused(member, operating_region, app):
+    from sqlmodel import Session
+
+    from coopride.models import TripOffer
+
+    driver, rider = member(operating_region), member(operating_region)
+    deposit(rider, 20_000_000)
+    offer = driver.post("/offers", json=offer_body(seats=1)).json()
+    request = rider.post("/rides/requests", json=request_body()).json()
+    with Session(app.state.engine) as session:
+        stored = session.get(TripOffer, offer["id"])
+        stored.depart_latest = stored.depart_earliest = 1_000_000  # a window long gone
+        session.add(stored)
+        session.commit()
+    response = accept(rider, request["id"])
+    assert response.status_code == 409 and "expired" in response.json()["detail"]
+
+
+def test_a_bootstrap_booking_holds_nothing_but_is_still_authorised(member, bootstrap_region, chain_client):
+    driver, rider = member(bootstrap_region), member(bootstrap_region)
+    driver.post("/offers", json=offer_body(VILLEURBANNE_FROM, VILLEURBANNE_TO))
+    request = rider.post("/rides/requests", json=request_body(VILLEURBANNE_FROM, VILLEURBANNE_TO)).json()
+    assert authorisation(rider, request["id"])["message"]["maxFare"] == 0
+    booked = accept(rider, request["id"]).json()
+    assert booked["status"] == "booked"
+    assert chain_client.hold_of(request["trip_id"], driver.address, rider.address).state == HoldState.ACTIVE
 
 
 def test_only_the_offers_driver_picks_the_rider_up(booked_ride, member, operating_region):
@@ -140,14 +230,27 @@ def test_only_the_offers_driver_picks_the_rider_up(booked_ride, member, operatin
     assert picked.status_code == 200 and picked.json()["status"] == "picked_up" and picked.json()["picked_up_at"]
 
 
-def test_cancelling_before_pickup_is_free_and_frees_the_seat(booked_ride, member, operating_region):
+def test_cancelling_before_pickup_is_free_and_frees_the_seat(booked_ride, member, operating_region, chain_client):
     driver, rider, request = booked_ride()
-    cancelled = rider.post(f"/rides/requests/{request['id']}/cancel")
+    unsigned = rider.post(f"/rides/requests/{request['id']}/cancel")
+    assert unsigned.status_code == 422 and "HoldRelease" in unsigned.json()["detail"]
+    cancelled = cancel_booked(rider, request["id"])
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["release_tx_hash"]
+    assert chain_client.escrow_of(rider.address) == 20_000_000  # the held fare is back
+    assert chain_client.hold_of(request["trip_id"], driver.address, rider.address).released
     seats = {o["id"]: o["seats_left"] for o in driver.get("/offers").json()}
     assert seats[request["offer_id"]] == 2
     next_rider = member(operating_region)
     assert next_rider.post("/rides/requests", json=request_body()).json()["offer_id"] == request["offer_id"]
+
+
+def test_cancelling_a_match_before_accepting_needs_no_signature(member, operating_region):
+    driver, rider = member(operating_region), member(operating_region)
+    driver.post("/offers", json=offer_body(seats=1))
+    request = rider.post("/rides/requests", json=request_body()).json()
+    cancelled = rider.post(f"/rides/requests/{request['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
 
 
 def test_cancelling_after_pickup_ends_the_ride_early(booked_ride):
@@ -165,6 +268,6 @@ def test_nobody_cancels_someone_elses_request(booked_ride):
 
 
 def test_unknown_requests_are_not_found(member, operating_region):
-    response = member(operating_region).post("/rides/requests/4242/accept")
+    response = member(operating_region).post("/rides/requests/4242/accept", json={"signature": "0x" + "11" * 65})
     assert response.status_code == 404
     assert response.json()["detail"] == "no ride request 4242"

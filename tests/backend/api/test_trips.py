@@ -1,12 +1,25 @@
-"""Driven trips: trace checks, receipts both parties sign, and the trip settling on chain."""
+"""Driven trips: trace checks, the receipt the driver signs and the rider confirms, the trip settling on chain,
+disputes and mediators' decisions shown to both parties."""
 
 from __future__ import annotations
 
 import time
 
-from api_helpers import LYON_FROM, LYON_TO, NOWHERE, RIDE_FROM, RIDE_TO, VILLEURBANNE_FROM, VILLEURBANNE_TO, trace
+import pytest
+from api_helpers import (
+    LYON_FROM,
+    LYON_TO,
+    NOWHERE,
+    RIDE_FROM,
+    RIDE_TO,
+    VILLEURBANNE_FROM,
+    VILLEURBANNE_TO,
+    cancel_booked,
+    trace,
+)
 from sqlmodel import Session
 
+from coopride.chain.types import HoldState
 from coopride.domain.pricing import quote_fare
 from coopride.models import RideRequest
 from coopride.settlement.worker import SettlementWorker
@@ -29,40 +42,51 @@ def _sign(party, trip_id, signature=None):
     return party.post(f"/trips/{trip_id}/signatures", json={"signature": signature})
 
 
-def test_a_booked_ride_is_queued_once_driver_and_rider_signed_its_receipt(booked_ride, chain_client, operating_region):
+def _settle(app, chain_client):
+    """Winds the chain's clock to the wall clock (fn_isolation's reverts leave it behind), then one worker pass."""
+    from brownie import chain
+
+    lag = int(time.time()) + 1 - chain_client.next_block_timestamp()
+    if lag > 0:
+        chain.sleep(lag)
+        chain.mine()
+    return SettlementWorker(app.state.engine, chain_client, max_age_seconds=0, receipt_timeout=10).run_once(force=True)
+
+
+def test_a_booked_ride_is_queued_once_the_driver_signed_and_the_rider_may_confirm(
+    booked_ride, chain_client, operating_region
+):
     driver, rider, request = booked_ride()
     logged = _log(driver, trace(RIDE_FROM, RIDE_TO), request["id"])
     assert logged.status_code == 201, logged.text
     trip = logged.json()
     fare_per_km = chain_client.region(operating_region).fare_per_km
-    assert trip["status"] == "awaiting_signatures" and trip["rider"] == rider.address
-    assert trip["fare"] == quote_fare(trip["distance_metres"], fare_per_km) > 0
+    assert trip["id"] == request["trip_id"]  # the booking's trip id, authorised on chain
+    assert trip["status"] == "awaiting_signatures" and trip["rider"] == rider.address and trip["dispute"] is None
+    assert 0 < trip["fare"] <= request["max_fare"]
+    assert trip["fare"] == min(quote_fare(trip["distance_metres"], fare_per_km), request["max_fare"])
     assert _receipt(driver, trip["id"]) == _receipt(rider, trip["id"])
     assert _receipt(driver, trip["id"])["domain"]["verifyingContract"] == chain_client.ledger.address
 
     after_driver = _sign(driver, trip["id"])
     assert after_driver.status_code == 200, after_driver.text
-    assert after_driver.json()["status"] == "awaiting_signatures" and after_driver.json()["driver_signed"]
+    assert after_driver.json()["status"] == "queued" and after_driver.json()["driver_signed"]
+    assert not after_driver.json()["rider_signed"]
     after_rider = _sign(rider, trip["id"])
     assert after_rider.json()["status"] == "queued" and after_rider.json()["rider_signed"]
     assert rider.get(f"/rides/requests/{request['id']}").json()["status"] == "completed"
 
 
-def test_a_queued_ride_settles_and_both_statements_prove_it(booked_ride, chain_client, mint_fare_tokens, app,
-                                                            operating_region):
-    driver, rider, request = booked_ride()
-    mint_fare_tokens(rider.address, 5_000_000)
-    permit = rider.get("/members/me/deposit/typed-data", params={"amount": 5_000_000}).json()["typed_data"]
-    rider.post("/members/me/deposits", json={"amount": 5_000_000, "deadline": permit["message"]["deadline"],
-                                             "signature": rider.sign_typed(permit)})
-    trip = _log(driver, trace(RIDE_FROM, RIDE_TO), request["id"]).json()
+def test_a_confirmed_ride_settles_and_both_statements_prove_it(booked_ride, chain_client, app, operating_region):
+    driver, rider, request = booked_ride(escrow=5_000_000)
+    trip = _log(driver, trace(RIDE_FROM, RIDE_TO, ends_ago=1), request["id"]).json()
     _sign(driver, trip["id"])
     _sign(rider, trip["id"])
 
-    SettlementWorker(app.state.engine, chain_client, max_age_seconds=0, receipt_timeout=10).run_once(force=True)
+    report = _settle(app, chain_client)
 
     settled = driver.get(f"/trips/{trip['id']}").json()
-    assert settled["status"] == "settled", settled
+    assert settled["status"] == "settled", (settled, report)
     assert chain_client.is_settled(trip["id"])
     assert settled["fare_paid"] == trip["fare"] and chain_client.escrow_of(rider.address) == 5_000_000 - trip["fare"]
     driver_statement = driver.get(f"/members/{driver.address}/statement").json()
@@ -99,6 +123,109 @@ def test_a_signature_over_other_terms_is_refused(booked_ride):
     response = _sign(rider, trip["id"], rider.sign_typed(cheaper))
     assert response.status_code == 403
     assert rider.get(f"/trips/{trip['id']}").json()["status"] == "awaiting_signatures"
+
+
+def test_an_unconfirmed_ride_waits_for_the_dispute_window(booked_ride, chain_client, app):
+    from brownie import chain
+
+    driver, rider, request = booked_ride()
+    trip = _log(driver, trace(RIDE_FROM, RIDE_TO, ends_ago=1), request["id"]).json()
+    _sign(driver, trip["id"])
+    assert _settle(app, chain_client).batches_sent == []
+    chain.sleep(chain_client.dispute_window() + 1)
+    chain.mine()
+    assert _settle(app, chain_client).settled == [trip["id"]]
+    assert rider.get(f"/trips/{trip['id']}").json()["fare_paid"] == trip["fare"]
+
+
+@pytest.fixture
+def mediator(member, operating_region, manifest):
+    """A member of the operating region holding MEDIATOR_ROLE (granted by the Timelock, the ledger's admin)."""
+    from brownie import Contract, accounts
+
+    person = member(operating_region)
+    ledger = Contract.from_abi("RideLedger", manifest.address("RideLedger"), manifest.contract("RideLedger").abi)
+    timelock = accounts.at(manifest.address("TimelockController"), force=True)
+    tx = ledger.grantRole(ledger.MEDIATOR_ROLE(), person.address, {"from": timelock})
+    assert ledger.hasRole(ledger.MEDIATOR_ROLE(), person.address), tx.events
+    return person
+
+
+def _dispute(party, trip_id, reason):
+    typed = party.get(f"/trips/{trip_id}/dispute/typed-data", params={"reason": reason})
+    assert typed.status_code == 200, typed.text
+    data = typed.json()["typed_data"]
+    return party.post(f"/trips/{trip_id}/disputes", json={"reason": reason, "deadline": data["message"]["deadline"],
+                                                          "signature": party.sign_typed(data)})
+
+
+def _resolve(mediator, trip_id, award, reason):
+    typed = mediator.get(f"/trips/{trip_id}/resolution/typed-data", params={"award": award, "reason": reason})
+    if typed.status_code != 200:
+        return typed
+    data = typed.json()["typed_data"]
+    return mediator.post(f"/trips/{trip_id}/resolution", json={"award": award, "reason": reason,
+                                                              "deadline": data["message"]["deadline"],
+                                                              "signature": mediator.sign_typed(data)})
+
+
+def test_a_dispute_holds_the_trip_until_a_mediator_decides_and_both_statements_show_it(
+    booked_ride, chain_client, app, mediator, member, operating_region
+):
+    from brownie import chain
+
+    driver, rider, request = booked_ride()
+    trip = _log(driver, trace(RIDE_FROM, RIDE_TO, ends_ago=1), request["id"]).json()
+    _sign(driver, trip["id"])
+    disputed = _dispute(rider, trip["id"], "dropped two streets away")
+    assert disputed.status_code == 201, disputed.text
+    dispute = disputed.json()["dispute"]
+    assert (dispute["status"], dispute["by"], dispute["reason"]) == ("open", rider.address, "dropped two streets away")
+    assert dispute["tx_hash"] and dispute["award"] is None
+    assert chain_client.hold_of(trip["id"], driver.address, rider.address).state == HoldState.DISPUTED
+    again = driver.get(f"/trips/{trip['id']}/dispute/typed-data", params={"reason": "again"})
+    assert again.status_code == 409 and "already disputed" in again.json()["detail"]
+
+    chain.sleep(chain_client.dispute_window() + 1)
+    chain.mine()
+    assert _settle(app, chain_client).batches_sent == []  # held until a mediator decides
+    assert _resolve(driver, trip["id"], 1, "mine").status_code == 403  # a party, and no mediator
+    assert _resolve(member(operating_region), trip["id"], 1, "not a mediator").status_code == 403
+    too_much = mediator.get(f"/trips/{trip['id']}/resolution/typed-data",
+                            params={"award": request["max_fare"] + 1, "reason": "too much"})
+    assert too_much.status_code == 422
+
+    award = trip["fare"] // 2
+    earnings = chain_client.earnings_of(driver.address)
+    decided = _resolve(mediator, trip["id"], award, "half the ride was a detour")
+    assert decided.status_code == 200, decided.text
+    shown = decided.json()["dispute"]
+    assert (shown["status"], shown["award"], shown["resolution_reason"]) == ("resolved_paid", award,
+                                                                             "half the ride was a detour")
+    assert shown["mediator"] == mediator.address and shown["resolution_tx_hash"]
+    fee = award * chain_client.parameters().fee_bps // 10_000
+    assert chain_client.earnings_of(driver.address) == earnings + award - fee
+    assert chain_client.escrow_of(rider.address) == 20_000_000 - award  # the rest of the hold came back
+
+    assert _settle(app, chain_client).settled == [trip["id"]]  # no money moves: the decision paid
+    assert chain_client.earnings_of(driver.address) == earnings + award - fee
+    for party in (driver, rider):
+        statement = party.get(f"/members/{party.address}/statement").json()
+        [row] = statement["trips"]
+        assert row["dispute"]["status"] == "resolved_paid" and row["dispute"]["award"] == award
+        assert row["dispute"]["resolution_reason"] == "half the ride was a detour"
+    assert driver.get(f"/members/{driver.address}/statement").json()["driving"]["fares_received"] == award - fee
+    assert rider.get(f"/members/{rider.address}/statement").json()["riding"]["fares_paid"] == award
+
+
+def test_a_solo_trip_cannot_be_disputed_and_strangers_cannot_dispute(member, bootstrap_region, booked_ride):
+    driver = member(bootstrap_region)
+    solo = _log(driver, trace(VILLEURBANNE_FROM, VILLEURBANNE_TO)).json()
+    assert driver.get(f"/trips/{solo['id']}/dispute/typed-data", params={"reason": "x"}).status_code == 409
+    shared_driver, _rider, request = booked_ride()
+    shared = _log(shared_driver, trace(RIDE_FROM, RIDE_TO), request["id"]).json()
+    assert driver.get(f"/trips/{shared['id']}/dispute/typed-data", params={"reason": "x"}).status_code == 403
+    assert shared_driver.get(f"/trips/{shared['id']}/dispute/typed-data", params={"reason": ""}).status_code == 422
 
 
 def test_signing_twice_is_a_conflict(booked_ride):
@@ -187,7 +314,7 @@ def test_a_ride_ended_early_cannot_log_kilometres_after_the_rider_left(booked_ri
 
 def test_a_cancelled_ride_cannot_be_logged(booked_ride):
     driver, rider, request = booked_ride()
-    rider.post(f"/rides/requests/{request['id']}/cancel")
+    assert cancel_booked(rider, request["id"]).status_code == 200
     response = _log(driver, trace(RIDE_FROM, RIDE_TO), request["id"])
     assert response.status_code == 409 and "cancelled" in response.json()["detail"]
 

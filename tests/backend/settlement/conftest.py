@@ -9,7 +9,7 @@ bitmap, the settler's nonce) starts the same for each test while the deployment 
 from __future__ import annotations
 
 import pytest
-from settlement_helpers import TRIP_METRES, store_signed_trip
+from settlement_helpers import admit, store_signed_trip, verified_metres
 from sqlmodel import Session, select
 
 from coopride.db import make_engine
@@ -30,13 +30,15 @@ def _member(accounts, funder):
 
 @pytest.fixture(scope="module")
 def members(accounts, manifest, operating_region):
-    """Two drivers and two riders (keys known), members of the operating region."""
-    from brownie import Contract
+    """Two drivers and two riders (keys known), admitted to the operating region."""
+    from brownie import chain
 
-    membership = Contract.from_abi("Membership", manifest.address("Membership"), manifest.contract("Membership").abi)
     people = [_member(accounts, accounts[0]) for _ in range(4)]
     for person in people:
-        membership.join(operating_region, {"from": person})
+        admit(manifest, person, operating_region)
+    # Trips the tests store end a minute before the chain's time: after the region's switch to Operating.
+    chain.sleep(120)
+    chain.mine()
     return {"drivers": people[:2], "riders": people[2:]}
 
 
@@ -77,13 +79,14 @@ def make_worker(engine, chain_client):
 @pytest.fixture(scope="module")
 def paid_trip(chain_client, operating_region) -> tuple[int, int]:
     """(fare, fee) of a default-length trip in the operating region, from the chain's own parameters."""
-    fare = TRIP_METRES * chain_client.region(operating_region).fare_per_km // 1000
+    fare = verified_metres() * chain_client.region(operating_region).fare_per_km // 1000
     return fare, fare * chain_client.parameters().fee_bps // 10_000
 
 
 @pytest.fixture
 def queue_trip(engine, chain_client):
-    """`queue_trip(driver, rider=None, *, region_id, ...)`: a co-signed trip in this test's database."""
+    """`queue_trip(driver, rider=None, *, region_id, ...)`: a driver-signed trip (booked and confirmed by its rider
+    unless told otherwise) in this test's database."""
 
     def queue(*args, **kwargs) -> int:
         return store_signed_trip(engine, chain_client, *args, **kwargs)
@@ -102,3 +105,16 @@ def trips_in_db(engine):
 
     return load
 
+
+
+@pytest.fixture(scope="module")
+def mediator(accounts, manifest, operating_region):
+    """A member of the operating region holding MEDIATOR_ROLE (granted by the Timelock, the ledger's admin)."""
+    from brownie import Contract
+
+    ledger = Contract.from_abi("RideLedger", manifest.address("RideLedger"), manifest.contract("RideLedger").abi)
+    person = _member(accounts, accounts[0])
+    admit(manifest, person, operating_region)
+    timelock = accounts.at(manifest.address("TimelockController"), force=True)
+    ledger.grantRole(ledger.MEDIATOR_ROLE(), person, {"from": timelock})
+    return person

@@ -10,7 +10,8 @@ from eth_utils import function_signature_to_4byte_selector
 
 from coopride.chain.client import ChainClient
 from coopride.chain.errors import ChainRevert, ErrorDecoder
-from coopride.chain.eip712 import join_typed_data, sign_typed_data
+from coopride.chain.eip712 import FareAuthorisation, fare_authorisation_typed_data, sign_typed_data
+from coopride.chain.types import HoldState
 from coopride.chain.manifest import ManifestError, load_manifest
 
 
@@ -54,33 +55,42 @@ class TestReadsAndRelays:
         assert region.exists
         assert not chain_client.region(4_000_000_000).exists
 
-    def test_relayed_join_makes_a_member_who_holds_no_ether(self, bootstrap_region, chain_client, manifest, deployment):
-        from eth_account import Account
+    def _authorisation(self, chain_client, driver, rider, region_id, max_fare=1_000_000):
+        now = chain_client.next_block_timestamp()
+        return FareAuthorisation(987_654_321, rider.address, driver.address, region_id, 45_760_000, 4_840_000,
+                                 45_750_000, 4_870_000, max_fare, now + 600, now + 3_600)
 
-        newcomer = Account.create()
-        deadline = chain_client.latest_timestamp() + 600
-        typed = join_typed_data(manifest.domains["membership"], newcomer.address, bootstrap_region,
-                                chain_client.membership_nonce(newcomer.address), deadline)
-        outcome = chain_client.relay_join(newcomer.address, bootstrap_region, deadline,
-                                          sign_typed_data(newcomer.key, typed))
+    def test_a_relayed_fare_authorisation_holds_the_fare_and_the_rider_pays_no_gas(
+        self, operating_region, chain_client, members, fund_rider
+    ):
+        driver, rider = members["drivers"][0], members["riders"][0]
+        fund_rider(rider, 2_000_000)
+        ether = chain_client.w3.eth.get_balance(rider.address)
+        auth = self._authorisation(chain_client, driver, rider, operating_region)
+        typed = fare_authorisation_typed_data(chain_client.manifest.domains["receipt"], auth)
+
+        outcome = chain_client.relay_authorise_fare(auth, sign_typed_data(rider.private_key, typed))
 
         assert outcome.gas_used > 0
-        assert chain_client.is_member(newcomer.address)
-        assert chain_client.w3.eth.get_balance(newcomer.address) == 0
+        hold = chain_client.hold_of(auth.tripId, driver.address, rider.address)
+        assert (hold.state, hold.max_fare, hold.expiry) == (HoldState.ACTIVE, auth.maxFare, auth.expiry)
+        assert chain_client.escrow_of(rider.address) == 1_000_000
+        assert chain_client.w3.eth.get_balance(rider.address) == ether
 
-    def test_a_refused_relay_raises_the_decoded_custom_error(self, bootstrap_region, chain_client, manifest, deployment):
+    def test_a_refused_relay_raises_the_decoded_custom_error(self, operating_region, chain_client, members, fund_rider):
         from eth_account import Account
 
-        newcomer, forger = Account.create(), Account.create()
-        deadline = chain_client.latest_timestamp() + 600
-        typed = join_typed_data(manifest.domains["membership"], newcomer.address, bootstrap_region, 0, deadline)
+        driver, rider = members["drivers"][0], members["riders"][0]
+        fund_rider(rider, 2_000_000)
+        auth = self._authorisation(chain_client, driver, rider, operating_region)
+        typed = fare_authorisation_typed_data(chain_client.manifest.domains["receipt"], auth)
         nonce_before = chain_client.transactions.pending_nonce()
 
         with pytest.raises(ChainRevert) as refused:
-            chain_client.relay_join(newcomer.address, bootstrap_region, deadline, sign_typed_data(forger.key, typed))
+            chain_client.relay_authorise_fare(auth, sign_typed_data(Account.create().key, typed))
 
-        assert refused.value.error_name not in ("Reverted", "UnknownError", "Rejected")
-        assert not chain_client.is_member(newcomer.address)
+        assert refused.value.error_name == "InvalidSignature"
+        assert chain_client.hold_of(auth.tripId, driver.address, rider.address).state == HoldState.NONE
         assert chain_client.transactions.pending_nonce() == nonce_before  # refused before anything was sent
 
     def test_an_unreachable_node_reports_not_connected(self, manifest, deployment):

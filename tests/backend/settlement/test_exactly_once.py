@@ -12,6 +12,7 @@ import time
 
 import pytest
 from eth_account import Account
+from settlement_helpers import rider_funds
 from eth_account.typed_transactions import TypedTransaction
 from hexbytes import HexBytes
 from sqlalchemy import update
@@ -38,10 +39,10 @@ def die(_batch):
 
 @pytest.fixture
 def funded_trips(operating_region, members, queue_trip, fund_rider):
-    """Three paid trips by two drivers for one funded rider; returns their ids."""
+    """Three paid trips by two drivers for one funded rider, booked (their fares held); returns their ids, sorted."""
     rider = members["riders"][0]
     fund_rider(rider, 10_000_000)
-    return [queue_trip(members["drivers"][i % 2], rider, region_id=operating_region) for i in range(3)]
+    return sorted(queue_trip(members["drivers"][i % 2], rider, region_id=operating_region) for i in range(3))
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def assert_settled_exactly_once(members, chain_client, engine, trips_in_db, paid
     """Checks trips, events and balances against what settling each trip once must give."""
     drivers, rider = members["drivers"], members["riders"][0]
     before = {
-        "escrow": chain_client.escrow_of(rider.address),
+        "escrow": rider_funds(chain_client, engine, rider),
         "earnings": [chain_client.earnings_of(d.address) for d in drivers],
         "shares": [chain_client.shares_of(d.address) for d in drivers],
         "treasury": chain_client.treasury_balance(),
@@ -64,7 +65,7 @@ def assert_settled_exactly_once(members, chain_client, engine, trips_in_db, paid
             assert len(events) == 1, f"trip {trip.id} settled {len(events)} times"
             assert trip.tx_hash == events[0]["transactionHash"].to_0x_hex()
             assert chain_client.is_settled(trip.id)
-        assert chain_client.escrow_of(rider.address) == before["escrow"] - len(trip_ids) * fare
+        assert rider_funds(chain_client, engine, rider) == before["escrow"] - len(trip_ids) * fare
         assert chain_client.treasury_balance() == before["treasury"] + len(trip_ids) * fee
         for i, driver in enumerate(drivers):
             own = [t for t in trips.values() if t.driver == driver.address]

@@ -125,12 +125,18 @@ def test_no_sequence_of_faults_settles_a_trip_twice_or_loses_one(
                     chain_client.w3.eth.wait_for_transaction_receipt(chain_client.w3.eth.send_raw_transaction(signed.raw_transaction))
                     return
 
-        @staticmethod
-        def balances_at(block: int) -> tuple[int, int]:
-            """The rider's escrow and the treasury as of `block`. Balances and logs are read at one block number:
+        def balances_at(self, block: int) -> tuple[int, int]:
+            """The rider's escrow (free, plus the active holds of their bookings) and the treasury as of `block`. Balances and logs are read at one block number:
             anvil can serve a new block's state a moment before that block's logs."""
             ledger = chain_client.ledger.functions
-            return (ledger.escrowOf(rider.address).call(block_identifier=block),
+            with Session(self.engine) as session:
+                shared = session.exec(select(Trip).where(Trip.rider == rider.address)).all()
+            held = 0
+            for trip in shared:  # what the rider's bookings hold is still the rider's until the trip settles
+                max_fare, _cancel_by, _expiry, state = ledger.holdOf(trip.id, trip.driver, rider.address).call(
+                    block_identifier=block)
+                held += max_fare if state == 1 else 0
+            return (ledger.escrowOf(rider.address).call(block_identifier=block) + held,
                     ledger.treasuryBalance().call(block_identifier=block))
 
         def no_trip_settles_twice_and_money_is_conserved(self):

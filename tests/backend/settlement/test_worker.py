@@ -1,11 +1,15 @@
-"""The settlement worker on a real anvil, on SQLite and PostgreSQL: batching, recorded outcomes, retries."""
+"""The settlement worker on a real anvil, on SQLite and PostgreSQL: batching, recorded outcomes, the dispute window,
+disputes and mediators' decisions, the attester's checks."""
 
 from __future__ import annotations
 
 import time
 
+from settlement_helpers import trip_fixes
 from sqlmodel import Session, select
 
+from coopride.chain.eip712 import dispute_typed_data, resolution_typed_data, sign_typed_data
+from coopride.chain.types import HoldState
 from coopride.models import SettlementBatch
 from coopride.models.enums import BatchStatus, TripStatus
 
@@ -28,8 +32,8 @@ class TestBatching:
 
         third = queue_trip(driver, rider, region_id=operating_region)
         report = worker.run_once()
-        assert len(report.batches_sent) == 1
-        assert sorted(report.settled) == first + [third]
+        assert len(report.batches_sent) == 1, report
+        assert sorted(report.settled) == sorted(first + [third]), report
 
     def test_a_partial_batch_goes_once_its_oldest_trip_is_old_enough(self, bootstrap_region, members, queue_trip, make_worker):
         driver = members["drivers"][0]
@@ -55,7 +59,7 @@ class TestBatching:
         report = make_worker(batch_size=2).run_once()
 
         assert len(report.batches_sent) == 3
-        assert sorted(report.settled) == ids
+        assert sorted(report.settled) == sorted(ids)
         with Session(engine) as session:
             sizes = sorted(len(b.trip_ids) for b in session.exec(select(SettlementBatch)).all())
         assert sizes == [1, 2, 2]
@@ -95,12 +99,13 @@ class TestRecordedOutcomes:
         fund_rider(rider, 10_000_000)
         before = _balances(chain_client, driver, rider)
         ids = [queue_trip(driver, rider, region_id=operating_region) for _ in range(2)]
+        fare, fee = paid_trip
+        assert chain_client.escrow_of(rider.address) == before["escrow"] - 2 * fare  # held at booking
 
         report = make_worker().run_once()
 
-        assert sorted(report.settled) == ids
+        assert sorted(report.settled) == sorted(ids)
         trips = trips_in_db(*ids)
-        fare, fee = paid_trip
         for trip in trips.values():
             assert trip.status == TripStatus.SETTLED
             assert (trip.fare_paid, trip.fee_paid) == (fare, fee)
@@ -121,8 +126,8 @@ class TestRecordedOutcomes:
     ):
         driver, rider, impostor = members["drivers"][0], members["riders"][0], members["riders"][1]
         fund_rider(rider, 10_000_000)
-        before = _balances(chain_client, driver, rider)
         trip_id = queue_trip(driver, rider, region_id=operating_region, rider_key=impostor.private_key)
+        before = _balances(chain_client, driver, rider)
 
         report = make_worker().run_once()
 
@@ -131,43 +136,131 @@ class TestRecordedOutcomes:
         assert (trip.status, trip.reject_reason) == (TripStatus.REJECTED, "BadRiderSignature")
         assert trip.fare_paid is None
         assert _balances(chain_client, driver, rider) == before
+        assert chain_client.hold_of(trip_id, driver.address, rider.address).state == HoldState.ACTIVE  # still owed
         assert make_worker().run_once().batches_sent == []
 
-    def test_an_underfunded_rider_is_retried_after_a_top_up(
-        self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider, chain_client
+    def test_a_rider_who_withdraws_everything_after_accepting_cannot_leave_the_driver_unpaid(
+        self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider, chain_client, paid_trip
     ):
-        driver, rider = members["drivers"][0], members["riders"][1]
+        from brownie import Contract
+
+        driver, rider = members["drivers"][0], members["riders"][0]
+        fund_rider(rider, 10_000_000)
         trip_id = queue_trip(driver, rider, region_id=operating_region)
+        ledger = Contract.from_abi("RideLedger", chain_client.ledger.address, chain_client.ledger.abi)
+        ledger.withdrawEscrow(chain_client.escrow_of(rider.address), {"from": rider})
+        assert chain_client.escrow_of(rider.address) == 0
+        earnings = chain_client.earnings_of(driver.address)
+
+        report = make_worker().run_once()
+
+        fare, fee = paid_trip
+        assert report.settled == [trip_id]
+        assert trips_in_db(trip_id)[trip_id].fare_paid == fare
+        assert chain_client.earnings_of(driver.address) == earnings + fare - fee
+
+    def test_a_rider_who_never_confirms_still_pays_once_the_window_has_passed(
+        self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider, chain_client, paid_trip
+    ):
+        from brownie import chain
+
+        driver, rider = members["drivers"][0], members["riders"][0]
+        fund_rider(rider, 10_000_000)
+        trip_id = queue_trip(driver, rider, region_id=operating_region, confirm=False, ends_in=-5)
+
+        assert make_worker().run_once(force=True).batches_sent == []  # the dispute window is open
+        assert trips_in_db(trip_id)[trip_id].status == TripStatus.QUEUED
+        chain.sleep(chain_client.dispute_window())
+        chain.mine()
+
+        report = make_worker().run_once()
+        assert report.settled == [trip_id]
+        assert trips_in_db(trip_id)[trip_id].fare_paid == paid_trip[0]
+
+    def test_the_window_is_read_from_the_next_block_not_an_idle_chains_latest_one(
+        self, operating_region, members, queue_trip, make_worker, fund_rider, chain_client
+    ):
+        from brownie import chain
+
+        driver, rider = members["drivers"][0], members["riders"][0]
+        fund_rider(rider, 10_000_000)
+        trip_id = queue_trip(driver, rider, region_id=operating_region, confirm=False, ends_in=-5)
+        chain.sleep(chain_client.dispute_window())  # the clock moves on; no block is mined
+        assert chain_client.latest_timestamp() < chain_client.next_block_timestamp()
+
+        assert make_worker().run_once().settled == [trip_id]
+
+    def test_a_dispute_holds_the_trip_until_a_mediator_decides(
+        self, operating_region, members, queue_trip, make_worker, trips_in_db, fund_rider, chain_client, mediator
+    ):
+        from brownie import chain
+
+        driver, rider = members["drivers"][0], members["riders"][0]
+        fund_rider(rider, 10_000_000)
+        trip_id = queue_trip(driver, rider, region_id=operating_region, confirm=False, ends_in=-5)
+        domain = chain_client.manifest.domains["receipt"]
+        deadline = chain_client.latest_timestamp() + 600
+        reason = "the driver dropped me two streets away"
+        typed = dispute_typed_data(domain, trip_id, driver.address, rider.address, reason, rider.address,
+                                   chain_client.ledger_nonce(rider.address), deadline)
+        chain_client.relay_dispute(trip_id, driver.address, rider.address, reason, rider.address, deadline,
+                                   sign_typed_data(rider.private_key, typed))
+        chain.sleep(chain_client.dispute_window() + 1)
+        chain.mine()
 
         first = make_worker(retry_delay_seconds=60).run_once()
-        assert first.retry_later == {trip_id: "RiderUnderfunded"}
-        trip = trips_in_db(trip_id)[trip_id]
-        assert (trip.status, trip.reject_reason) == (TripStatus.QUEUED, "RiderUnderfunded")
+        assert first.retry_later == {trip_id: "Disputed"}
+        assert trips_in_db(trip_id)[trip_id].status == TripStatus.QUEUED
+        assert make_worker(retry_delay_seconds=60).run_once().batches_sent == []  # within the delay
 
-        assert make_worker(retry_delay_seconds=60).run_once().batches_sent == []  # still inside the delay
+        hold = chain_client.hold_of(trip_id, driver.address, rider.address)
+        award = hold.max_fare // 2
+        earnings = chain_client.earnings_of(driver.address)
+        typed = resolution_typed_data(domain, trip_id, driver.address, rider.address, award, "half the ride",
+                                      mediator.address, chain_client.ledger_nonce(mediator.address), deadline + 600)
+        chain_client.relay_resolution(trip_id, driver.address, rider.address, award, "half the ride", mediator.address,
+                                      deadline + 600, sign_typed_data(mediator.private_key, typed))
+        fee = award * chain_client.parameters().fee_bps // 10_000
+        assert chain_client.earnings_of(driver.address) == earnings + award - fee
+        assert chain_client.hold_of(trip_id, driver.address, rider.address).state == HoldState.RESOLVED_PAID
 
-        fund_rider(rider, 10_000_000)
         later = make_worker(retry_delay_seconds=60, clock=lambda: time.time() + 61).run_once()
         assert later.settled == [trip_id]
         trip = trips_in_db(trip_id)[trip_id]
-        assert (trip.status, trip.reject_reason) == (TripStatus.SETTLED, None)
-        assert chain_client.escrow_of(rider.address) == 10_000_000 - trip.fare_paid
+        assert (trip.fare_paid, trip.fee_paid) == (0, 0) and int(trip.shares_minted) > 0
+        assert chain_client.earnings_of(driver.address) == earnings + award - fee  # the decision paid, once
 
-    def test_an_underfunded_rider_is_rejected_for_good_after_the_last_attempt(
-        self, operating_region, members, queue_trip, make_worker, trips_in_db
+    def test_a_solo_receipt_is_attested_only_if_its_trace_passes(
+        self, bootstrap_region, members, queue_trip, make_worker, trips_in_db, chain_client
     ):
-        trip_id = queue_trip(members["drivers"][0], members["riders"][1], region_id=operating_region)
+        driver = members["drivers"][0]
+        end = chain_client.latest_timestamp() - 60
+        shuffled = trip_fixes(end)
+        shuffled[2], shuffled[3] = shuffled[3], shuffled[2]  # fixes out of order: the checks reject the trace
+        made_up = queue_trip(driver, region_id=bootstrap_region, trace=shuffled)
+        genuine = queue_trip(driver, region_id=bootstrap_region)
 
-        first = make_worker(retry_delay_seconds=60, max_attempts=2).run_once()
-        assert first.retry_later == {trip_id: "RiderUnderfunded"}
-        report = make_worker(retry_delay_seconds=60, max_attempts=2, clock=lambda: time.time() + 61).run_once()
+        report = make_worker().run_once()
 
-        assert report.rejected == {trip_id: "RiderUnderfunded after 2 attempts"}
+        assert report.settled == [genuine]
+        assert report.rejected[made_up].startswith("AttestationRefused: ") and "out_of_order" in report.rejected[made_up]
+        assert trips_in_db(made_up)[made_up].status == TripStatus.REJECTED
+        assert not chain_client.is_settled(made_up)
+        with Session(make_worker().engine) as session:
+            [batch] = session.exec(select(SettlementBatch)).all()
+        assert batch.trip_ids == [genuine]
+
+    def test_a_trip_the_rider_never_booked_is_rejected_not_authorised(
+        self, operating_region, members, queue_trip, make_worker, trips_in_db, chain_client
+    ):
+        trip_id = queue_trip(members["drivers"][0], members["riders"][1], region_id=operating_region, book=False)
+        report = make_worker().run_once()
+        assert report.rejected == {trip_id: "NotAuthorised"}
         assert trips_in_db(trip_id)[trip_id].status == TripStatus.REJECTED
 
     def test_batches_are_marked_confirmed_with_their_counts(self, operating_region, bootstrap_region, members, queue_trip, make_worker, engine):
         queue_trip(members["drivers"][0], region_id=bootstrap_region)
-        queue_trip(members["drivers"][0], members["riders"][1], region_id=operating_region)
+        queue_trip(members["drivers"][0], members["riders"][1], region_id=operating_region, book=False)
 
         make_worker().run_once()
 
