@@ -22,7 +22,7 @@ from web3 import Web3
 from coopride.config import REPO_ROOT, Settings
 from coopride.runner import Stack, free_port
 from coopride.web.assets import MANIFEST_PATH, WEB_DIR
-from web_helpers import Chain
+from web_helpers import MEDIATOR_ADDRESS, Chain
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -51,7 +51,8 @@ def web_stack(tmp_path_factory, built_assets):
     # settle each trip as soon as it may be settled, one per batch
     settings = Settings(state_dir=state_dir, anvil_port=free_port(), api_port=free_port(),
                         settlement_max_age_seconds=0, settlement_batch_size=1)
-    stack = Stack(settings, log=lambda _text: None)
+    # a mediator for the dispute test (anvil's dev account #5; web_helpers.MEDIATOR_KEY)
+    stack = Stack(settings, deploy_params={"mediators": [MEDIATOR_ADDRESS]}, log=lambda _text: None)
     with stack as info:
         yield info
     # the API's log helps when a browser test fails for a server-side reason

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 
+from eth_account import Account
 from playwright.sync_api import expect
+
+from injected_wallet import InjectedWallet
 
 from web_helpers import (
     LYON_DROPOFF,
+    MEDIATOR_ADDRESS,
+    MEDIATOR_KEY,
     LYON_PICKUP,
     LYON_TRIP_FROM,
     LYON_TRIP_TO,
@@ -217,6 +222,37 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
     expect(rider.locator(f"#statement-trips tr[data-trip-id='{disputed}']")).to_contain_text("disputed, waiting")
     keep_screenshot(rider, "statement-dispute-phone", full_page=True)
     assert not chain.is_settled(disputed)
+
+    # A mediator (a member holding the role, no party to the trip) decides it from the home page: the fare held
+    # (nothing, in a bootstrapping region) goes back to the rider; both see the decision.
+    mediator_context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, locale="en-GB")
+    mediator_wallet = InjectedWallet()
+    mediator_wallet.account = Account.from_key(MEDIATOR_KEY)
+    mediator_wallet.install(mediator_context)
+    mediator = mediator_context.new_page()
+    mediator.goto("/")
+    mediator.click("#use-injected")
+    expect(mediator.locator("#wallet-panel .alert.ok")).to_contain_text(MEDIATOR_ADDRESS, timeout=SIGNING_TIMEOUT_MS)
+    join(mediator)
+    expect(mediator.locator("#mediation-panel")).to_be_visible()
+    mediator.fill("#mediation-trip", str(disputed))
+    mediator.fill("#mediation-award", "0")
+    mediator.fill("#mediation-reason", "The trace ends 400 m early: the rider pays nothing")
+    mediator.click("#mediation-form button[type=submit]")
+    dialog = mediator.locator("#sign-dialog[open]")
+    expect(dialog.locator("h2")).to_have_text(f"Decide trip #{disputed}", timeout=SIGNING_TIMEOUT_MS)
+    expect(dialog).to_contain_text("0.00 tEUR of the held fare is paid to the driver")
+    keep_screenshot(mediator, "decide-dialog-phone")
+    sign_in_dialog(mediator)
+    expect(mediator.locator("#mediation-form")).to_contain_text(f"Trip #{disputed} decided", timeout=SIGNING_TIMEOUT_MS)
+    assert chain.hold_state(disputed, driver_address, rider_address) in ("ResolvedUnpaid", "None")
+    rider.reload()
+    expect(rider.locator(f"#statement-trips tr[data-trip-id='{disputed}']")).to_contain_text("decided: 0.00 tEUR paid",
+                                                                                            timeout=15_000)
+    expect(rider.locator(f"#statement-disputes li[data-trip-id='{disputed}']")).to_contain_text(
+        "Mediator's decision: 0.00 tEUR paid to the driver")
+    keep_screenshot(rider, "statement-decision-phone", full_page=True)
+    mediator_context.close()
     assert problems == []
     driver_context.close()
     rider_context.close()

@@ -12,6 +12,9 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 PASSPHRASE = "a long passphrase for tests"
+# anvil's development account #5 ("test test ... junk"), a mediator of the tests' deployment (conftest)
+MEDIATOR_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
+MEDIATOR_ADDRESS = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
 SIGNING_TIMEOUT_MS = 60_000
 
 # A short drive inside Lyon 3e (region 1 of the default region map), about 600 m east-south-east.

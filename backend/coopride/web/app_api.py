@@ -3,7 +3,7 @@
 - `GET /app/config.json`: chain id, local-chain flag, tile server, contract addresses, the fare token's
   symbol and decimals, the admissions role's address, and the region outlines from the region map
   (`coopride.domain.regions`);
-- `GET /app/wallet/{address}`: public chain facts about a wallet (fare tokens held, membership);
+- `GET /app/wallet/{address}`: public chain facts about a wallet (fare tokens held, membership, mediator role);
 - `POST /app/faucet {address}`: on the local chain only, mints 100 test tEUR (TestFareToken) to an address
   from anvil's development account #0 (the deployer); refused (403) on any other chain.
 """
@@ -131,6 +131,7 @@ class WalletFacts(BaseModel):
     fare_token_balance: int
     is_member: bool
     region_id: int | None
+    is_mediator: bool
 
 
 @router.get("/wallet/{address}", response_model=WalletFacts)
@@ -142,6 +143,7 @@ def wallet(address: Annotated[Address, Path()], request: Request) -> WalletFacts
         fare_token_balance=chain.fare_token_balance(address),
         is_member=member,
         region_id=chain.region_of(address) if member else None,
+        is_mediator=chain.is_mediator(address),
     )
 
 

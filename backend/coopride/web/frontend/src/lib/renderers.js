@@ -187,6 +187,29 @@ export const renderers = {
     };
   },
 
+  Resolution(m, context) {
+    if (contractName(context.verifyingContract) !== "RideLedger") throw new RefuseToSign(t("js.sign.refuse.contract"));
+    tripsOfLedger(m, context);
+    if ((context.award !== undefined && BigInt(m.award) !== BigInt(context.award))
+      || (context.reason !== undefined && m.reason !== context.reason)) {
+      throw new RefuseToSign(t("js.sign.refuse.mismatch"));
+    }
+    return {
+      title: t("js.sign.resolution.title", { id: m.tripId }),
+      summary: t("js.sign.resolution.summary", { id: m.tripId, award: tokens(m.award), driver: shortAddress(m.driver), rider: shortAddress(m.rider) }),
+      rows: [
+        [t("js.field.trip"), `#${m.tripId}`],
+        [t("js.field.award"), tokens(m.award)],
+        [t("js.field.reason"), m.reason],
+        [t("js.field.driver"), m.driver],
+        [t("js.field.rider"), m.rider],
+        [t("js.field.mediator"), m.mediator],
+        [t("js.field.until"), date(m.deadline)],
+      ],
+      signers: [m.mediator],
+    };
+  },
+
   Withdrawal(m, context) {
     if (contractName(context.verifyingContract) !== "RideLedger") throw new RefuseToSign(t("js.sign.refuse.contract"));
     if (context.amount !== undefined && BigInt(m.amount) !== BigInt(context.amount)) throw new RefuseToSign(t("js.sign.refuse.mismatch"));

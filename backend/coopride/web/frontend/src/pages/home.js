@@ -2,7 +2,7 @@
 import { api } from "../lib/api.js";
 import { signIn } from "../lib/auth.js";
 import { config, regionName } from "../lib/config.js";
-import { date, t, tokens } from "../lib/i18n.js";
+import { date, parseTokens, t, tokens } from "../lib/i18n.js";
 import { faucetButton, walletFacts } from "../lib/account.js";
 import { showWho } from "../lib/page.js";
 import { clearSession, currentSession } from "../lib/session.js";
@@ -250,6 +250,7 @@ function applicationForm(facts) {
 
 async function membership(session) {
   const [facts, application] = await Promise.all([walletFacts(session.address), myApplication()]);
+  await renderMediation(facts);
   const balance = h("dl", { class: "stats" },
     stat(t("js.balance.wallet"), tokens(facts.fare_token_balance), "wallet-balance"),
     stat(t("js.member.status"), facts.is_member ? t("js.member.yes", { region: regionName(facts.region_id) }) : t("js.member.no"), "member-status", { wide: true }));
@@ -329,10 +330,59 @@ async function renderAdmissions() {
   }
 }
 
+// ---------------------------------------------------------------- mediators
+/** For a mediator: decide a disputed trip (its id from the parties or the chain's TripDisputed event). */
+function mediationForm() {
+  const tripInput = h("input", { id: "mediation-trip", name: "trip", inputmode: "numeric", required: true, autocomplete: "off" });
+  const award = h("input", { id: "mediation-award", name: "award", inputmode: "decimal", required: true, autocomplete: "off" });
+  const reason = h("textarea", { id: "mediation-reason", name: "reason", required: true, maxlength: 500, rows: 2 });
+  const steps = h("div", { hidden: true });
+  const status = h("div", { class: "form-status" });
+  const form = h("form", { id: "mediation-form" },
+    h("label", { for: "mediation-trip" }, t("js.mediation.trip")), tripInput,
+    h("label", { for: "mediation-award" }, t("js.mediation.award"), " ", h("span", { class: "hint" }, t("js.mediation.award_hint"))), award,
+    h("label", { for: "mediation-reason" }, t("js.mediation.reason")), reason,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("js.mediation.button"))), steps, status);
+  onSubmit(form, async () => {
+    status.replaceChildren();
+    const tripId = tripInput.value.trim();
+    const amount = parseTokens(award.value);
+    const text = reason.value.trim();
+    if (!/^\d+$/.test(tripId) || amount === null || !text) {
+      showError(status, new Error(t("js.mediation.incomplete")));
+      return;
+    }
+    const progressSteps = progress(steps, ["review", "sign", "chain"]);
+    try {
+      const query = `award=${amount}&reason=${encodeURIComponent(text)}`;
+      const { typed_data: typedData } = await api(`/trips/${tripId}/resolution/typed-data?${query}`);
+      const trip = await signTyped({
+        typedData, expect: "Resolution", context: { tripId, award: amount, reason: text }, steps: progressSteps,
+        send: (signature) => api(`/trips/${tripId}/resolution`, {
+          method: "POST", body: { award: amount, reason: text, deadline: typedData.message.deadline, signature },
+        }),
+      });
+      const proof = trip.dispute ? trip.dispute.resolution_tx_hash : null;
+      fill(status, alertBox("ok", t("js.mediation.done", { id: tripId, award: tokens(amount) }), h("p", {}, txProof(proof))));
+      form.reset();
+    } catch (error) {
+      showError(status, error);
+    }
+  });
+  return form;
+}
+
+async function renderMediation(facts) {
+  const container = $("#mediation-panel");
+  container.hidden = !facts || !facts.is_mediator;
+  if (!container.hidden && !$("#mediation-form")) fill($("#mediation-body"), mediationForm());
+}
+
 async function renderAccount() {
   const session = currentSession();
   if (!session) {
     fill(account, h("p", { class: "muted" }, t("js.signin.first")));
+    await renderMediation(null);
     return;
   }
   try {
