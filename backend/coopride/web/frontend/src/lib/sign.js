@@ -58,7 +58,13 @@ function confirm(view, needsUnlock, session) {
       }
     }));
     dialog.showModal();
-    (passphrase ? $("#sign-passphrase", form) : signButton).focus();
+    // The person reads from the top (what, how much, until when): focusing the button must not scroll past it.
+    if (passphrase) $("#sign-passphrase", form).focus();
+    else {
+      signButton.focus({ preventScroll: true });
+      dialog.scrollTop = 0;
+      body.scrollTop = 0;
+    }
   });
 }
 
