@@ -161,13 +161,16 @@ function requestCard(request) {
   const post = (path) => () => api(`/rides/requests/${request.id}/${path}`, { method: "POST" });
   if (request.status === "matched") act(t("js.request.accept"), "accept", (makeSteps) => accept(request, makeSteps()));
   if (["open", "matched"].includes(request.status)) act(t("js.request.cancel"), "cancel", post("cancel"), "secondary");
-  if (request.status === "booked") act(t("js.request.cancel_booked"), "cancel", (makeSteps) => cancelBooked(request, makeSteps()), "secondary");
+  // A booking is cancelled by the rider's signature only until its cancelBy; afterwards the driver releases it.
+  const cancellable = !request.cancel_by || Date.now() / 1000 < Number(request.cancel_by);
+  if (request.status === "booked" && cancellable) act(t("js.request.cancel_booked"), "cancel", (makeSteps) => cancelBooked(request, makeSteps()), "secondary");
   if (request.status === "picked_up") act(t("js.request.end_here"), "cancel", post("cancel"), "danger");
   const maxFare = request.max_fare ?? null;
   const facts = [
     t("js.request.quote", { fare: tokens(request.quoted_fare), distance: km(request.estimated_metres) }),
     maxFare !== null ? t("js.request.held", { fare: tokens(maxFare) }) : null,
-    request.cancel_by && request.status === "booked" ? t("js.request.cancel_by", { time: time(request.cancel_by) }) : null,
+    request.cancel_by && request.status === "booked"
+      ? t(cancellable ? "js.request.cancel_by" : "js.request.cancel_over", { time: time(request.cancel_by) }) : null,
     request.pickup_time ? t("js.request.pickup_at", { time: time(request.pickup_time) }) : null,
     request.detour_metres !== null && request.detour_metres !== undefined ? t("js.request.detour", { distance: km(request.detour_metres) }) : null,
   ].filter(Boolean);
