@@ -1,8 +1,9 @@
 """A cooperative's first days, end to end, through the HTTP API on anvil with the contracts that
-scripts/deploy.py deploys: members join without holding ether, a driver earns bootstrap shares for
-solo kilometres, the region reaches critical mass, a rider deposits with a permit, driver and rider
-are matched, the ride is logged and co-signed, the embedded worker settles it, every statement equals
-what the chain says, and a fee change is voted with relayed ballots and carried out by the Timelock."""
+scripts/deploy.py deploys: members are admitted without holding ether, drivers earn bootstrap shares for
+attested solo kilometres, the region reaches critical mass (active drivers), a rider deposits with a permit,
+driver and rider are matched, the rider accepts with a signed fare authorisation (the fare is held), the ride
+is logged, signed by the driver and confirmed by the rider, the embedded worker settles it, every statement
+equals what the chain says, and a fee change is voted with relayed ballots and carried out by the Timelock."""
 
 from __future__ import annotations
 
@@ -31,25 +32,31 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     region = manifest.regions[0]
     assert not chain_client.region(region.id).operating
 
-    # Members join through the relay; none of them ever holds ether.
+    # Members are admitted through the API; none of them ever holds ether.
     driver, rider = member(region.id), member(region.id)
-    others = [member(region.id) for _ in range(region.critical_mass - 2)]
+    others = [member(region.id) for _ in range(region.critical_mass - 1)]
     everyone = [driver, rider, *others]
     assert all(chain_client.is_member(m.address) for m in everyone)
     assert all(chain_client.w3.eth.get_balance(m.address) == 0 for m in everyone)
 
-    # Bootstrap: solo kilometres earn shares, no fare.
-    solo = driver.post("/trips", json={"fixes": trace(LYON_FROM, LYON_TO, ends_ago=1_800)})
-    assert solo.status_code == 201, solo.text
-    assert _sign_receipt(driver, solo.json()["id"])["status"] == "queued"
-    solo_trip = wait_for_trip(driver, solo.json()["id"], "settled")
+    # Bootstrap: attested solo kilometres earn shares, no fare; each driver becomes active.
+    solo_ids = {}
+    for someone in (driver, *others[: region.critical_mass - 1]):
+        solo = someone.post("/trips", json={"fixes": trace(LYON_FROM, LYON_TO, ends_ago=1_800)})
+        assert solo.status_code == 201, solo.text
+        assert _sign_receipt(someone, solo.json()["id"])["status"] == "queued"
+        solo_ids[someone.address] = solo.json()["id"]
+    solo_trip = wait_for_trip(driver, solo_ids[driver.address], "settled")
     assert solo_trip["status"] == "settled", solo_trip
     assert (solo_trip["fare_paid"], solo_trip["fee_paid"]) == (0, 0) and int(solo_trip["shares_minted"]) > 0
+    for someone in others[: region.critical_mass - 1]:
+        assert wait_for_trip(someone, solo_ids[someone.address], "settled")["status"] == "settled"
 
-    # Critical mass reached: anyone may switch the region to Operating.
-    assert chain_client.region(region.id).members >= region.critical_mass
+    # Critical mass reached (active drivers): anyone may switch the region to Operating.
+    assert len(chain_client.active_drivers(region.id)) >= region.critical_mass
     chain_client.activate_region(region.id)
     assert chain_client.region(region.id).operating
+    switched_at = chain_client.region(region.id).phase_changed_at
 
     # The rider funds escrow with a signed ERC-2612 permit, relayed.
     mint_fare_tokens(rider.address, DEPOSIT)
@@ -68,18 +75,27 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
                                                   "earliest": now + 300, "latest": now + 3_600})
     assert request.status_code == 201, request.text
     assert (request.json()["status"], request.json()["offer_id"]) == ("matched", offer.json()["id"])
-    booked = rider.post(f"/rides/requests/{request.json()['id']}/accept")
+    authorisation = rider.get(f"/rides/requests/{request.json()['id']}/authorisation")
+    assert authorisation.status_code == 200, authorisation.text
+    booked = rider.post(f"/rides/requests/{request.json()['id']}/accept",
+                        json={"signature": rider.sign_typed(authorisation.json()["typed_data"])})
     assert booked.status_code == 200 and booked.json()["status"] == "booked", booked.text
+    max_fare = booked.json()["max_fare"]
+    assert chain_client.escrow_of(rider.address) == DEPOSIT - max_fare  # held for the booking
     picked_up = driver.post(f"/rides/requests/{request.json()['id']}/pickup")
     assert picked_up.status_code == 200, picked_up.text
 
-    # The driver logs the trace; both sign the same receipt; the embedded worker settles it.
-    logged = driver.post("/trips", json={"request_id": request.json()["id"], "fixes": trace(RIDE_FROM, RIDE_TO)})
+    # The driver logs the trace (the ride ends after the switch) and signs the receipt; the rider confirms it;
+    # the embedded worker settles it.
+    while time.time() < switched_at + 2:
+        time.sleep(0.2)
+    logged = driver.post("/trips", json={"request_id": request.json()["id"],
+                                         "fixes": trace(RIDE_FROM, RIDE_TO, ends_ago=1)})
     assert logged.status_code == 201, logged.text
     ride = logged.json()
-    assert ride["status"] == "awaiting_signatures" and ride["fare"] > 0
-    _sign_receipt(driver, ride["id"])
-    assert _sign_receipt(rider, ride["id"])["status"] == "queued"
+    assert ride["status"] == "awaiting_signatures" and 0 < ride["fare"] <= max_fare
+    assert _sign_receipt(driver, ride["id"])["status"] == "queued"
+    assert _sign_receipt(rider, ride["id"])["rider_signed"]
     ride = wait_for_trip(rider, ride["id"], "settled")
     assert ride["status"] == "settled", ride
 
@@ -91,7 +107,7 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     assert ride["fare_paid"] == ride["fare"] and ride["fee_paid"] == ride["fare"] * fee_bps // 10_000
 
     driving = driver.get(f"/members/{driver.address}/statement").json()
-    assert driving["settled_trip_ids"] == [solo_trip["id"], ride["id"]]
+    assert sorted(driving["settled_trip_ids"]) == sorted([solo_trip["id"], ride["id"]])
     assert driving["driving"]["fares_received"] == chain_client.earnings_of(driver.address) == driving["chain"]["earnings"]
     assert driving["driving"]["shares_earned"] == str(chain_client.shares_of(driver.address)) == driving["chain"]["shares"]
     assert int(driving["driving"]["shares_earned"]) == int(solo_trip["shares_minted"]) + int(ride["shares_minted"])
@@ -101,7 +117,7 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     assert riding["chain"]["escrow"] == chain_client.escrow_of(rider.address)
 
     stats = driver.get(f"/regions/{region.id}").json()
-    assert stats["phase"] == "operating" and stats["trips_settled"] == 2
+    assert stats["phase"] == "operating" and stats["trips_settled"] == region.critical_mass + 1
     assert stats["fees_to_treasury"] == ride["fee_paid"] == chain_client.treasury_balance() == stats["treasury_balance"]
 
     # Governance: a member proposes a lower fee; members vote with relayed ballots; the Timelock applies it.
@@ -114,15 +130,15 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     assert proposed.json()["proposer"] == rider.address == chain_client.proposal(int(proposal_id)).proposer
     chain.sleep(2)
     chain.mine()
-    for voter, support in ((driver, 1), (rider, 1), (others[0], 0)):
+    for voter, support in ((driver, 1), (rider, 1), (others[1], 1), (others[0], 0)):
         ballot = voter.get(f"/governance/proposals/{proposal_id}/ballot", params={"support": support}).json()
         cast = voter.post("/governance/ballots", json={"proposal_id": proposal_id, "support": support,
                                                        "signature": voter.sign_typed(ballot["typed_data"])})
         assert cast.status_code == 201, cast.text
     counted = driver.get(f"/governance/proposals/{proposal_id}").json()
-    assert (counted["votes_for"], counted["votes_against"], counted["votes_abstain"]) == (2, 1, 0)
+    assert (counted["votes_for"], counted["votes_against"], counted["votes_abstain"]) == (3, 1, 0)
     on_chain = chain_client.proposal(int(proposal_id))
-    assert (on_chain.votes_for, on_chain.votes_against) == (2, 1)
+    assert (on_chain.votes_for, on_chain.votes_against) == (3, 1)  # past the quorum floor of 3
     assert all(chain_client.w3.eth.get_balance(m.address) == 0 for m in everyone)
     assert [v["support"] for v in riding_votes(rider)] == [1]
 

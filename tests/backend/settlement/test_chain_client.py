@@ -22,6 +22,16 @@ class TestManifest:
         assert manifest.domains["receipt"].verifyingContract == manifest.address("RideLedger")
         assert manifest.regions
 
+    def test_the_receipt_domain_is_the_ledgers_domain_separator(self, manifest, chain_client):
+        from eth_utils import keccak
+
+        domain = manifest.domains["receipt"]
+        type_hash = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+        ours = keccak(abi_encode(["bytes32", "bytes32", "bytes32", "uint256", "address"],
+                                 [type_hash, keccak(text=domain.name), keccak(text=domain.version), domain.chainId,
+                                  domain.verifyingContract]))
+        assert ours == bytes(chain_client.ledger.functions.DOMAIN_SEPARATOR().call())
+
     def test_a_missing_manifest_says_how_to_make_one(self, tmp_path):
         with pytest.raises(ManifestError, match="run scripts/deploy.py"):
             load_manifest(tmp_path / "nope.json")
