@@ -54,7 +54,7 @@ web-budget: setup
 	python -m coopride.web.budget
 
 screenshots: setup
-	COOPRIDE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots pytest tests/web/test_web_accessibility.py tests/web/test_web_trip_flow.py -q
+	COOPRIDE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots pytest tests/web/test_web_accessibility.py tests/web/test_web_trip_flow.py tests/web/test_web_admissions.py -q
 
 clean:
 	rm -rf build reports .coopride demo-output
