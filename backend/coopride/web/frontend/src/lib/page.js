@@ -56,3 +56,23 @@ export function changed(key, value) {
   lastSeen.set(key, text);
   return true;
 }
+
+// A list that polling redraws must not be replaced under a finger: a tap whose press and release land on two
+// different buttons (the old one, then its redrawn copy) is no click at all, and the tap is lost.
+const pressed = new Set();
+let releaseWatched = false;
+
+/** True while a pointer is pressed inside `element`: the caller skips this redraw (the next poll does it). */
+export function pressedIn(element) {
+  if (!element.dataset.pressWatched) {
+    element.dataset.pressWatched = "1";
+    element.addEventListener("pointerdown", () => pressed.add(element));
+  }
+  if (!releaseWatched) {
+    releaseWatched = true;
+    for (const type of ["pointerup", "pointercancel"]) {
+      document.addEventListener(type, () => setTimeout(() => pressed.clear(), 0));
+    }
+  }
+  return pressed.has(element);
+}

@@ -5,7 +5,7 @@ import { api } from "../lib/api.js";
 import { currentPosition } from "../lib/geo.js";
 import { km, number, shares, shortAddress, t, time, tokens } from "../lib/i18n.js";
 import { createMap, drawRegions, line, point, pointPicker } from "../lib/map.js";
-import { changed, every, myStatement, requireSession } from "../lib/page.js";
+import { changed, every, myStatement, pressedIn, requireSession } from "../lib/page.js";
 import { Recorder, pendingRecording } from "../lib/recorder.js";
 import { myTrips, receiptAction, receiptSigner, receiptsFor, tripItem } from "../lib/trips.js";
 import { $, alertBox, announce, badge, fill, h, onClick, onSubmit, showError, stat } from "../lib/ui.js";
@@ -204,6 +204,7 @@ function riderRow(request) {
 async function renderOffers() {
   const offers = await api("/offers");
   const withRequests = await Promise.all(offers.slice(-5).reverse().map(async (offer) => [offer, await api(`/offers/${offer.id}/requests`)]));
+  if (pressedIn($("#offers-list"))) return;
   if (!changed("offers", withRequests) && $("#offers-list").dataset.filled) return;
   $("#offers-list").dataset.filled = "1";
   fill($("#offers-list"), withRequests.length
@@ -217,7 +218,7 @@ async function renderOffers() {
 // ---------------------------------------------------------------- receipts, earnings, history
 async function renderTrips() {
   const trips = (await myTrips()).filter((trip) => trip.driver === session.address);
-  if (!changed("trips", trips)) return;
+  if (pressedIn($("#driver-receipts")) || !changed("trips", trips)) return;
   const toSign = receiptsFor(trips, "driver");
   fill($("#driver-receipts"), toSign.length
     ? h("ul", { class: "items" }, toSign.map((trip) => tripItem(trip, "driver", receiptAction(trip, "driver", refreshAll))))

@@ -5,7 +5,7 @@ import { api } from "../lib/api.js";
 import { currentPosition } from "../lib/geo.js";
 import { km, parseTokens, t, time, tokens } from "../lib/i18n.js";
 import { createMap, drawRegions, fit, line, point, pointPicker } from "../lib/map.js";
-import { changed, every, myStatement, requireSession } from "../lib/page.js";
+import { changed, every, myStatement, pressedIn, requireSession } from "../lib/page.js";
 import { signTyped } from "../lib/sign.js";
 import { myTrips, receiptAction, receiptsFor, tripItem } from "../lib/trips.js";
 import { $, alertBox, badge, fill, h, onClick, onSubmit, progress, showError, stat, txProof } from "../lib/ui.js";
@@ -186,7 +186,7 @@ async function renderCurrent() {
   const container = $("#current-ride");
   if (!ids.length) return;
   const latest = await api(`/rides/requests/${ids[ids.length - 1]}`);
-  if (!changed("request", latest)) return;
+  if (pressedIn(container) || !changed("request", latest)) return;
   drawRide(latest);
   fill(container, requestCard(latest));
   if (FINAL.has(latest.status)) await renderTrips();
@@ -195,7 +195,7 @@ async function renderCurrent() {
 // ---------------------------------------------------------------- receipts and history
 async function renderTrips() {
   const trips = (await myTrips()).filter((trip) => trip.rider === session.address);
-  if (!changed("trips", trips)) return;
+  if (pressedIn($("#rider-receipts")) || !changed("trips", trips)) return;
   const toSign = receiptsFor(trips, "rider");
   fill($("#rider-receipts"), toSign.length
     ? h("ul", { class: "items" }, toSign.map((trip) => tripItem(trip, "rider", receiptAction(trip, "rider", renderTrips))))
