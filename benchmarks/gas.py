@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -93,6 +94,25 @@ def _connect():
     return f"http://127.0.0.1:{port}"
 
 
+class BackendTripIds:
+    """Trip ids drawn as the backend draws them (`coopride.services.rides.allocate_trip_id`): at random among the
+    free ids of a random 256-id word of the ledger's settled bitmap, a new random word when it is full."""
+
+    def __init__(self, seed: int):
+        from coopride.services.rides import TRIP_ID_BITS, WORD_BITS, WORD_IDS
+
+        self.random = random.Random(seed)
+        self.bits, self.word_bits, self.word_ids = TRIP_ID_BITS, WORD_BITS, WORD_IDS
+        self.free: list[int] = []
+
+    def next(self) -> int:
+        if not self.free:
+            first = self.random.getrandbits(self.bits - self.word_bits) << self.word_bits
+            self.free = list(range(first or 1, first + self.word_ids))
+            self.random.shuffle(self.free)
+        return self.free.pop()
+
+
 class Bench:
     """Members, bookings, receipts and settlements on the deployment, through a plain web3 client on Brownie's anvil.
 
@@ -118,7 +138,7 @@ class Bench:
         self.token_domain = Domain(self.fare_token.functions.name().call(), "1", chain_id, self.fare_token.address)
         self.window = self.ledger.functions.disputeWindow().call()
         self.next_key = 1
-        self.next_trip_id = 1
+        self.trip_ids = BackendTripIds(seed=2026)
         self.next_batch = 1
 
     # ------------------------------------------------------------ plumbing
@@ -171,8 +191,9 @@ class Bench:
         fare = self.ledger.functions.quoteFare(region_id, TRIP_METRES).call() if riders else 0
         made = []
         for index in range(count):
+            trip_id = self.trip_ids.next()
             made.append(TripReceipt(
-                tripId=self.next_trip_id,
+                tripId=trip_id,
                 driver=drivers[index // TRIPS_PER_DRIVER].address,
                 rider=riders[index].address if riders else ZERO_ADDRESS,
                 regionId=region_id,
@@ -180,9 +201,8 @@ class Bench:
                 fare=fare,
                 startTime=end - TRIP_SECONDS,
                 endTime=end,
-                traceHash=keccak(b"trace-%d" % self.next_trip_id),
+                traceHash=keccak(b"trace-%d" % trip_id),
             ))
-            self.next_trip_id += 1
         return made
 
     def book(self, receipts: list, riders: dict) -> list[int]:
@@ -356,7 +376,6 @@ def hold_operations(bench: Bench, group, mediator) -> dict:
     from coopride.chain.eip712 import (
         dispute_typed_data,
         hold_release_typed_data,
-        join_typed_data,
         resolution_typed_data,
         sign_typed_data,
     )
@@ -364,8 +383,11 @@ def hold_operations(bench: Bench, group, mediator) -> dict:
     drivers, riders = group
     keys = {a.address: a for a in drivers + riders}
     deadline = 2**40
-    join = sign_typed_data(mediator.key, join_typed_data(bench.membership_domain, mediator.address, OPERATING_REGION, 0, deadline))
-    bench._confirm([bench.membership.functions.joinBySig(mediator.address, OPERATING_REGION, deadline, join).transact(bench.relay)])
+    capital = bench.membership.functions.capitalShare().call()
+    admission = [bench.fare_token.functions.mint(mediator.address, capital).transact(bench.relay)]
+    for call in bench.admissions.admission_calls(mediator.key, OPERATING_REGION):
+        admission.append(call.transact({**bench.relay, "from": bench.admissions.admissions}))
+    bench._confirm(admission)
 
     def nonce(account: str) -> int:
         return bench.ledger.functions.nonces(account).call()

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Where `coopride run` keeps its databases, manifests and logs.
@@ -51,8 +52,7 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_HOST": "host",
     "COOPRIDE_ANVIL_PORT": "anvil_port",
     "COOPRIDE_API_PORT": "api_port",
-    "COOPRIDE_SIGN_IN_DOMAIN": "sign_in_domain",
-    "COOPRIDE_SIGN_IN_URI": "sign_in_uri",
+    "COOPRIDE_PUBLIC_ORIGIN": "public_origin",
     "COOPRIDE_NONCE_TTL_SECONDS": "nonce_ttl_seconds",
     "COOPRIDE_SESSION_TTL_SECONDS": "session_ttl_seconds",
     "COOPRIDE_SIGNATURE_DEADLINE_SECONDS": "signature_deadline_seconds",
@@ -91,9 +91,12 @@ class Settings(BaseModel):
     anvil_port: int = DEFAULT_ANVIL_PORT
     api_port: int = DEFAULT_API_PORT
 
-    # Sign-in (EIP-4361): what the message names, and how long its nonce and the session live.
-    sign_in_domain: str = "coopride.local"
-    sign_in_uri: str = "http://coopride.local"
+    # The origin users reach the API at (`scheme://host[:port]`, as a browser's address bar shows it): the domain
+    # and URI of every sign-in message (EIP-4361), which a wallet compares with the page asking for the signature.
+    # None: the address the API listens on, `http://host:api_port`.
+    public_origin: str | None = None
+
+    # Sign-in (EIP-4361): the statement the message carries, and how long its nonce and the session live.
     sign_in_statement: str = "Sign in to CoopRide. This costs nothing and moves no funds."
     nonce_ttl_seconds: int = 300
     session_ttl_seconds: int = 12 * 3600
@@ -108,6 +111,29 @@ class Settings(BaseModel):
     settlement_bump_after_seconds: int = 180
     # ... but never past this max fee per gas: a batch at the ceiling waits for the chain's fees to fall.
     settlement_max_fee_gwei: float = Field(default=500.0, gt=0)
+
+    @field_validator("public_origin")
+    @classmethod
+    def _an_origin(cls, value: str | None) -> str | None:
+        return None if value is None else normalised_origin(value)
+
+    @property
+    def origin(self) -> str:
+        """The origin the API is served from: `public_origin`, else the listening address `http://host:api_port`."""
+        if self.public_origin is not None:
+            return normalised_origin(self.public_origin)  # again: `model_copy` does not validate
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return normalised_origin(f"http://{host}:{self.api_port}")
+
+    @property
+    def sign_in_domain(self) -> str:
+        """The EIP-4361 `domain`: the origin's authority, `host[:port]` (a default port left out)."""
+        return self.origin.split("://", 1)[1]
+
+    @property
+    def sign_in_uri(self) -> str:
+        """The EIP-4361 `URI`: the origin itself."""
+        return self.origin
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
@@ -187,6 +213,28 @@ class Settings(BaseModel):
             for variable, field in ENVIRONMENT_VARIABLES.items()
             if getattr(self, field) is not None and field != "deployer_key"
         }
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalised_origin(value: str) -> str:
+    """`value` as a browser serialises an origin: `scheme://host[:port]`, scheme and host in lower case, a
+    default port left out, no path. Raises `ValueError` for anything that is not an http(s) origin."""
+    parsed = urlsplit(value.strip())
+    scheme = parsed.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parsed.hostname:
+        raise ValueError(f"an origin is http(s)://host[:port], got {value!r}")
+    if parsed.username or parsed.password or parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+        raise ValueError(f"an origin has no user, path, query or fragment, got {value!r}")
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ValueError(f"an origin's port is 0-65535, got {value!r}") from None
+    host = parsed.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + ("" if port is None or port == DEFAULT_PORTS[scheme] else f":{port}")
 
 
 def _env_value(value: Any) -> str:

@@ -10,8 +10,8 @@ from fastapi import Request
 from coopride.db import mark_read_only
 from coopride.services.errors import Invalid
 
-# JSON escapes of UTF-16 surrogates; only a body that contains one can carry a lone surrogate.
-_SURROGATE_ESCAPE = (b"\\ud", b"\\uD")
+# JSON escapes of UTF-16 surrogates and of NUL: only a body that contains one can carry a lone surrogate or a NUL.
+_SUSPECT_ESCAPES = (b"\\ud", b"\\uD", b"\\u0000")
 
 
 def _first_unencodable(value: Any) -> str | None:
@@ -19,8 +19,8 @@ def _first_unencodable(value: Any) -> str | None:
         try:
             value.encode()
         except UnicodeEncodeError:
-            return ascii(value)[:80]
-        return None
+            return f"{ascii(value)[:80]} holds a lone surrogate"
+        return f"{ascii(value)[:80]} holds a NUL character" if "\x00" in value else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         found = _first_unencodable(key) or _first_unencodable(item)
@@ -40,12 +40,13 @@ async def read_requests_read_only(request: Request) -> None:
 
 
 async def require_encodable_text(request: Request) -> None:
-    """Refuses (422) a JSON body whose text holds a lone UTF-16 surrogate (`"\\ud800"`): Python parses it into
-    a string that no database, hash or response can encode."""
+    """Refuses (422) a JSON body whose text holds a lone UTF-16 surrogate (`"\\ud800"`), which Python parses into
+    a string that no database, hash or response can encode, or a NUL (`"\\u0000"`), which PostgreSQL's text
+    refuses."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return
     body = await request.body()
-    if not any(escape in body for escape in _SURROGATE_ESCAPE):
+    if not any(escape in body for escape in _SUSPECT_ESCAPES):
         return
     try:
         parsed = json.loads(body)
@@ -53,4 +54,4 @@ async def require_encodable_text(request: Request) -> None:
         return  # FastAPI answers malformed JSON itself
     found = _first_unencodable(parsed)
     if found:
-        raise Invalid(f"text must be valid Unicode: {found} holds a lone surrogate")
+        raise Invalid(f"text must be valid Unicode without NUL: {found}")

@@ -66,8 +66,10 @@ class Domain:
     verifyingContract: str
 
     @classmethod
-    def from_manifest(cls, entry: dict) -> "Domain":
-        return cls(entry["name"], entry["version"], int(entry["chainId"]), to_checksum_address(entry["verifyingContract"]))
+    def from_manifest(cls, entry: dict) -> Domain:
+        return cls(
+            entry["name"], entry["version"], int(entry["chainId"]), to_checksum_address(entry["verifyingContract"])
+        )
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,12 @@ def proposal_typed_data(domain: Domain, proposer: str, proposal_hash: int | byte
         proposal_hash = proposal_hash.to_bytes(32, "big")
     if len(proposal_hash) != 32:
         raise ValueError(f"a proposal hash has 32 bytes, got {len(proposal_hash)}")
-    message = {"proposer": to_checksum_address(proposer), "proposalHash": bytes(proposal_hash), "nonce": nonce,
-               "deadline": deadline}
+    message = {
+        "proposer": to_checksum_address(proposer),
+        "proposalHash": bytes(proposal_hash),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
     return _typed(domain, "Proposal", PROPOSAL_FIELDS, message)
 
 
@@ -142,7 +148,9 @@ def sign_typed_data(private_key: str | bytes, typed_data: dict) -> bytes:
 
 
 def recover_typed_data_signer(typed_data: dict, signature: bytes) -> str:
-    return Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
+    """The address whose key made `signature` over `typed_data`."""
+    signer: str = Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
+    return signer
 
 
 def split_signature(signature: bytes) -> tuple[int, bytes, bytes]:
@@ -330,7 +338,9 @@ def attestation_typed_data(domain: Domain, batch_id: bytes, receipts_hash_: byte
     return _typed(domain, "Attestation", ATTESTATION_FIELDS, message)
 
 
-def sign_attestation(private_key: str | bytes, domain: Domain, batch_id: bytes, receipts: list[TripReceipt]) -> tuple[bytes, bytes]:
+def sign_attestation(
+    private_key: str | bytes, domain: Domain, batch_id: bytes, receipts: list[TripReceipt]
+) -> tuple[bytes, bytes]:
     """The attester's EIP-2098 `(r, vs)` over a batch, as `RideLedger.settle` takes them."""
     typed = attestation_typed_data(domain, batch_id, receipts_hash(domain, receipts))
     return compact_signature(sign_typed_data(private_key, typed))

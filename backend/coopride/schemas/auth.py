@@ -16,11 +16,11 @@ class NonceRequest(BaseModel):
 class NonceResponse(BaseModel):
     nonce: str
     message: str = Field(description="the EIP-4361 message to sign with `personal_sign`")
-    expires_at: datetime
+    expires_at: datetime = Field(description="ISO 8601 date-time, UTC: post the signed message before it")
 
 
 class LoginRequest(BaseModel):
-    message: str = Field(description="exactly the message `POST /auth/nonce` returned")
+    message: str = Field(max_length=2000, description="exactly the message `POST /auth/nonce` returned")
     signature: HexSignature
 
 
@@ -28,4 +28,4 @@ class LoginResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     address: str
-    expires_at: datetime
+    expires_at: datetime = Field(description="ISO 8601 date-time, UTC: the session ends then")

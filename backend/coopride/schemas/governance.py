@@ -8,15 +8,26 @@ from pydantic import BaseModel, Field
 
 from coopride.models.enums import ProposalKind
 from coopride.models.relays import ProposalActions
-from coopride.schemas.types import PUBLIC, Address, Deadline, HexSignature, RegionIdField, TokenAmount, Uint96
+from coopride.schemas.types import (
+    PUBLIC,
+    Address,
+    Deadline,
+    HexSignature,
+    RegionIdField,
+    StoredText,
+    TokenAmount,
+    Uint96,
+    Uint256Text,
+)
 
-Description = Annotated[str, Field(min_length=1, max_length=4000, description="why the change; goes on chain")]
+CallValues = Field(description="wei (ether base units) sent with each call, decimal strings; always 0 here")
+Description = Annotated[StoredText, Field(min_length=1, max_length=4000, description="why the change; goes on chain")]
 
 
 class RegionFareChange(BaseModel):
     kind: Literal[ProposalKind.REGION_FARE]
     region_id: RegionIdField
-    fare_per_km: Uint96 = Field(description="fare-token units per km")
+    fare_per_km: Uint96 = Field(description="fare-token base units per km (GET /chain: the fare token's decimals)")
     description: Description
 
 
@@ -28,8 +39,8 @@ class FeeChange(BaseModel):
 
 class RewardsChange(BaseModel):
     kind: Literal[ProposalKind.REWARDS]
-    bootstrap_reward_per_km: Uint96 = Field(description="share units (18 decimals) per km")
-    operating_reward_per_km: Uint96 = Field(description="share units (18 decimals) per km")
+    bootstrap_reward_per_km: Uint96 = Field(description="share-token base units (18 decimals) per km")
+    operating_reward_per_km: Uint96 = Field(description="share-token base units (18 decimals) per km")
     description: Description
 
 
@@ -42,14 +53,14 @@ class CriticalMassChange(BaseModel):
 
 class SurplusDistribution(BaseModel):
     kind: Literal[ProposalKind.DISTRIBUTE_SURPLUS]
-    amount: TokenAmount = Field(description="fare-token units moved from the treasury to shareholders, pro rata")
+    amount: TokenAmount = Field(description="fare-token base units moved from the treasury to shareholders, pro rata")
     description: Description
 
 
 class TreasurySpend(BaseModel):
     kind: Literal[ProposalKind.SPEND_TREASURY]
     to: Address
-    amount: TokenAmount = Field(description="fare-token units paid from the treasury")
+    amount: TokenAmount = Field(description="fare-token base units paid from the treasury")
     description: Description
 
 
@@ -64,6 +75,7 @@ class ProposalDraft(ProposalActions):
 
     model_config = PUBLIC  # type: ignore[assignment]
 
+    values: list[str] = CallValues
     proposal_id: str = Field(description="decimal uint256: the Governor's hashProposal, signed as proposalHash")
     deadline: int = Field(description="unix seconds; post the signature before it")
     typed_data: dict[str, Any] = Field(description="sign with eth_signTypedData_v4")
@@ -73,19 +85,20 @@ class ProposalSubmit(BaseModel):
     """A change, with the member's signature over the draft `POST /governance/proposals/typed-data` returned."""
 
     change: ProposalCreate
-    deadline: Deadline
+    deadline: Deadline = Field(description="unix seconds: the deadline in the signed typed data")
     signature: HexSignature
 
 
 class ProposalPublic(ProposalActions):
     model_config = PUBLIC  # type: ignore[assignment]
 
+    values: list[str] = CallValues
     proposal_id: str = Field(description="decimal uint256")
     state: str = Field(description="Pending, Active, Canceled, Defeated, Succeeded, Queued, Expired, Executed")
     proposer: str = Field(description="the proposer the Governor recorded")
-    votes_for: int
-    votes_against: int
-    votes_abstain: int
+    votes_for: int = Field(description="votes for (one per member whose vote counts at the snapshot)")
+    votes_against: int = Field(description="votes against (one per member)")
+    votes_abstain: int = Field(description="abstaining votes (one per member); count toward the quorum")
     snapshot: int = Field(description="unix seconds: members admitted votingMaturity before it vote on it")
     quorum: int | None = Field(
         description="for + abstain votes needed (a share of the members at the snapshot, never below the quorum "
@@ -98,10 +111,10 @@ class ProposalPublic(ProposalActions):
     kind: ProposalKind | None
     parameters: dict[str, Any] | None
     tx_hash: str | None
-    block_number: int | None
+    block_number: int | None = Field(description="the block number of the proposing transaction, if relayed here")
 
 
 class BallotRequest(BaseModel):
-    proposal_id: str = Field(pattern=r"^[0-9]{1,78}$", description="decimal proposal id")
+    proposal_id: Uint256Text = Field(description="the Governor's proposal id (a uint256), in decimal digits")
     support: int = Field(ge=0, le=2, description="0 against, 1 for, 2 abstain")
     signature: HexSignature

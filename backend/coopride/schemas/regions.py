@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
+from coopride.domain.geo import LatLon
+from coopride.domain.regions import RegionArea
 from coopride.models.enums import RegionPhase
 
 
@@ -13,12 +17,66 @@ class RegionStats(BaseModel):
     phase: RegionPhase = Field(description='"bootstrap" or "operating" (chain)')
     members: int = Field(description="members registered in the region (chain)")
     critical_mass: int = Field(description="members needed to switch to operating (chain)")
-    fare_per_km: int = Field(description="fare-token units per km (chain)")
+    fare_per_km: int = Field(description="fare-token base units per km (chain; GET /chain: the token's decimals)")
     trips_logged: int = Field(description="non-void trips in the database")
-    trips_settled: int
-    metres_verified: int
-    metres_shared: int
-    metres_settled: int
-    shares_minted: str = Field(description="by this region's settled trips (18 decimals)")
-    fees_to_treasury: int
-    treasury_balance: int = Field(description="the cooperative's whole treasury, all regions (chain)")
+    trips_settled: int = Field(description="trips settled on chain (a count)")
+    metres_verified: int = Field(description="metres the logged trips' traces verified")
+    metres_shared: int = Field(description="metres driven with a rider (verified)")
+    metres_settled: int = Field(description="metres of the settled trips")
+    shares_minted: str = Field(description="share-token base units (18 decimals) minted by this region's settled trips")
+    fees_to_treasury: int = Field(description="fare-token base units the region's settled fares paid to the treasury")
+    treasury_balance: int = Field(
+        description="fare-token base units in the cooperative's whole treasury, all regions (chain)"
+    )
+
+
+# ------------------------------------------------------------------ boundaries (GeoJSON, RFC 7946)
+Position = tuple[float, float]
+
+
+class BoundaryGeometry(BaseModel):
+    """A GeoJSON Polygon: one closed exterior ring, counterclockwise, positions `[lon, lat]` in degrees (WGS 84)."""
+
+    type: Literal["Polygon"] = "Polygon"
+    coordinates: list[list[Position]] = Field(
+        description="one ring of [longitude, latitude] positions in degrees, the first repeated last"
+    )
+
+
+class BoundaryProperties(BaseModel):
+    id: int = Field(description="the region id (the RideLedger's regionId)")
+    name: str
+    center: Position = Field(description="[longitude, latitude] in degrees of the disc's centre")
+    radius_m: float = Field(description="the disc's radius in metres")
+
+
+class BoundaryFeature(BaseModel):
+    """A region's outline: the points the backend places in it. A region is a disc (`center`, `radius_m`), cut
+    along the bisector with each overlapping region (a point in several discs belongs to the nearest centre);
+    the polygon follows the circle within 0.1 % of the radius."""
+
+    type: Literal["Feature"] = "Feature"
+    id: int = Field(description="the region id")
+    geometry: BoundaryGeometry
+    properties: BoundaryProperties
+
+    @classmethod
+    def of(cls, area: RegionArea, ring: list[LatLon]) -> BoundaryFeature:
+        return cls(
+            id=area.region_id,
+            geometry=BoundaryGeometry(coordinates=[[_position(point) for point in ring]]),
+            properties=BoundaryProperties(
+                id=area.region_id, name=area.name, center=_position(area.center), radius_m=area.radius_m
+            ),
+        )
+
+
+class BoundaryCollection(BaseModel):
+    """Every region's outline (GeoJSON FeatureCollection), by region id."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[BoundaryFeature]
+
+
+def _position(point: LatLon) -> Position:
+    return (round(point.lon, 7), round(point.lat, 7))  # GeoJSON order; 1e-7 degree is about 1 cm

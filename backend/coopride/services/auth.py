@@ -7,6 +7,7 @@ byte for byte with what was issued instead of parsing what the client sends back
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,12 +37,15 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+SIGN_IN_REQUEST = " wants you to sign in with your Ethereum account:"
+
+
 def sign_in_message(
     settings: Settings, address: str, chain_id: int, nonce: str, issued_at: datetime, expires_at: datetime
 ) -> str:
-    """An EIP-4361 message."""
+    """An EIP-4361 message whose domain and URI are the origin the API is served from (`Settings.origin`)."""
     return (
-        f"{settings.sign_in_domain} wants you to sign in with your Ethereum account:\n"
+        f"{settings.sign_in_domain}{SIGN_IN_REQUEST}\n"
         f"{address}\n"
         f"\n"
         f"{settings.sign_in_statement}\n"
@@ -71,15 +75,47 @@ def issue_nonce(session: Session, settings: Settings, address: str, chain_id: in
     return challenge
 
 
+NONCE = re.compile(r"[0-9a-f]{32}")  # what `issue_nonce` writes: secrets.token_hex(16)
+
+
 def nonce_of(message: str) -> str:
+    """The message's nonce. Raises `SignInRefused` when it has none, or one this API never writes (so that no text
+    of any shape, a NUL character say, reaches the database)."""
     for line in message.splitlines():
         if line.startswith("Nonce: "):
-            return line.removeprefix("Nonce: ").strip()
+            nonce = line.removeprefix("Nonce: ").strip()
+            if not NONCE.fullmatch(nonce):
+                raise SignInRefused("unknown nonce: ask POST /auth/nonce for one")
+            return nonce
     raise SignInRefused("the message has no `Nonce:` line; ask POST /auth/nonce for one")
 
 
+def require_this_origin(settings: Settings, message: str) -> None:
+    """Refuses a message whose EIP-4361 domain or URI is not the origin this API is served from: signed for
+    another site (or under another `public_origin`), it must not open a session here."""
+    lines = message.splitlines()
+    first = lines[0] if lines else ""
+    if not first.endswith(SIGN_IN_REQUEST):
+        raise SignInRefused(f"not an EIP-4361 message: the first line must end with {SIGN_IN_REQUEST.strip()!r}")
+    domain = first.removesuffix(SIGN_IN_REQUEST)
+    if domain != settings.sign_in_domain:
+        raise SignInRefused(
+            f"the message is for the domain {domain!r}, but this API is served from {settings.sign_in_domain!r}: "
+            "ask POST /auth/nonce for a new message"
+        )
+    uris = [line.removeprefix("URI: ") for line in lines if line.startswith("URI: ")]
+    if uris != [settings.sign_in_uri]:
+        found = repr(uris[0]) if len(uris) == 1 else f"{len(uris)} URI lines"
+        raise SignInRefused(
+            f"the message's URI is {found}, but this API is served from {settings.sign_in_uri!r}: "
+            "ask POST /auth/nonce for a new message"
+        )
+
+
 def log_in(session: Session, settings: Settings, message: str, signature: bytes) -> IssuedSession:
-    """Checks the signed challenge, spends its nonce and opens a session. Raises `SignInRefused`."""
+    """Checks that the message names this API's origin, that it is the challenge issued with its nonce and that its
+    address signed it; spends the nonce and opens a session. Raises `SignInRefused`."""
+    require_this_origin(settings, message)
     challenge = session.exec(select(SignInNonce).where(SignInNonce.nonce == nonce_of(message))).first()
     now = utcnow()
     if challenge is None:

@@ -221,15 +221,21 @@ def all_proposals(session: Session, chain: ChainClient) -> list[ProposalPublic]:
 
 
 def require_ballot_allowed(chain: ChainClient, member: str, info: ProposalInfo) -> None:
-    """The member's vote counts at the proposal's snapshot (403 otherwise, as `NoVotingPower` on chain)."""
+    """The member has not voted on the proposal yet (409 otherwise: the Governor's `hasVoted`, which makes it revert
+    `GovernorAlreadyCastVote`) and the member's vote counts at its snapshot (403 otherwise, as `NoVotingPower`)."""
+    if chain.has_voted(info.proposal_id, member):
+        raise Conflict(
+            f"{member} already voted on proposal {info.proposal_id}: the Governor counts one ballot per member "
+            "and a ballot cannot be changed"
+        )
     require_vote_at(chain, member, info.vote_start, f"vote on proposal {info.proposal_id}")
 
 
 def ballot_typed_data(
     session: Session, chain: ChainClient, member: str, proposal_id: str, support: int
 ) -> dict[str, Any]:
-    """The EIP-712 `Ballot` for `member` to sign (404 for an unknown proposal; 403 when the member's vote does not
-    count on it)."""
+    """The EIP-712 `Ballot` for `member` to sign (404 for an unknown proposal; 409 when the member already voted on it;
+    403 when the member's vote does not count on it)."""
     require_ballot_allowed(chain, member, proposal_info(chain, proposal_id))
     return ballot_message(
         chain.manifest.domains["governor"], int(proposal_id), support, member, chain.governor_nonce(member)
@@ -239,8 +245,9 @@ def ballot_typed_data(
 def cast_ballot(
     session: Session, chain: ChainClient, member: str, proposal_id: str, support: int, signature: bytes
 ) -> RelayedTransaction:
-    """Relays `member`'s signed ballot (`castVoteBySig`) on an Active proposal, if the member's vote counts at
-    its snapshot (vote maturity, the Governor's rule); the caller commits."""
+    """Relays `member`'s signed ballot (`castVoteBySig`) on an Active proposal, if the member has not voted on it yet
+    (409, before the signature is looked at: a second ballot is a conflict whoever signed it) and the member's vote
+    counts at its snapshot (vote maturity, the Governor's rule); the caller commits."""
     info = proposal_info(chain, proposal_id)
     require_ballot_allowed(chain, member, info)
     if info.state != ProposalState.ACTIVE:

@@ -34,32 +34,67 @@ from coopride.models import RideRequest, Trip, TripOffer, stored_id
 from coopride.models.enums import SEAT_HOLDING, OfferStatus, RelayKind, RequestStatus
 from coopride.schemas.rides import OfferPublic
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
-from coopride.services.relays import record_relayed, signature_deadline
+from coopride.services.relays import record_relayed
 from coopride.services.signatures import recover_signer
 
 ROAD_DISTANCE = GreatCircleDistance()
 
 # Trip ids are uint64 on chain; drawn below 2**53 so that JSON readers that hold numbers as doubles (browsers)
-# read them exactly. 53 random bits: nobody guesses the next booking's id.
+# read them exactly. The ledger marks a trip settled in a bitmap of 256-bit words: ids of one aligned word share
+# a storage slot, so the first trip settled in a word pays a new slot (~22k gas) and the others ~3k. Ids are
+# therefore drawn at random among the free ids of an open word, itself drawn at random among 2**45 words: nobody
+# can guess the next booking's id (1 in 256 at best, knowing its word), and settling any id needs the attester's
+# signature anyway (issue 11); a batch's trips share a few words, which keeps settlement near 18k gas per trip.
 TRIP_ID_BITS = 53
+WORD_BITS = 8
+WORD_IDS = 1 << WORD_BITS
 # secp256k1's group order: the ledger (OpenZeppelin ECDSA) refuses an s in its upper half.
 SECP256K1_HALF_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 // 2
 
 
-def allocate_trip_id(session: Session) -> int:
-    """A fresh random trip id, used by no booking and no trip in the database (nor pending in `session`)."""
-    taken = {r.trip_id for r in session.new if isinstance(r, RideRequest)} | {
+def _ids_taken(session: Session, first: int, last: int) -> set[int]:
+    """Trip ids in [first, last] used by a booking or a trip, in the database or pending in `session`."""
+    booked = session.exec(
+        select(RideRequest.trip_id).where(col(RideRequest.trip_id) >= first, col(RideRequest.trip_id) <= last)
+    ).all()
+    driven = session.exec(select(Trip.id).where(col(Trip.id) >= first, col(Trip.id) <= last)).all()
+    pending = {r.trip_id for r in session.new if isinstance(r, RideRequest)} | {
         t.id for t in session.new if isinstance(t, Trip)
     }
+    return {i for i in (*booked, *driven, *pending) if i is not None and first <= i <= last}
+
+
+def _latest_words(session: Session) -> list[int]:
+    """The words of the latest booking's and the latest trip's ids: the open words, if they have room."""
+    latest_booking = session.exec(
+        select(RideRequest.trip_id).where(col(RideRequest.trip_id).is_not(None)).order_by(col(RideRequest.id).desc())
+    ).first()
+    latest_trip = session.exec(select(Trip.id).order_by(col(Trip.created_at).desc())).first()
+    pending = [r.trip_id for r in session.new if isinstance(r, RideRequest)] + [
+        t.id for t in session.new if isinstance(t, Trip)
+    ]
+    return [i >> WORD_BITS for i in (*pending, latest_booking, latest_trip) if i]
+
+
+def allocate_trip_id(session: Session) -> int:
+    """A fresh trip id, used by no booking and no trip: random among the free ids of the open word (see
+    TRIP_ID_BITS), or of a fresh random word when it is full. The database's unique keys on
+    `RideRequest.trip_id` and `Trip.id` refuse the rare id two writers draw at once."""
+    for word in dict.fromkeys(_latest_words(session)):
+        first = word << WORD_BITS
+        free = sorted(set(range(max(first, 1), first + WORD_IDS)) - _ids_taken(session, first, first + WORD_IDS - 1))
+        if free:
+            return free[secrets.randbelow(len(free))]
     while True:
-        candidate = secrets.randbits(TRIP_ID_BITS)
-        if candidate == 0 or candidate in taken:
-            continue
-        if session.exec(select(RideRequest.id).where(RideRequest.trip_id == candidate)).first() is not None:
-            continue
-        if session.get(Trip, candidate) is not None:
-            continue
-        return candidate
+        first = secrets.randbits(TRIP_ID_BITS - WORD_BITS) << WORD_BITS
+        if first and not _ids_taken(session, first, first + WORD_IDS - 1):
+            return first + secrets.randbelow(WORD_IDS)
+
+
+def ledger_deadline(chain: ChainClient, settings: Settings) -> int:
+    """The deadline to put in a ledger message built now: `signature_deadline_seconds` past the next block's time
+    (an idle chain's latest block may be far behind it)."""
+    return chain.next_block_timestamp() + settings.signature_deadline_seconds
 
 
 def require_ledger_signature(typed_data: dict[str, Any], signature: bytes, expected: str, what: str) -> None:
@@ -423,7 +458,7 @@ def hold_release_typed_data(
         raise Conflict(f"ride request {request_id} is {request.status}; only a booked ride releases its hold")
     driver, cancel_by = _booked_hold(session, chain, request)
     assert request.trip_id is not None  # checked by _booked_hold
-    deadline = min(signature_deadline(chain, settings), cancel_by)
+    deadline = min(ledger_deadline(chain, settings), cancel_by)
     return _hold_release(chain, request.trip_id, driver, rider, chain.ledger_nonce(rider), deadline)
 
 

@@ -37,7 +37,7 @@ from coopride.models import RideRequest, SettlementRetry, Trip
 from coopride.models.enums import DisputeStatus, RelayKind, RequestStatus, TripRole, TripStatus
 from coopride.services import rides
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
-from coopride.services.relays import record_relayed, signature_deadline
+from coopride.services.relays import record_relayed
 
 # A ride cut short ends when the rider cancels; the driver's trace may run this long past that moment
 # (the time to stop the car and stop the app) and no longer.
@@ -220,7 +220,7 @@ def _trip_id(trip: Trip) -> int:
 def dispute_data(chain: ChainClient, settings: Settings, trip: Trip, by: str, reason: str) -> dict[str, Any]:
     """The `Dispute` typed data the rider or the driver signs (`by` is the caller, a party of `trip`)."""
     rider = _disputable(chain, trip)
-    deadline = signature_deadline(chain, settings)
+    deadline = rides.ledger_deadline(chain, settings)
     return _dispute(chain, trip, rider, reason, by, chain.ledger_nonce(by), deadline)
 
 
@@ -284,7 +284,7 @@ def resolution_data(
 ) -> dict[str, Any]:
     """The `Resolution` typed data a mediator signs."""
     trip = trip_for_mediator(session, chain, trip_id, mediator)
-    deadline = signature_deadline(chain, settings)
+    deadline = rides.ledger_deadline(chain, settings)
     return _resolution(chain, trip, award, reason, mediator, chain.ledger_nonce(mediator), deadline)
 
 

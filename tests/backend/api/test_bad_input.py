@@ -62,3 +62,11 @@ def test_a_refusal_names_its_kind(wallet):
     response = wallet().get("/rides/requests/4242")
     assert response.status_code == 404
     assert response.json() == {"detail": "no ride request 4242", "code": "not_found"}
+
+
+def test_a_nul_character_in_any_text_field_is_refused(wallet):
+    caller = wallet()
+    body = '{"address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8\\u0000"}'
+    response = caller.client.post("/auth/nonce", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.json()["detail"]

@@ -183,6 +183,8 @@ def test_proposing_the_same_change_twice_is_a_conflict_until_reworded(voters, ch
         ({"kind": "distribute_surplus", "amount": 1}, "the treasury holds 0 fare-token units, less than the 1"),
         ({"kind": "spend_treasury", "to": "0x1234", "amount": 1}, "not an Ethereum address"),
         ({"kind": "spend_treasury", "to": "0x" + "ab" * 20, "amount": 0}, "greater than 0"),
+        ({"kind": "fee", "fee_bps": 1, "description": "nul \x00 inside"}, "must not contain NUL"),
+        ({"kind": "fee", "fee_bps": 1, "description": "x" * 4001}, "too_long"),
     ],
 )
 def test_bad_changes_are_refused_with_a_reason(voters, chain_client, change, reason):
@@ -208,14 +210,37 @@ def test_signed_ballots_are_counted_on_chain_at_no_cost_to_the_voter(voters, cha
     assert [(v["proposal_id"], v["support"]) for v in votes] == [(proposal_id, FOR)]
 
 
-def test_voting_twice_is_refused_by_the_chain(voters, chain):
+def _ballot_post(me, proposal_id, support, signature):
+    return me.post("/governance/ballots", json={"proposal_id": proposal_id, "support": support, "signature": signature})
+
+
+def test_a_second_ballot_is_a_conflict_decided_by_the_governors_has_voted(voters, chain, chain_client):
+    """Whether the second ballot is the first one posted again (its signature no longer matches: the Governor's
+    nonce moved on), a ballot signed over the first one's typed data, or a fresh request for typed data: 409, with
+    the reason, before any signature is looked at and without a transaction."""
     proposer, voter = voters[0], voters[1]
     proposal_id = _proposal_id(proposer)
     _advance(chain, 2)
-    assert _vote(voter, proposal_id, FOR).status_code == 201
-    again = _vote(voter, proposal_id, FOR)
-    assert again.status_code == 409
-    assert again.json()["chain_error"] == "GovernorAlreadyCastVote"
+    data = voter.get(f"/governance/proposals/{proposal_id}/ballot", params={"support": FOR}).json()["typed_data"]
+    signature = voter.sign_typed(data)
+    assert _ballot_post(voter, proposal_id, FOR, signature).status_code == 201
+    assert chain_client.has_voted(int(proposal_id), voter.address)
+    block = chain_client.block_number()
+
+    for again in (
+        _ballot_post(voter, proposal_id, FOR, signature),
+        _ballot_post(voter, proposal_id, AGAINST, voter.sign_typed({**data, "message": {**data["message"], "support": 0}})),
+        _ballot_post(voter, proposal_id, AGAINST, "0x" + "11" * 65),
+        voter.get(f"/governance/proposals/{proposal_id}/ballot", params={"support": AGAINST}),
+    ):
+        assert again.status_code == 409, again.text
+        assert again.json()["code"] == "conflict"
+        assert f"already voted on proposal {proposal_id}" in again.json()["detail"]
+    assert chain_client.block_number() == block
+    tallied = voter.get(f"/governance/proposals/{proposal_id}").json()
+    assert (tallied["votes_for"], tallied["votes_against"]) == (1, 0)
+    # Another member still votes.
+    assert _vote(proposer, proposal_id, AGAINST).status_code == 201
 
 
 def test_a_ballot_signed_by_someone_else_is_refused(voters, chain, wallet):
@@ -357,3 +382,21 @@ def test_a_proposal_short_of_the_quorum_floor_is_defeated(voters, chain, chain_c
     response = voters[0].post(f"/governance/proposals/{proposal_id}/queue")
     assert response.status_code == 409 and "Defeated" in response.json()["detail"]
     assert chain_client.parameters().fee_bps == 1500
+
+
+def test_proposal_ids_beyond_a_uint256_are_a_validation_error(voters):
+    me = voters[0]
+    too_big = str(2**256)  # 78 digits, like the largest uint256
+    nines = "9" * 78
+    for bad in (too_big, nines, "1" * 79, "-1", "1e5"):
+        for response in (
+            me.get(f"/governance/proposals/{bad}"),
+            me.get(f"/governance/proposals/{bad}/ballot", params={"support": 1}),
+            me.post(f"/governance/proposals/{bad}/queue"),
+            me.post(f"/governance/proposals/{bad}/execute"),
+            me.post("/governance/ballots", json={"proposal_id": bad, "support": 1, "signature": "0x" + "11" * 65}),
+        ):
+            assert response.status_code == 422, (bad, response.text)
+    largest = str(2**256 - 1)
+    assert me.get(f"/governance/proposals/{largest}").status_code == 404
+    assert me.get("/governance/proposals/000012345").status_code == 404

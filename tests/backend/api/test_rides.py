@@ -267,6 +267,14 @@ def test_nobody_cancels_someone_elses_request(booked_ride):
     assert response.status_code == 403
 
 
+def test_ids_out_of_range_are_validation_errors_not_server_errors(member, operating_region):
+    someone = member(operating_region)
+    assert someone.get(f"/rides/requests/{2**40}").status_code == 422
+    assert someone.get(f"/offers/{2**40}/requests").status_code == 422
+    assert someone.get(f"/trips/{2**63}").status_code == 422
+    assert someone.get(f"/trips/{2**62}").status_code == 404
+
+
 def test_unknown_requests_are_not_found(member, operating_region):
     response = member(operating_region).post("/rides/requests/4242/accept", json={"signature": "0x" + "11" * 65})
     assert response.status_code == 404

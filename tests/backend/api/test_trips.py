@@ -147,6 +147,36 @@ def test_an_unconfirmed_ride_waits_for_the_dispute_window(booked_ride, chain_cli
     assert rider.get(f"/trips/{trip['id']}").json()["fare_paid"] == trip["fare"]
 
 
+def _withdraw(party, amount):
+    typed = party.get("/members/me/withdrawal/typed-data", params={"amount": amount, "from_earnings": False})
+    if typed.status_code != 200:
+        return typed
+    data = typed.json()["typed_data"]
+    return party.post("/members/me/withdrawals", json={"amount": amount, "from_earnings": False,
+                                                       "deadline": data["message"]["deadline"],
+                                                       "signature": party.sign_typed(data)})
+
+
+def test_a_rider_who_withdraws_everything_after_accepting_cannot_leave_the_driver_unpaid(booked_ride, chain_client,
+                                                                                        app):
+    driver, rider, request = booked_ride()
+    free = chain_client.escrow_of(rider.address)
+    assert free == 20_000_000 - request["max_fare"]
+    assert _withdraw(rider, free).status_code in (200, 201)
+    assert chain_client.escrow_of(rider.address) == 0
+    refused = _withdraw(rider, request["max_fare"])  # what the booking holds is not the rider's to take
+    assert 400 <= refused.status_code < 500, refused.text
+
+    trip = _log(driver, trace(RIDE_FROM, RIDE_TO, ends_ago=1), request["id"]).json()
+    _sign(driver, trip["id"])  # the rider never confirms
+    _past_the_window(chain_client, trip)
+    assert _settle(app, chain_client).settled == [trip["id"]]
+    paid = driver.get(f"/trips/{trip['id']}").json()
+    assert paid["fare_paid"] == trip["fare"] > 0
+    assert chain_client.earnings_of(driver.address) == paid["fare_paid"] - paid["fee_paid"]
+    assert chain_client.escrow_of(rider.address) == request["max_fare"] - trip["fare"]  # the rest of the hold
+
+
 @pytest.fixture
 def mediator(member, operating_region, manifest):
     """A member of the operating region holding MEDIATOR_ROLE (granted by the Timelock, the ledger's admin)."""

@@ -44,8 +44,7 @@ ENVIRONMENT_ONLY = [
     ("admissions_key", "COOPRIDE_ADMISSIONS_KEY", "0x" + "4" * 64, "0x" + "4" * 64, None),
     ("attester_key", "COOPRIDE_ATTESTER_KEY", "0x" + "5" * 64, "0x" + "5" * 64, None),
     ("auto_admit", "COOPRIDE_AUTO_ADMIT", "false", False, None),
-    ("sign_in_domain", "COOPRIDE_SIGN_IN_DOMAIN", "coop.example", "coop.example", "coopride.local"),
-    ("sign_in_uri", "COOPRIDE_SIGN_IN_URI", "https://coop.example", "https://coop.example", "http://coopride.local"),
+    ("public_origin", "COOPRIDE_PUBLIC_ORIGIN", "https://Coop.Example/", "https://coop.example", None),
     ("nonce_ttl_seconds", "COOPRIDE_NONCE_TTL_SECONDS", "60", 60, 300),
     ("session_ttl_seconds", "COOPRIDE_SESSION_TTL_SECONDS", "600", 600, 12 * 3600),
     ("signature_deadline_seconds", "COOPRIDE_SIGNATURE_DEADLINE_SECONDS", "120", 120, 3600),
@@ -149,3 +148,33 @@ def test_off_the_local_chain_nothing_defaults_and_the_missing_keys_are_named():
     assert keyed.admissions_key_for(11155111) == "0x" + "4" * 64 and keyed.auto_admit_for(11155111)
     # A configured key wins on the local chain too.
     assert keyed.admissions_key_for(31337) == "0x" + "4" * 64
+
+
+@pytest.mark.parametrize(
+    "configured, origin, domain",
+    [
+        (None, "http://127.0.0.1:8000", "127.0.0.1:8000"),
+        ("https://coop.example", "https://coop.example", "coop.example"),
+        ("https://coop.example:443", "https://coop.example", "coop.example"),
+        ("http://coop.example:80/", "http://coop.example", "coop.example"),
+        ("http://localhost:5173", "http://localhost:5173", "localhost:5173"),
+        ("http://[::1]:8000", "http://[::1]:8000", "[::1]:8000"),
+    ],
+)
+def test_the_sign_in_domain_and_uri_are_the_public_origin_else_the_listening_address(configured, origin, domain):
+    settings = Settings(public_origin=configured)
+    assert (settings.origin, settings.sign_in_uri, settings.sign_in_domain) == (origin, origin, domain)
+
+
+def test_the_default_origin_follows_the_listening_host_and_port():
+    assert effective({"COOPRIDE_HOST": "192.168.1.5", "COOPRIDE_API_PORT": "9000"}).origin == "http://192.168.1.5:9000"
+    assert Settings(host="::1", api_port=8001).origin == "http://[::1]:8001"
+
+
+@pytest.mark.parametrize(
+    "bad", ["coop.example", "ftp://coop.example", "https://coop.example/app", "https://u:p@coop.example",
+            "https://coop.example?x=1", "https://coop.example:99999", "https://"],
+)
+def test_a_public_origin_that_is_not_an_http_origin_is_refused(bad):
+    with pytest.raises(ValueError, match="origin"):
+        Settings(public_origin=bad)

@@ -9,13 +9,13 @@ from coopride.models import RelayedTransaction
 from coopride.models.enums import ProposalKind
 from coopride.schemas.common import RelayedTransactionPublic, TypedDataResponse
 from coopride.schemas.governance import BallotRequest, ProposalCreate, ProposalDraft, ProposalPublic, ProposalSubmit
-from coopride.schemas.types import signature_bytes
+from coopride.schemas.types import Uint256Text, signature_bytes
 from coopride.services import governance
 from coopride.services.governance import ParameterChange
 
 router = APIRouter(prefix="/governance", tags=["governance"])
 
-ProposalId = Annotated[str, Path(pattern=r"^[0-9]{1,78}$", description="decimal proposal id")]
+ProposalId = Annotated[Uint256Text, Path(description="the Governor's proposal id (a uint256), in decimal digits")]
 Support = Annotated[int, Query(ge=0, le=2, description="0 against, 1 for, 2 abstain")]
 
 

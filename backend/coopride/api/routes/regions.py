@@ -5,10 +5,21 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from coopride.api.deps import ChainDep, RegionMapDep, SessionDep
-from coopride.schemas.regions import RegionStats
+from coopride.domain.regions import RegionMap
+from coopride.schemas.regions import BoundaryCollection, BoundaryFeature, RegionStats
+from coopride.schemas.types import ChainRegionId
 from coopride.services import statements
+from coopride.services.errors import NotFound
 
 router = APIRouter(prefix="/regions", tags=["regions"])
+
+RegionId = Annotated[ChainRegionId, Path(description="the region id (uint32, from 1)")]
+
+
+def _boundary(region_map: RegionMap, region_id: int) -> BoundaryFeature:
+    if region_id not in region_map:
+        raise NotFound(f"unknown region {region_id}")
+    return BoundaryFeature.of(region_map.area(region_id), region_map.boundary(region_id))
 
 
 @router.get(
@@ -18,8 +29,28 @@ def list_regions(session: SessionDep, chain: ChainDep, region_map: RegionMapDep)
     return statements.regions(session, chain, region_map)
 
 
+@router.get(
+    "/boundaries",
+    summary="Every region's boundary, as a GeoJSON FeatureCollection of Polygons ([lon, lat])",
+    response_model=BoundaryCollection,
+)
+def list_boundaries(region_map: RegionMapDep) -> BoundaryCollection:
+    """One Feature per region of the backend's map, by region id: the same as `GET /regions/{id}/boundary`."""
+    areas = sorted(region_map.areas, key=lambda area: area.region_id)
+    return BoundaryCollection(features=[_boundary(region_map, area.region_id) for area in areas])
+
+
 @router.get("/{region_id}", summary="One region's figures", response_model=RegionStats)
-def read_region(
-    region_id: Annotated[int, Path(ge=1, lt=2**32)], session: SessionDep, chain: ChainDep, region_map: RegionMapDep
-) -> RegionStats:
+def read_region(region_id: RegionId, session: SessionDep, chain: ChainDep, region_map: RegionMapDep) -> RegionStats:
     return statements.region(session, chain, region_map, region_id)
+
+
+@router.get(
+    "/{region_id}/boundary",
+    summary="A region's boundary, as a GeoJSON Feature (Polygon, [lon, lat]; properties id and name)",
+    response_model=BoundaryFeature,
+)
+def read_boundary(region_id: RegionId, region_map: RegionMapDep) -> BoundaryFeature:
+    """The points the backend places in the region: its disc, cut along the bisector with each overlapping region
+    (the nearest centre wins). 404 for a region the backend's map does not have."""
+    return _boundary(region_map, region_id)

@@ -13,7 +13,7 @@ from coopride.services import rides
 
 router = APIRouter(tags=["rides"])
 
-RequestId = Annotated[int, Path(ge=1, description="ride request id")]
+RequestId = Annotated[int, Path(ge=1, lt=2**31, description="ride request id")]
 RegionIdPath = Annotated[int, Path(ge=1, lt=2**32)]
 
 
@@ -53,7 +53,9 @@ def my_offers(driver: SignedIn, session: SessionDep) -> list[OfferPublic]:
     summary="Ride requests matched or booked on your offer",
     response_model=list[RideRequestPublic],
 )
-def offer_requests(offer_id: Annotated[int, Path(ge=1)], driver: SignedIn, session: SessionDep) -> list[RideRequest]:
+def offer_requests(
+    offer_id: Annotated[int, Path(ge=1, lt=2**31)], driver: SignedIn, session: SessionDep
+) -> list[RideRequest]:
     return rides.requests_on_offer(session, offer_id, driver)
 
 

@@ -12,7 +12,7 @@ from coopride.services import trips
 
 router = APIRouter(prefix="/trips", tags=["trips"])
 
-TripId = Annotated[int, Path(ge=1, lt=2**64, description="trip id (the on-chain tripId)")]
+TripId = Annotated[int, Path(ge=1, lt=2**63, description="trip id (the on-chain tripId)")]
 ReasonQuery = Annotated[str, Query(min_length=1, max_length=500, description="why, in a sentence")]
 AwardQuery = Annotated[int, Query(ge=0, lt=2**96, description="fare-token units paid to the driver, fee included")]
 
