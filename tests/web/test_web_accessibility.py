@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from coopride.config import REPO_ROOT
 from web_helpers import (
     SIGNING_TIMEOUT_MS,
     apply_to_join,
@@ -20,10 +19,10 @@ from web_helpers import (
     drive,
     fill_points,
     path_between,
+    serious_violations,
     sign_in_dialog,
 )
 
-AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 START = {"lat": 45.7585, "lon": 4.8400}
 END = {"lat": 45.7565, "lon": 4.8460}
@@ -47,13 +46,6 @@ def test_the_accessibility_check_finds_a_serious_violation_when_there_is_one(bro
     assert any("button-name" in violation for violation in serious_violations(page))
     context.close()
 
-
-def serious_violations(page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate("""async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => `${v.impact} ${v.id}: ${v.help} -> ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)""")
-    return violations
 
 
 def screenshot(page, tmp_path: Path, name: str, full_page: bool = True) -> Path:

@@ -11,7 +11,14 @@ from playwright.sync_api import expect
 from coopride.config import ANVIL_DEV_ADMISSIONS_KEY, Settings
 from coopride.runner import Stack, free_port
 from injected_wallet import InjectedWallet
-from web_helpers import SIGNING_TIMEOUT_MS, apply_to_join, create_wallet_and_sign_in, keep_screenshot, sign_in_dialog
+from web_helpers import (
+    SIGNING_TIMEOUT_MS,
+    apply_to_join,
+    create_wallet_and_sign_in,
+    keep_screenshot,
+    serious_violations,
+    sign_in_dialog,
+)
 
 PHONE = {"width": 390, "height": 844}
 
@@ -38,6 +45,7 @@ def test_a_pending_application_is_admitted_by_the_admissions_role_from_the_home_
     expect(applicant.locator("#join-form")).to_have_count(0)  # one pending application at a time
     expect(applicant.locator("#admissions-panel")).to_be_hidden()
     keep_screenshot(applicant, "application-pending-phone", full_page=True)
+    assert serious_violations(applicant) == []
 
     team = InjectedWallet()
     team.account = Account.from_key(ANVIL_DEV_ADMISSIONS_KEY)
@@ -49,6 +57,7 @@ def test_a_pending_application_is_admitted_by_the_admissions_role_from_the_home_
     row = desk.locator("#admissions-list li").filter(has_text=address)
     expect(row).to_contain_text("applies to Lyon 3e arrondissement (capital share at most 10.00 tEUR", timeout=15_000)
     keep_screenshot(desk, "admissions-phone", full_page=True)
+    assert serious_violations(desk) == []
     row.locator("button.admit").click()
     expect(desk.locator("#admissions-list")).to_contain_text("No application waits for a decision.",
                                                              timeout=SIGNING_TIMEOUT_MS)

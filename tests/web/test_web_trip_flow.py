@@ -29,6 +29,7 @@ from web_helpers import (
     join,
     keep_screenshot,
     path_between,
+    serious_violations,
     session_token,
     sign_in_dialog,
     watch_for_page_errors,
@@ -227,6 +228,7 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
     expect(item).to_be_visible(timeout=15_000)
     item.locator("details.dispute summary").click()
     item.locator("textarea").fill(reason)
+    assert serious_violations(rider) == []  # the confirmation and the open dispute form
     item.locator("form.dispute-form button[type=submit]").click()
     dialog = rider.locator("#sign-dialog[open]")
     expect(dialog.locator("h2")).to_have_text(f"Dispute trip #{disputed}", timeout=SIGNING_TIMEOUT_MS)
@@ -262,6 +264,7 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
     expect(mediator.locator("#wallet-panel .alert.ok")).to_contain_text(MEDIATOR_ADDRESS, timeout=SIGNING_TIMEOUT_MS)
     join(mediator)
     expect(mediator.locator("#mediation-panel")).to_be_visible()
+    assert serious_violations(mediator) == []
     mediator.fill("#mediation-trip", str(disputed))
     mediator.fill("#mediation-award", "0")
     mediator.fill("#mediation-reason", "The trace ends 400 m early: the rider pays nothing")

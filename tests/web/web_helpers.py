@@ -11,6 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from coopride.config import REPO_ROOT
+
 PASSPHRASE = "a long passphrase for tests"
 # anvil's development account #5 ("test test ... junk"), a mediator of the tests' deployment (conftest)
 MEDIATOR_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
@@ -173,3 +175,17 @@ def keep_screenshot(page: Page, name: str, full_page: bool = False) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
+
+
+AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now. axe is served from the page's own
+    origin (a routed URL), so the pages' Content-Security-Policy needs no bypass."""
+    origin = page.evaluate("location.origin")
+    page.route(f"{origin}/__tests/axe.min.js", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+    page.add_script_tag(url=f"{origin}/__tests/axe.min.js")
+    return page.evaluate("""async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.impact} ${v.id}: ${v.help} -> ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)""")
