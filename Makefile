@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(VENV)/solcx
 export MPLBACKEND := Agg
 
-.PHONY: setup run test lint fuzz fuzz-api demo bench-gas bench-matching compile clean web web-budget screenshots
+.PHONY: setup run run-pg test lint fuzz fuzz-api demo bench-gas bench-matching bench-api compile clean web web-budget screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +15,12 @@ compile: setup
 
 run: setup
 	coopride run
+
+# The same on a private PostgreSQL server (started for the run, removed after) with one API process per core and
+# the settlement worker in one process of its own. Your own server: DATABASE_URL=postgresql+psycopg://... and
+# COOPRIDE_API_WORKERS=N with `make run`.
+run-pg: setup
+	coopride run --postgres
 
 test: setup
 	pytest
@@ -44,8 +50,13 @@ bench-gas: setup
 bench-matching: setup
 	python benchmarks/matching.py
 
+# The HTTP API under load against a bare FastAPI app in the same run (benchmarks/README.md); BENCH_API_FLAGS=--quick
+# for a short look, --sqlite for the single-process mode, --soak for the 10-minute memory soak.
+bench-api: setup
+	python benchmarks/api.py $(BENCH_API_FLAGS)
+
 # The web app: rebuild its assets (setup does it when a source changed), measure its JavaScript per page,
-# and retake the screenshots of docs/screenshots/ (phone and desktop) with the accessibility test.
+# and retake the screenshots of docs/screenshots/ (phone and desktop) with the accessibility, trip and admissions tests.
 web: setup
 	node backend/coopride/web/frontend/build.mjs
 	python -m coopride.web.budget

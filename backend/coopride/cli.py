@@ -15,6 +15,7 @@ COOPRIDE_RPC_URL, DATABASE_URL, COOPRIDE_MANIFEST, COOPRIDE_SETTLER_KEY, COOPRID
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -71,18 +72,41 @@ def run(
     ] = None,
     api_port: Annotated[int | None, typer.Option(help="Port of the API [env COOPRIDE_API_PORT; default 8000].")] = None,
     state_dir: StateDir = None,
+    postgres: Annotated[
+        bool,
+        typer.Option(
+            "--postgres",
+            help="Start a private PostgreSQL server for this run and serve the API from several processes on it "
+            "(as many as cores, unless --workers or COOPRIDE_API_WORKERS); the database goes when the run stops.",
+        ),
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes [env COOPRIDE_API_WORKERS; default 1, cores with --postgres]; "
+            "more than one needs PostgreSQL.",
+        ),
+    ] = None,
 ) -> None:
     """Run the cooperative: a local chain (anvil), the contracts, the API and its settlement worker.
 
     Starts anvil (unless COOPRIDE_RPC_URL names your own node), deploys the contracts with
     scripts/deploy.py (unless the manifest's contracts already exist on that chain), then serves the
     API with its settlement worker on SQLite (or DATABASE_URL). Ctrl-C stops everything it started.
+
+    Modes: SQLite, one process (the default); PostgreSQL with N API processes (DATABASE_URL=postgresql+psycopg://...
+    and COOPRIDE_API_WORKERS=N, or --postgres), where the settlement worker runs in exactly one process of its own.
     """
-    settings = Settings.from_env(anvil_port=anvil_port, api_port=api_port, state_dir=state_dir)
-    stack = Stack(settings, log=lambda text: console.print(f"[dim]{text}[/]"))
+    settings = Settings.from_env(anvil_port=anvil_port, api_port=api_port, state_dir=state_dir, api_workers=workers)
+    if postgres and not settings.configured("api_workers"):
+        settings = settings.model_copy(update={"api_workers": os.cpu_count() or 2})
+    stack = Stack(settings, log=lambda text: console.print(f"[dim]{text}[/]"), private_postgres=postgres)
 
     def ready(info: StackInfo) -> None:
         table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_row("mode", f"[bold]{info.mode}[/]")
         table.add_row("API docs", f"[bold cyan]{info.docs_url}[/]")
         table.add_row("health", f"{info.api_url}/health")
         table.add_row("chain", f"{info.rpc_url} (chain id {info.chain_id}{', anvil' if settings.local_chain else ''})")
@@ -99,7 +123,7 @@ def run(
         table.add_row("attester", info.attester)
         table.add_row("database", info.database_url)
         table.add_row("logs", str(info.log_dir))
-        console.print("[bold green]CoopRide is running.[/] Press Ctrl-C to stop everything.")
+        console.print(f"[bold green]CoopRide is running[/] ({info.mode}). Press Ctrl-C to stop everything.")
         console.print(table)
 
     try:

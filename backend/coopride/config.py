@@ -53,6 +53,8 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_ANVIL_PORT": "anvil_port",
     "COOPRIDE_API_PORT": "api_port",
     "COOPRIDE_PUBLIC_ORIGIN": "public_origin",
+    "COOPRIDE_API_WORKERS": "api_workers",
+    "COOPRIDE_METRICS_DIR": "metrics_dir",
     "COOPRIDE_NONCE_TTL_SECONDS": "nonce_ttl_seconds",
     "COOPRIDE_SESSION_TTL_SECONDS": "session_ttl_seconds",
     "COOPRIDE_SIGNATURE_DEADLINE_SECONDS": "signature_deadline_seconds",
@@ -90,6 +92,11 @@ class Settings(BaseModel):
     host: str = DEFAULT_HOST
     anvil_port: int = DEFAULT_ANVIL_PORT
     api_port: int = DEFAULT_API_PORT
+    # API processes `coopride run` starts (uvicorn workers). More than one needs PostgreSQL (DATABASE_URL=
+    # postgresql+psycopg://..., or `coopride run --postgres`); the settlement worker then runs in a process of its own.
+    api_workers: int = Field(default=1, ge=1, le=64)
+    # Where several API processes leave their metrics for each other (`coopride.api.metrics`); None: one process.
+    metrics_dir: Path | None = None
 
     # The origin users reach the API at (`scheme://host[:port]`, as a browser's address bar shows it): the domain
     # and URI of every sign-in message (EIP-4361), which a wallet compares with the page asking for the signature.
@@ -167,6 +174,10 @@ class Settings(BaseModel):
         if not self.configured("database_url"):
             update["database_url"] = f"sqlite:///{Path(self.state_dir).resolve() / f'coopride-{chain_id}.db'}"
         return self.model_copy(update=update)
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return self.database_url.startswith("postgresql")
 
     # --------------------------------------------------------- role keys per chain
     @staticmethod

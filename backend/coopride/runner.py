@@ -7,6 +7,14 @@ The pieces, in order:
    the manifest's contracts already exist on that chain, in which case they and the database are reused;
 3. the API: uvicorn serving `service_app` (the app plus its embedded settlement worker) in a subprocess.
 
+Two modes (`StackInfo.mode` says which):
+- SQLite, one process (the default): one uvicorn process serves the API with the settlement worker in a thread;
+- PostgreSQL, N processes (`api_workers` > 1, env COOPRIDE_API_WORKERS, with DATABASE_URL=postgresql+psycopg://...,
+  or `coopride run --postgres`, which starts a private PostgreSQL server for the run): the schema is migrated
+  once, then uvicorn serves `api_app` (the API alone) with N worker processes on one port, and the settlement
+  worker runs in exactly ONE process of its own (`python -m coopride.runner settlement-worker`). Until settlement
+  workers coordinate through the database, a second worker on the same database would race the first one.
+
 Every child runs in its own process group and dies with this process (PR_SET_PDEATHSIG), so Ctrl-C,
 SIGTERM or a crash of this process leaves nothing behind. `Stack` is reused by `coopride demo`.
 """
@@ -21,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,6 +116,9 @@ class StackInfo:
     admissions: str = ""
     attester: str = ""
     auto_admit: bool = False
+    # "SQLite, single process" or "PostgreSQL, N API processes + 1 settlement worker process" (see the module).
+    mode: str = ""
+    api_workers: int = 1
 
     @property
     def docs_url(self) -> str:
@@ -125,8 +137,13 @@ class Stack:
         deploy_params: dict[str, Any] | None = None,
         deploy_regions: list[dict[str, Any]] | None = None,
         log: Callable[[str], object] = print,
+        private_postgres: bool = False,
     ):
+        """`private_postgres`: start a PostgreSQL server of its own for this run (removed on stop) and use it."""
         self.settings = settings
+        self.private_postgres = private_postgres
+        self.postgres: PrivatePostgres | None = None
+        self.settlement: subprocess.Popen[bytes] | None = None
         self.deploy_params = deploy_params or {}
         self.deploy_regions = deploy_regions
         self.log = log
@@ -168,6 +185,11 @@ class Stack:
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         chain_id = _chain_id(w3, rpc_url)
         service = settings.for_chain(chain_id)
+        if self.private_postgres:
+            self.postgres = PrivatePostgres().start()
+            self.log(f"started a private PostgreSQL server on port {self.postgres.port} (removed on stop)")
+            service = service.model_copy(update={"database_url": self.postgres.create_database()})
+        check_mode(service)
         settler = Account.from_key(service.settler_key).address
         admissions, attester = role_addresses(service, chain_id)
 
@@ -220,6 +242,8 @@ class Stack:
             admissions=admissions,
             attester=attester,
             auto_admit=service.auto_admit_for(chain_id),
+            mode=describe_mode(service),
+            api_workers=service.api_workers,
         )
         self._start_api(service, log_dir)
         return self.info
@@ -227,21 +251,25 @@ class Stack:
     def stop(self) -> None:
         """Stops the API first (its worker finishes the batch in hand), then the chain."""
         _stop_process(self.api, signal.SIGINT)
+        _stop_process(self.settlement, signal.SIGINT)
         _stop_process(self.anvil, signal.SIGTERM)
-        self.api = self.anvil = None
+        self.api = self.anvil = self.settlement = None
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
         for handle in self._log_files:
             handle.close()
         self._log_files.clear()
 
     def failed_child(self) -> str | None:
         """The name of a child that exited on its own, if any."""
-        for name, process in (("the API", self.api), ("anvil", self.anvil)):
+        for name, process in (("the API", self.api), ("the settlement worker", self.settlement), ("anvil", self.anvil)):
             if process is not None and process.poll() is not None:
                 return f"{name} exited with code {process.returncode}"
         return None
 
     def children(self) -> list[int]:
-        return [p.pid for p in (self.api, self.anvil) if p is not None]
+        return [p.pid for p in (self.api, self.settlement, self.anvil) if p is not None]
 
     # ------------------------------------------------------------- children
     def _spawn(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -292,14 +320,30 @@ class Stack:
         _wait_until(lambda: _answers(w3), f"anvil on {settings.chain_rpc_url}", anvil, log_dir / "anvil.log")
 
     def _start_api(self, service: Settings, log_dir: Path) -> None:
-        """The API process gets `service`, the settings of this chain, through its environment."""
+        """The API process(es) get `service`, the settings of this chain, through their environment. With several
+        workers: migrate once here, serve `api_app` with `--workers N`, and start the one settlement worker."""
         api_url = f"http://{service.host}:{service.api_port}"
-        api = self._spawn(
-            [
+        several = service.api_workers > 1
+        if several:
+            metrics_dir = Path(service.state_dir).resolve() / "metrics"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True, exist_ok=True)
+            service = service.model_copy(update={"metrics_dir": metrics_dir})
+        env = {**os.environ, **service.to_env()}
+        factory = "coopride.runner:api_app" if several else "coopride.runner:service_app"
+        if several:
+            from coopride.api.main import create_app
+
+            # Building the app once here migrates the schema (Alembic), before N processes would each try at once.
+            create_app(service).state.engine.dispose()
+        if several:
+            command = serve_command(factory, service.host, service.api_port, service.api_workers)
+        else:
+            command = [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "coopride.runner:service_app",
+                factory,
                 "--factory",
                 "--host",
                 service.host,
@@ -307,23 +351,161 @@ class Stack:
                 str(service.api_port),
                 "--log-level",
                 "warning",
-            ],
-            log_dir / "api.log",
-            env={**os.environ, **service.to_env()},
-        )
+            ]
+        api = self._spawn(command, log_dir / "api.log", env=env)
         self.api = api
         _wait_until(lambda: _healthy(api_url), f"the API on {api_url}", api, log_dir / "api.log")
+        if several:
+            self.settlement = self._spawn(
+                [sys.executable, "-m", "coopride.runner", "settlement-worker"], log_dir / "settlement.log", env=env
+            )
 
 
 def service_app():
-    """The uvicorn factory for `coopride run`: the API with its settlement worker in a thread beside it."""
-    import logging
-
+    """The uvicorn factory for `coopride run` in one process: the API with its settlement worker in a thread beside
+    it. Logs are JSON lines with the request id (`coopride.api.logging`)."""
+    from coopride.api.logging import configure_json_logging
     from coopride.api.main import create_app
+    from coopride.api.metrics import install_gauges
     from coopride.settlement.worker import embedded_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(lifespan=embedded_worker)
+    configure_json_logging()
+    return install_gauges(create_app(lifespan=embedded_worker))
+
+
+def api_app():
+    """The uvicorn factory for each of several API processes: the API alone (the settlement worker runs in one
+    process of its own, `settlement-worker` below)."""
+    from coopride.api.logging import configure_json_logging
+    from coopride.api.main import create_app
+    from coopride.api.metrics import install_gauges
+
+    configure_json_logging()
+    return install_gauges(create_app())
+
+
+def _settlement_worker_main() -> None:
+    """`python -m coopride.runner settlement-worker`: the one settlement worker beside several API processes, with
+    the settings in its environment; runs until SIGINT/SIGTERM (it finishes the batch in hand)."""
+    import threading
+
+    from coopride.api.logging import configure_json_logging
+    from coopride.settlement.worker import run_forever
+
+    configure_json_logging()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run_forever(stop, Settings.from_env())
+
+
+def serve_command(factory: str, host: str, port: int, workers: int) -> list[str]:
+    """The command that serves the app factory `factory` ("module:function") with `workers` uvicorn processes."""
+    return [sys.executable, "-m", "coopride.runner", "serve", factory, host, str(port), str(workers)]
+
+
+def serve_workers(factory: str, host: str, port: int, workers: int) -> None:
+    """`uvicorn FACTORY --factory --workers N`, but on a listening socket made with `IPPROTO_TCP`.
+
+    uvicorn's own `--workers` binds `socket.socket(family)` (protocol 0); asyncio sets TCP_NODELAY only on sockets
+    whose protocol is IPPROTO_TCP, so every connection its workers accept keeps Nagle's algorithm, and a response
+    written in two parts (headers, then body) waits for the client's delayed ACK: about 40 ms per request on Linux,
+    which capped one keep-alive client at about 20 requests/s (measured by `make bench-api`, bare app included)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(factory, factory=True, host=host, port=port, workers=workers, log_level="warning")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+# ---------------------------------------------------------------------- modes
+def check_mode(settings: Settings) -> None:
+    """SQLite serves one process: several API processes need PostgreSQL."""
+    if settings.api_workers > 1 and not settings.uses_postgresql:
+        raise StackError(
+            f"COOPRIDE_API_WORKERS={settings.api_workers} needs PostgreSQL (SQLite serves one process): set "
+            "DATABASE_URL=postgresql+psycopg://user@host:port/db, or run `coopride run --postgres` (`make run-pg`)"
+        )
+
+
+def describe_mode(settings: Settings) -> str:
+    """What `coopride run` prints: which database, how many API processes, where the settlement worker runs."""
+    database = "PostgreSQL" if settings.uses_postgresql else "SQLite"
+    if settings.api_workers == 1:
+        return f"{database}, single process (API + embedded settlement worker)"
+    return f"{database}, {settings.api_workers} API processes + 1 settlement worker process"
+
+
+class PrivatePostgres:
+    """A PostgreSQL server for one `coopride run --postgres`: its own data folder (a temporary folder, removed on
+    stop), a free port on 127.0.0.1, no fsync (a development server). The binaries come from the machine (Debian's
+    `postgresql` package, which `make setup` installs); as root, the server runs as the `postgres` user."""
+
+    SUPERUSER = "postgres"
+
+    def __init__(self) -> None:
+        self.bindir = self.server_bindir()
+        self.port = free_port()
+        # A short path outside the checkout: the socket lives there, and the `postgres` user must reach it.
+        self.root = Path(tempfile.mkdtemp(prefix="coopride-pg-"))
+        self.data_dir = self.root / "data"
+        self._as_postgres = os.geteuid() == 0
+
+    @staticmethod
+    def server_bindir() -> Path:
+        on_path = shutil.which("pg_ctl")
+        candidates = [Path(on_path).resolve().parent] if on_path else []
+        candidates += [Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
+        for folder in candidates:
+            if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
+                return folder
+        raise StackError("no PostgreSQL server found (initdb, pg_ctl): `make setup` installs Debian's postgresql")
+
+    def _run(self, *command: str) -> None:
+        argv = [str(self.bindir / command[0]), *command[1:]]
+        if self._as_postgres:
+            argv = ["runuser", "-u", "postgres", "--", *argv]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise StackError(f"{command[0]} failed ({done.returncode}): {done.stderr or done.stdout}")
+
+    def start(self) -> PrivatePostgres:
+        if self._as_postgres:
+            shutil.chown(self.root, "postgres")
+        self._run("initdb", "-D", str(self.data_dir), "-U", self.SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
+            "-c max_connections=300"
+        )
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.root / "server.log"), "-o", options, "-w", "start")
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        except StackError:
+            pass
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str = "coopride") -> str:
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f"CREATE DATABASE {name}"))
+        finally:
+            admin.dispose()
+        return self.url(name)
 
 
 # ------------------------------------------------------------------ deployment
@@ -541,5 +723,12 @@ def run_until_stopped(stack: Stack, on_ready: Callable[[StackInfo], None]) -> in
 if __name__ == "__main__":
     if sys.argv[1:] == ["deploy"]:
         _deploy_main()
+    elif sys.argv[1:] == ["settlement-worker"]:
+        _settlement_worker_main()
+    elif len(sys.argv) == 6 and sys.argv[1] == "serve":
+        serve_workers(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
-        sys.exit("usage: python -m coopride.runner deploy < request.json")
+        sys.exit(
+            "usage: python -m coopride.runner deploy < request.json | settlement-worker | "
+            "serve MODULE:FACTORY HOST PORT WORKERS"
+        )

@@ -9,9 +9,11 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+from coopride.api import metrics
 from coopride.api.errors import ERROR_RESPONSES, install_error_handlers
 from coopride.api.routes import auth, governance, health, members, regions, rides, trips
 from coopride.api.validation import read_requests_read_only, require_encodable_text
+from coopride.api.write_gate import SQLiteWriteGate
 from coopride.chain.client import ChainClient
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
@@ -76,4 +78,7 @@ def create_app(
         app.include_router(module.router, responses=ERROR_RESPONSES)
     install_error_handlers(app)
     mount_web(app)  # the web app at / (coopride.web); the API's paths are unchanged
+    if engine.dialect.name == "sqlite":
+        app.add_middleware(SQLiteWriteGate)
+    metrics.install(app)  # outermost: its latencies include the wait at the gate
     return app

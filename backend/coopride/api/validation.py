@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from coopride.api.write_gate import READ_METHODS
 from coopride.db import mark_read_only
 from coopride.services.errors import Invalid
 
@@ -27,9 +28,6 @@ def _first_unencodable(value: Any) -> str | None:
         if found:
             return found
     return None
-
-
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def read_requests_read_only(request: Request) -> None:
