@@ -8,6 +8,8 @@
     coopride statement ADDRESS    one member's statement, with the chain's balances
     coopride admissions list|admit ID|refuse ID --reason TEXT
                                   membership applications, decided with the admissions key
+    coopride disputes | decide TRIP --award N --reason TEXT | release-stale
+                                  open disputes, a mediator's decision, stale bookings' holds released
 
 Every command but `run` and `demo` talks to a running `coopride run` (or your own chain and database:
 COOPRIDE_RPC_URL, DATABASE_URL, COOPRIDE_MANIFEST, COOPRIDE_SETTLER_KEY, COOPRIDE_ADMISSIONS_KEY; see docs/demo.md).
@@ -467,6 +469,11 @@ def _when(timestamp: int) -> str:
 
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
+
+# `coopride disputes`, `decide`, `release-stale` (coopride.cli_disputes).
+from coopride.cli_disputes import disputes_app  # noqa: E402
+
+app.add_typer(disputes_app)
 
 if __name__ == "__main__":
     sys.exit(app())

@@ -47,6 +47,7 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_DEPLOYER_KEY": "deployer_key",
     "COOPRIDE_ADMISSIONS_KEY": "admissions_key",
     "COOPRIDE_ATTESTER_KEY": "attester_key",
+    "COOPRIDE_MEDIATOR_KEY": "mediator_key",
     "COOPRIDE_AUTO_ADMIT": "auto_admit",
     "COOPRIDE_STATE_DIR": "state_dir",
     "COOPRIDE_HOST": "host",
@@ -84,6 +85,8 @@ class Settings(BaseModel):
     # attestation). None: anvil's dev accounts #2 and #3 on a local chain; required on any other chain.
     admissions_key: str | None = None
     attester_key: str | None = None
+    # A mediator's key for `coopride decide` (a member holding MEDIATOR_ROLE); the API never uses it.
+    mediator_key: str | None = None
     # Admit each valid application in the request that submits it. None: on a local chain only.
     auto_admit: bool | None = None
 
@@ -218,11 +221,11 @@ class Settings(BaseModel):
 
     def to_env(self) -> dict[str, str]:
         """The environment that gives these settings back through `from_env` (for the API process `coopride run`
-        starts). The deployer key stays out: the API never deploys."""
+        starts). The deployer and mediator keys stay out: the API never uses them."""
         return {
             variable: _env_value(getattr(self, field))
             for variable, field in ENVIRONMENT_VARIABLES.items()
-            if getattr(self, field) is not None and field != "deployer_key"
+            if getattr(self, field) is not None and field not in ("deployer_key", "mediator_key")
         }
 
 

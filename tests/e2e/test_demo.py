@@ -45,6 +45,9 @@ TAMPERINGS = {
     "gas": lambda r: r.__setitem__("gas_per_settled_trip", r["gas_per_settled_trip"] - 1),
     "votes": lambda r: r["proposals"]["fare_change"].__setitem__("votes_for", r["proposals"]["fare_change"]["votes_for"] + 1),
     "treasury": lambda r: r.__setitem__("treasury_balance", r["treasury_balance"] + 1),
+    "award": lambda r: r["events"]["disputes"][0].__setitem__("award", r["events"]["disputes"][0]["award"] + 1),
+    "unconfirmed": lambda r: r["events"]["unconfirmed"][0].__setitem__("fare_paid", 1),
+    "withdrawal": lambda r: r["events"]["withdrawal_refused"].__setitem__("held", 0),
 }
 
 
@@ -63,10 +66,37 @@ def test_the_day_runs_every_phase_and_its_report_equals_the_chain(small_day):
     assert report["gas_per_settled_trip"] > 0 and all(b["trips"] > 0 for b in report["batches"])
 
 
+def test_a_rider_who_never_confirms_still_pays_the_driver_after_the_dispute_window(small_day):
+    report, _out, _ = small_day
+    [ride] = report["events"]["unconfirmed"]
+    assert not ride["rider_signed"] and ride["fare_paid"] > 0
+    assert ride["paid_after_seconds"] >= ride["dispute_window"] > 0
+
+
+def test_a_dispute_is_decided_by_a_mediator_for_part_of_the_fare(small_day):
+    report, _out, _ = small_day
+    [dispute] = report["events"]["disputes"]
+    assert dispute["by"] == dispute["rider"] and dispute["reason"]
+    assert dispute["mediator"] == report["events"]["mediator"] not in (dispute["driver"], dispute["rider"])
+    assert 0 < dispute["award"] < dispute["fare"] and dispute["status"] == "resolved_paid"
+    assert dispute["refund"] == dispute["max_fare"] - dispute["award"] and dispute["resolution_reason"]
+    assert dispute["award_fee"] == dispute["award"] * 1500 // 10_000
+
+
+def test_a_rider_cannot_withdraw_what_a_booking_holds(small_day):
+    report, _out, _ = small_day
+    refused = report["events"]["withdrawal_refused"]
+    assert refused["held"] > 0 and refused["amount"] == refused["free_escrow"] + refused["held"]
+    assert refused["api_status"] == 422 and "less than" in refused["api_detail"]
+    assert refused["chain_error"].startswith("InsufficientBalance")
+
+
 def test_the_report_and_charts_are_written(small_day):
     report, out, _ = small_day
     assert json.loads((out / "report.json").read_text())["totals"] == report["totals"]
-    assert "Every figure below was recomputed from the chain" in (out / "report.md").read_text()
+    markdown = (out / "report.md").read_text()
+    assert "Every figure below was recomputed from the chain" in markdown
+    assert "refused" in markdown and "never confirmed" in markdown and "decided by a mediator" in markdown
     for chart in ("km_and_shares_over_the_day.png", "shares_by_member.png", "gas_per_trip_by_batch.png"):
         data = (out / chart).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 5_000

@@ -29,11 +29,12 @@ CHARTS = ("km_and_shares_over_the_day.png", "shares_by_member.png", "gas_per_tri
 def build(log: DayLog, chain: ChainClient, manifest: Manifest) -> dict[str, Any]:
     """The report, from the API's answers (the settlement transactions' gas comes from their receipts)."""
     all_trips = [t for phase in log.trips.values() for t in phase]
+    fee_bps = chain.parameters().fee_bps
     phases = {
         phase: {
             "title": PHASE_TITLES[phase],
             "fare_per_km": log.fare_per_km[phase],
-            **phase_figures(trips_from_api(trips)),
+            **phase_figures(trips_from_api(trips, fee_bps)),
         }
         for phase, trips in log.trips.items()
     }
@@ -63,7 +64,8 @@ def build(log: DayLog, chain: ChainClient, manifest: Manifest) -> dict[str, Any]
         "day_start": log.day_start,
         "activation": log.activation,
         "phases": phases,
-        "totals": phase_figures(trips_from_api(all_trips)),
+        "totals": phase_figures(trips_from_api(all_trips, fee_bps)),
+        "events": special_rides(log, chain, all_trips, fee_bps),
         "unmatched_requests": log.unmatched_requests,
         "batches": batches,
         "gas_per_settled_trip": sum(b["gas_used"] for b in batches) // max(len(all_trips), 1),
@@ -109,6 +111,74 @@ def build(log: DayLog, chain: ChainClient, manifest: Manifest) -> dict[str, Any]
             for t in sorted(trips, key=lambda t: t["end_time"])
         ],
     }
+
+
+def special_rides(log: DayLog, chain: ChainClient, all_trips: list[dict], fee_bps: int) -> dict[str, Any]:
+    """The rides that went otherwise: never confirmed (paid after the dispute window), disputed and decided by a
+    mediator, and the refused withdrawal of what a booking held."""
+    by_id = {t["id"]: t for t in all_trips}
+    window = chain.dispute_window()
+    unconfirmed = []
+    for ride in log.unconfirmed:
+        trip = by_id[ride["trip_id"]]
+        settled_at = int(chain.w3.eth.get_block(trip["block_number"])["timestamp"])
+        unconfirmed.append(
+            {
+                **ride,
+                "fare_paid": trip["fare_paid"],
+                "rider_signed": trip["rider_signed"],
+                "dispute_window": window,
+                "settled_at": settled_at,
+                "paid_after_seconds": settled_at - ride["end_time"],
+                "tx_hash": trip["tx_hash"],
+            }
+        )
+    disputes = [
+        {
+            **d,
+            "award_fee": d["award"] * fee_bps // 10_000,
+            "refund": d["max_fare"] - d["award"],
+            "settled_tx_hash": by_id[d["trip_id"]]["tx_hash"],
+        }
+        for d in log.disputes
+    ]
+    return {
+        "mediator": log.mediator,
+        "unconfirmed": unconfirmed,
+        "disputes": disputes,
+        "withdrawal_refused": dict(log.withdrawal_refused),
+    }
+
+
+def event_lines(report: dict) -> list[str]:
+    """One sentence per ride that went otherwise (Markdown; the console strips the emphasis)."""
+    names = report["members"]["names"]
+    events = report["events"]
+    lines = []
+    refused = events["withdrawal_refused"]
+    if refused:
+        lines.append(
+            f"A rider's withdrawal of what a booking holds, **refused**: {names[refused['rider']]} asked for "
+            f"{tokens(refused['amount'])} tEUR ({tokens(refused['free_escrow'])} free escrow + "
+            f"{tokens(refused['held'])} held by booking {refused['trip_id']}); the API answered "
+            f"{refused['api_status']} ({refused['api_detail']}) and the ledger refuses the signed withdrawal "
+            f"`{refused['chain_error']}` at block {refused['block_number']}."
+        )
+    for ride in events["unconfirmed"]:
+        lines.append(
+            f"A rider who never confirmed: trip {ride['trip_id']} ({names[ride['driver']]} driving "
+            f"{names[ride['rider']]}) **paid {tokens(ride['fare_paid'])} tEUR to the driver** "
+            f"{ride['paid_after_seconds']} s after it ended, without the rider's signature, once the "
+            f"{ride['dispute_window']} s dispute window had passed."
+        )
+    for d in events["disputes"]:
+        lines.append(
+            f"A dispute decided by a mediator: trip {d['trip_id']} ({names[d['driver']]} driving "
+            f'{names[d["rider"]]}), fare {tokens(d["fare"])} tEUR, disputed by {names[d["by"]]} ("{d["reason"]}"); '
+            f"the mediator {names[d['mediator']]} **awarded {tokens(d['award'])} tEUR** (fee "
+            f'{tokens(d["award_fee"])}), {tokens(d["refund"])} tEUR back to the rider: "{d["resolution_reason"]}".'
+        )
+    return lines
 
 
 def write(report: dict, out: Path) -> list[Path]:
@@ -214,6 +284,10 @@ def markdown(report: dict) -> str:
             f"(batch sizes {', '.join(str(b['trips']) for b in batches)}). Unmatched ride requests: "
             f"{report['unmatched_requests']}."
         ),
+        "",
+        "## Holds, confirmations and disputes",
+        "",
+        *[f"- {line}" for line in event_lines(report)],
         "",
         "## Governance",
         "",
@@ -322,6 +396,8 @@ def print_summary(report: dict, console: Console) -> None:
         f"(needed {report['activation']['critical_mass']}), "
         "Lyon 3e switched to operating"
     )
+    for line in event_lines(report):
+        console.print(line.replace("**", "").replace("`", ""), markup=False, highlight=False)
     for key in ("fare_change", "surplus"):
         console.print(f"proposal: {_proposal_line(key, report).replace('**', '')}")
     console.print(

@@ -9,7 +9,10 @@ port with its embedded settlement worker, and seeded wallets that sign everythin
 3. the last members join; every driver is active, critical mass is reached, the region switches to operating;
 4. riders deposit fare tokens with permits, request rides, get matched, accept with a fare authorisation (the
    fare is held), ride; the driver signs the receipt and the rider confirms it; the worker settles them in
-   attested batches; fares go to drivers, the fee to the treasury;
+   attested batches; fares go to drivers, the fee to the treasury. Three rides go otherwise: a rider tries to
+   withdraw the money their booking holds (refused by the API and by the ledger); a rider never confirms (the
+   driver is paid once the dispute window has passed); a rider disputes the fare and a mediator (a member
+   appointed at deployment) awards part of it;
 5. a member proposes a fare change, members vote with signed ballots, the Timelock executes it;
    later trips pay the new fare;
 6. the treasury's surplus is distributed to members pro rata to shares, and they claim it.
@@ -35,8 +38,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from web3.exceptions import ContractLogicError
 
 from coopride.chain.client import ChainClient
+from coopride.chain.eip712 import withdrawal_typed_data
 from coopride.chain.manifest import Manifest, load_manifest
 from coopride.chain.types import ProposalState
 from coopride.config import ANVIL_DEV_DEPLOYER_KEY, Settings
@@ -56,6 +61,10 @@ PHASE_TITLES = {"bootstrap": "Bootstrap", "operating": "Operating", "new_fare": 
 # Simulated hours of the day at which each phase's trips start.
 PHASE_HOURS = {"bootstrap": (6.0, 11.0), "operating": (11.5, 16.5), "new_fare": (17.5, 22.0)}
 SETTLE_TIMEOUT_SECONDS = 90.0
+# The rides that go otherwise than confirmed at once (see the module's docstring), in the order they happen.
+SPECIAL_RIDES = ("unconfirmed", "disputed")
+DISPUTE_REASON = "dropped off two streets from the address I booked, and the detour was not mine"
+RESOLUTION_REASON = "the trace shows the detour and a drop-off 350 m short: half the fare"
 
 
 @dataclass
@@ -102,6 +111,11 @@ class DayLog:
     statements: dict[str, dict] = field(default_factory=dict)
     treasury_before_distribution: int = 0
     treasury_after: int = 0
+    mediator: str = ""
+    # A rider's attempt to withdraw what a booking holds, refused; rides never confirmed; disputes and decisions.
+    withdrawal_refused: dict[str, Any] = field(default_factory=dict)
+    unconfirmed: list[dict[str, Any]] = field(default_factory=list)
+    disputes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_demo(
@@ -117,6 +131,10 @@ def run_demo(
     console = console or Console(width=max(Console().width, 120))
     rng = random.Random(options.seed)
     drivers_count = max(2, round(options.members * 0.4))
+    members = make_members(rng, options.members, drivers_count)
+    # The last rider is the cooperative's mediator (MEDIATOR_ROLE, granted at deployment: governance may appoint
+    # others); a mediator never decides a ride they are party to.
+    mediator = members[-1]
     # v2: critical mass counts active drivers (a settled, attested trip in the region in the last 30 days).
     critical_mass = drivers_count
     regions = [
@@ -136,7 +154,12 @@ def run_demo(
             f"[bold]CoopRide demo[/] seed {options.seed}, {options.members} members, {options.trips} trips: "
             "starting anvil, deploying, starting the API ..."
         )
-        with Stack(settings, deploy_regions=regions, log=lambda text: console.print(f"[dim]{text}[/]")) as info:
+        with Stack(
+            settings,
+            deploy_params={"mediators": [mediator.address]},
+            deploy_regions=regions,
+            log=lambda text: console.print(f"[dim]{text}[/]"),
+        ) as info:
             manifest = load_manifest(info.manifest_path)
             chain = ChainClient(info.rpc_url, manifest, info.settler_key)
             api = Api(info.api_url)
@@ -148,8 +171,9 @@ def run_demo(
                     chain,
                     Operator(chain, ANVIL_DEV_DEPLOYER_KEY),
                     console,
-                    drivers_count,
+                    members,
                     critical_mass,
+                    mediator,
                 )
                 log = day.run()
                 result = report.build(log, chain, manifest)
@@ -166,6 +190,18 @@ def run_demo(
     return result
 
 
+def make_members(rng: random.Random, count: int, drivers_count: int) -> list[Member]:
+    """The day's members, wallets drawn from `rng`: the first `drivers_count` drive, the others ride."""
+    return [
+        Member(
+            f"{'driver' if i < drivers_count else 'rider'}-{i + 1:02d}",
+            "driver" if i < drivers_count else "rider",
+            seeded_account(rng),
+        )
+        for i in range(count)
+    ]
+
+
 class Day:
     def __init__(
         self,
@@ -175,19 +211,15 @@ class Day:
         chain: ChainClient,
         operator: Operator,
         console: Console,
-        drivers_count: int,
+        members: list[Member],
         critical_mass: int,
+        mediator: Member,
     ):
         self.options, self.rng, self.api, self.chain, self.operator = options, rng, api, chain, operator
         self.console = console
-        self.members = [
-            Member(
-                f"{'driver' if i < drivers_count else 'rider'}-{i + 1:02d}",
-                "driver" if i < drivers_count else "rider",
-                seeded_account(rng),
-            )
-            for i in range(options.members)
-        ]
+        self.members = members
+        self.mediator = mediator
+        self.specials = list(SPECIAL_RIDES)
         self.drivers = [m for m in self.members if m.role == "driver"]
         self.riders = [m for m in self.members if m.role == "rider"]
         # The first bootstrap drive starts two minutes from now on the chain's clock.
@@ -198,6 +230,7 @@ class Day:
             day_start=now + 120 - int(first_hour * 3600),
             members=self.members,
             critical_mass=critical_mass,
+            mediator=mediator.address,
         )
         self.by_offer: dict[int, Member] = {}
 
@@ -340,9 +373,11 @@ class Day:
         carrier = self.by_offer[request["offer_id"]]  # the matcher may pick another driver's offer on the way
         # Accepting is the rider's signed fare authorisation, which the API relays: the fare is held in escrow.
         typed = self.api.call("GET", f"/rides/requests/{request['id']}/authorisation", member=rider)["typed_data"]
-        self.api.call(
+        booking = self.api.call(
             "POST", f"/rides/requests/{request['id']}/accept", member=rider, json={"signature": rider.sign_typed(typed)}
         )
+        if not self.log.withdrawal_refused and int(booking["max_fare"] or 0) > 0 and rider is not self.mediator:
+            self._withdraw_what_the_booking_holds(rider, booking)
         self.api.call("POST", f"/rides/requests/{request['id']}/pickup", member=carrier)
         start = max(request["pickup_time"] or planned.start, self.chain.next_block_timestamp())
         fixes = gps_trace(self.rng, ride, start)
@@ -350,8 +385,123 @@ class Day:
         trip = self.api.call("POST", "/trips", member=carrier, json={"request_id": request["id"], "fixes": fixes})
         self._expect_signable(trip)
         carrier.sign_receipt(self.api, trip["id"])  # the driver's receipt
-        rider.sign_receipt(self.api, trip["id"])  # the rider's confirmation: paid without waiting for the window
+        special = self._special_ride(trip, carrier, rider)
+        if special == "unconfirmed":  # the driver is paid once the dispute window has passed
+            self.log.unconfirmed.append(
+                {"trip_id": trip["id"], "driver": carrier.address, "rider": rider.address, "end_time": trip["end_time"]}
+            )
+        elif special == "disputed":
+            self._dispute_and_decide(trip, booking, carrier, rider)
+        else:
+            rider.sign_receipt(self.api, trip["id"])  # the rider's confirmation: paid without waiting for the window
         return trip["id"], carrier
+
+    def _special_ride(self, trip: dict, carrier: Member, rider: Member) -> str | None:
+        """The next ride that goes otherwise (SPECIAL_RIDES) if this one may be it: a ride with a fare whose rider
+        is not the mediator (who must be no party to a dispute, and sets the example)."""
+        if not self.specials or not trip["fare"] or self.mediator in (carrier, rider):
+            return None
+        return self.specials.pop(0)
+
+    def _withdraw_what_the_booking_holds(self, rider: Member, booking: dict) -> None:
+        """Right after accepting, the rider asks to withdraw their free escrow plus what the booking holds. The API
+        refuses to draft it; the rider signs the `Withdrawal` anyway and the ledger, asked in a call, refuses it too
+        (`InsufficientBalance`): the held fare is not the rider's to take until the trip settles or is released."""
+        free = int(rider.statement(self.api)["chain"]["escrow"])
+        held = int(booking["max_fare"])
+        amount = free + held
+        refusal = self.api.call(
+            "GET",
+            "/members/me/withdrawal/typed-data",
+            member=rider,
+            params={"amount": amount, "from_earnings": False},
+            expect=(422,),
+        )
+        block = self.chain.block_number()
+        deadline = self.chain.next_block_timestamp() + 3_600
+        typed = withdrawal_typed_data(
+            self.chain.manifest.domains["receipt"],
+            rider.address,
+            False,
+            amount,
+            self.chain.ledger_nonce(rider.address),
+            deadline,
+        )
+        signature = rider.sign_typed(typed)
+        try:
+            self.chain.ledger.functions.withdrawBySig(
+                rider.address, False, amount, deadline, bytes.fromhex(signature[2:])
+            ).call(block_identifier=block)
+        except ContractLogicError as exc:
+            chain_refusal = str(self.chain.errors.of_call(exc))
+        else:
+            raise DemoError(f"the ledger would let {rider.name} withdraw the fare booking {booking['trip_id']} holds")
+        self.log.withdrawal_refused = {
+            "rider": rider.address,
+            "trip_id": booking["trip_id"],
+            "amount": amount,
+            "free_escrow": free,
+            "held": held,
+            "api_status": 422,
+            "api_detail": refusal["detail"],
+            "chain_error": chain_refusal,
+            "block_number": block,
+            "deadline": deadline,
+            "signature": signature,
+        }
+
+    def _dispute_and_decide(self, trip: dict, booking: dict, carrier: Member, rider: Member) -> None:
+        """The rider disputes within the window (a signed `Dispute`, relayed); the mediator decides half the fare
+        (a signed `Resolution`, relayed): the award is paid at once, the rest of the hold goes back to the rider."""
+        typed = self.api.call(
+            "GET", f"/trips/{trip['id']}/dispute/typed-data", member=rider, params={"reason": DISPUTE_REASON}
+        )["typed_data"]
+        disputed = self.api.call(
+            "POST",
+            f"/trips/{trip['id']}/disputes",
+            member=rider,
+            json={
+                "reason": DISPUTE_REASON,
+                "deadline": typed["message"]["deadline"],
+                "signature": rider.sign_typed(typed),
+            },
+        )
+        award = trip["fare"] // 2
+        typed = self.api.call(
+            "GET",
+            f"/trips/{trip['id']}/resolution/typed-data",
+            member=self.mediator,
+            params={"award": award, "reason": RESOLUTION_REASON},
+        )["typed_data"]
+        decided = self.api.call(
+            "POST",
+            f"/trips/{trip['id']}/resolution",
+            member=self.mediator,
+            json={
+                "award": award,
+                "reason": RESOLUTION_REASON,
+                "deadline": typed["message"]["deadline"],
+                "signature": self.mediator.sign_typed(typed),
+            },
+        )
+        self.log.disputes.append(
+            {
+                "trip_id": trip["id"],
+                "end_time": trip["end_time"],
+                "driver": carrier.address,
+                "rider": rider.address,
+                "by": disputed["dispute"]["by"],
+                "reason": disputed["dispute"]["reason"],
+                "fare": trip["fare"],
+                "max_fare": int(booking["max_fare"]),
+                "award": decided["dispute"]["award"],
+                "status": decided["dispute"]["status"],
+                "mediator": decided["dispute"]["mediator"],
+                "resolution_reason": decided["dispute"]["resolution_reason"],
+                "dispute_tx_hash": disputed["dispute"]["tx_hash"],
+                "resolution_tx_hash": decided["dispute"]["resolution_tx_hash"],
+            }
+        )
 
     def _clock_to(self, moment: int) -> None:
         """Moves the local chain's clock to just past `moment` (a drive's end) if it is not there yet."""
@@ -367,7 +517,13 @@ class Day:
     def _wait_settled(
         self, logged: list[tuple[int, Member]], on_progress: Callable[[int], None]
     ) -> list[dict[str, Any]]:
-        """Polls the API until the worker settled every trip; any rejection or a stuck trip is an error."""
+        """Polls the API until the worker settled every trip; any rejection or a stuck trip is an error. A ride its
+        rider never confirmed settles once the dispute window has passed: the clock is moved past it."""
+        window = self.chain.dispute_window()
+        waiting = {trip_id for trip_id, _ in logged}
+        for ride in [*self.log.unconfirmed, *self.log.disputes]:  # neither confirmed by its rider
+            if ride["trip_id"] in waiting:
+                self._clock_to(ride["end_time"] + window)
         done: dict[int, dict] = {}
         deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
         while len(done) < len(logged):

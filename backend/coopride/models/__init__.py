@@ -7,12 +7,13 @@ from coopride.models.applications import Application
 from coopride.models.auth import MemberSession, SignInNonce
 from coopride.models.base import as_utc, stored_id, utcnow
 from coopride.models.relays import Proposal, RelayedTransaction
-from coopride.models.rides import RideRequest, TripOffer
+from coopride.models.rides import IdempotencyRecord, RideRequest, TripOffer
 from coopride.models.settlement import SettlementBatch, SettlementRetry
 from coopride.models.trips import Trip
 
 __all__ = [
     "Application",
+    "IdempotencyRecord",
     "MemberSession",
     "Proposal",
     "RelayedTransaction",

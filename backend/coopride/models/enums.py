@@ -8,8 +8,12 @@ from enum import StrEnum
 
 
 class OfferStatus(StrEnum):
+    """ "open": matching may fill its free seats. "closed": full, or its departure window has passed (a seat freed
+    by a cancellation reopens it within the window). "cancelled": withdrawn by its driver."""
+
     OPEN = "open"
     CLOSED = "closed"
+    CANCELLED = "cancelled"
 
 
 class RequestStatus(StrEnum):
@@ -22,8 +26,15 @@ class RequestStatus(StrEnum):
     CANCELLED = "cancelled"  # cancelled before pickup: free
 
 
-# A request in one of these states holds a seat on its offer.
-SEAT_HOLDING = (RequestStatus.MATCHED, RequestStatus.BOOKED, RequestStatus.PICKED_UP)
+# A request in one of these states holds a seat on its offer (`RideRequest.seat`): from its match to the end of
+# the trip; only a cancellation gives it back.
+SEAT_HOLDING = (
+    RequestStatus.MATCHED,
+    RequestStatus.BOOKED,
+    RequestStatus.PICKED_UP,
+    RequestStatus.ENDED_EARLY,
+    RequestStatus.COMPLETED,
+)
 
 
 class TripStatus(StrEnum):

@@ -4,8 +4,9 @@ shapes share (`coopride.schemas.rides`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger
+from sqlalchemy import JSON, BigInteger, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coopride.models.base import ADDRESS_LENGTH, HASH_LENGTH, EnumString, utcnow
@@ -70,5 +71,29 @@ class RideRequestBase(Endpoints, PickupWindow):
 
 
 class RideRequest(RideRequestBase, table=True):
+    """`seat` is the offer's seat this request holds (1..offer.seats), from its match until it is cancelled (a
+    completed ride keeps it: the seat was used). The database refuses two requests on one seat of one offer."""
+
+    __table_args__ = (
+        UniqueConstraint("offer_id", "seat", name="uq_riderequest_offer_seat"),
+        CheckConstraint("seat IS NULL OR (seat >= 1 AND offer_id IS NOT NULL)", name="ck_riderequest_seat"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
+    seat: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a POST sent with an `Idempotency-Key`: a repeat by the same caller with the same key
+    and the same request gets it again; the same key with another request is refused."""
+
+    __table_args__ = (UniqueConstraint("caller", "key", name="uq_idempotencyrecord_caller_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    caller: str = Field(max_length=ADDRESS_LENGTH)
+    key: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=HASH_LENGTH)
+    status_code: int
+    body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     created_at: datetime = Field(default_factory=utcnow)

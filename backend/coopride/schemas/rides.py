@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coopride.models.base import stored_id
 from coopride.models.rides import OfferBase, OfferTerms, PickupWindow, RideRequestBase, TripOffer
@@ -71,6 +71,9 @@ class RideRequestCreate(PickupWindow):
 class RideRequestPublic(RideRequestBase):
     model_config = PUBLIC  # type: ignore[assignment]
     id: int
+    seat: int | None = Field(
+        default=None, description="the offer's seat this request holds, from its match until it is cancelled"
+    )
 
 
 class CancelIn(BaseModel):

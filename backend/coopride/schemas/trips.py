@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from annotated_types import Ge, Lt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coopride.domain.geo import validate_latlon
@@ -46,7 +49,7 @@ class TripCreate(BaseModel):
             ]
         }
     )
-    request_id: int | None = None
+    request_id: Annotated[int, Ge(1), Lt(2**31)] | None = Field(default=None, description="the booked request's id")
     fixes: list[FixIn] = Field(min_length=2, max_length=20_000)
 
 

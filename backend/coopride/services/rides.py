@@ -10,6 +10,15 @@ Cancellation policy (docs/api.md): before pickup a rider cancels for free and th
 the offer (once accepted, with the rider's signed `HoldRelease` before `cancelBy`, which returns the held fare);
 after pickup, cancelling ends the ride early: the driver logs the trace up to the drop-off, which is not checked
 against the booked destination, and the receipt charges only the kilometres that trace verifies.
+
+Seats (issue 12): a matched request holds one numbered seat of its offer (`RideRequest.seat`, unique per offer in
+the database) from its match to the end of its trip; only a cancellation gives it back. Everything that changes
+who holds a seat (matching, accepting, cancelling) first takes the region's lock (`locks.lock_key`), then the rows
+it changes (`locks.lock_row`): concurrent riders never share a seat, on SQLite or PostgreSQL. An offer closes when
+it is full or its departure window has passed (a seat freed within the window reopens it). Its driver may cancel
+it while nobody is booked on it: matched riders who have not accepted yet go back to waiting; once a rider has
+accepted, their fare is held on chain under an authorisation only they can release, so cancelling the offer is a
+409 until they cancel (or the driver drives them).
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from coopride.models import RideRequest, Trip, TripOffer, stored_id
 from coopride.models.enums import SEAT_HOLDING, OfferStatus, RelayKind, RequestStatus
 from coopride.schemas.rides import OfferPublic
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
+from coopride.services.locks import lock_key, lock_row
 from coopride.services.relays import record_relayed
 from coopride.services.signatures import recover_signer
 
@@ -172,6 +182,8 @@ def post_offer(
 ) -> OfferPublic:
     """Publishes an offer and runs matching over its region."""
     region_id = _registered_region(chain, region_map, origin, destination)
+    if depart_latest < depart_earliest:
+        raise Invalid("the departure window ends before it starts")
     offer = TripOffer(
         driver=driver,
         region_id=region_id,
@@ -190,12 +202,17 @@ def post_offer(
     return offers_public(session, [offer])[0]
 
 
-def requests_on_offer(session: Session, offer_id: int, driver: str) -> list[RideRequest]:
+def _own_offer(session: Session, offer_id: int, driver: str) -> TripOffer:
     offer = session.get(TripOffer, offer_id)
     if offer is None:
         raise NotFound(f"no offer {offer_id}")
     if offer.driver != driver:
         raise Forbidden(f"offer {offer_id} is not yours")
+    return offer
+
+
+def requests_on_offer(session: Session, offer_id: int, driver: str) -> list[RideRequest]:
+    _own_offer(session, offer_id, driver)
     query = select(RideRequest).where(RideRequest.offer_id == offer_id).order_by(col(RideRequest.id))
     return list(session.exec(query).all())
 
@@ -239,17 +256,75 @@ def post_request(
     return request
 
 
-def run_matching(session: Session, region_id: int) -> list[RideRequest]:
-    """Matches the region's open requests to its open offers with free seats; returns the newly matched.
+def cancel_offer(session: Session, offer_id: int, driver: str) -> OfferPublic:
+    """Withdraws the driver's offer (the module's policy): riders matched but not booked go back to waiting and
+    are matched again; 409 while a rider is booked or on board."""
+    offer = _own_offer(session, offer_id, driver)
+    lock_key(session, "region", offer.region_id)
+    lock_row(session, offer)
+    if offer.status == OfferStatus.CANCELLED:
+        raise Conflict(f"offer {offer_id} is already cancelled")
+    riders = session.exec(select(RideRequest).where(RideRequest.offer_id == offer_id)).all()
+    booked = [r for r in riders if r.status in (RequestStatus.BOOKED, RequestStatus.PICKED_UP)]
+    if booked:
+        raise Conflict(
+            f"offer {offer_id} has {len(booked)} booked rider(s) (requests {', '.join(str(r.id) for r in booked)}): "
+            "their fares are held on chain until they cancel or you drive them"
+        )
+    for request in riders:
+        if request.status == RequestStatus.MATCHED:
+            _unmatch(request)
+            session.add(request)
+    offer.status = OfferStatus.CANCELLED
+    session.add(offer)
+    session.flush()
+    run_matching(session, offer.region_id)
+    return offers_public(session, [offer])[0]
+
+
+def _unmatch(request: RideRequest) -> None:
+    """A matched request back to waiting: its seat and its (never authorised) trip id given back."""
+    request.status = RequestStatus.OPEN
+    request.offer_id = None
+    request.seat = None
+    request.trip_id = None
+    request.shared_metres = request.detour_metres = request.pickup_time = None
+
+
+def _update_offer_states(session: Session, region_id: int, now: int) -> list[TripOffer]:
+    """Closes the region's offers whose window has passed; opens or closes the others by their free seats. The
+    offers still in their window, not cancelled."""
+    offers = session.exec(
+        select(TripOffer).where(
+            TripOffer.region_id == region_id,
+            col(TripOffer.status).in_((OfferStatus.OPEN, OfferStatus.CLOSED)),
+        )
+    ).all()
+    taken = seats_taken_by_offer(session, [stored_id(offer) for offer in offers])
+    current = []
+    for offer in offers:
+        in_window = offer.depart_latest >= now
+        status = OfferStatus.OPEN if in_window and offer.seats > taken[stored_id(offer)] else OfferStatus.CLOSED
+        if offer.status != status:
+            offer.status = status
+            session.add(offer)
+        if in_window:
+            current.append(offer)
+    return current
+
+
+def run_matching(session: Session, region_id: int, now: int | None = None) -> list[RideRequest]:
+    """Matches the region's open requests to its open offers with free seats; returns the newly matched. Holds
+    the region's lock until the caller's transaction ends (the module's seats).
 
     The matcher does not know who drives: a request it pairs with its own rider's offer is matched
     again afterwards against the other offers' remaining seats.
     """
+    lock_key(session, "region", region_id)
+    now = int(time.time()) if now is None else now
+    offers = [offer for offer in _update_offer_states(session, region_id, now) if offer.status == OfferStatus.OPEN]
     requests = session.exec(
         select(RideRequest).where(RideRequest.region_id == region_id, RideRequest.status == RequestStatus.OPEN)
-    ).all()
-    offers = session.exec(
-        select(TripOffer).where(TripOffer.region_id == region_id, TripOffer.status == OfferStatus.OPEN)
     ).all()
     taken = seats_taken_by_offer(session, [stored_id(offer) for offer in offers])
     free = {stored_id(offer): offer.seats - taken[stored_id(offer)] for offer in offers}
@@ -267,7 +342,17 @@ def run_matching(session: Session, region_id: int) -> list[RideRequest]:
         for assignment in _match([request], others, free):
             matched.append(_assign(session, request, by_offer[assignment.offer_id], assignment, free))
     session.flush()
+    if matched:
+        _update_offer_states(session, region_id, now)
+        session.flush()
     return matched
+
+
+def match_region(session: Session, chain: ChainClient, region_id: int) -> list[RideRequest]:
+    """`run_matching` over a region registered on chain (404 otherwise)."""
+    if not chain.region(region_id).exists:
+        raise NotFound(f"no region {region_id}")
+    return run_matching(session, region_id)
 
 
 def _match(
@@ -311,8 +396,15 @@ def _assign(
     request.detour_metres = round(assignment.detour_metres)
     request.pickup_time = int(assignment.pickup_time)
     request.trip_id = allocate_trip_id(session)
+    held = set(
+        session.exec(
+            select(RideRequest.seat).where(RideRequest.offer_id == stored_id(offer), col(RideRequest.seat).is_not(None))
+        ).all()
+    )
+    request.seat = min(set(range(1, offer.seats + 1)) - held)
     free[stored_id(offer)] -= 1
     session.add(request)
+    session.flush()
     return request
 
 
@@ -376,6 +468,13 @@ def _own_request(session: Session, request_id: int, rider: str) -> RideRequest:
     return request
 
 
+def _locked_own_request(session: Session, request_id: int, rider: str) -> RideRequest:
+    """The rider's request, its region's seats and its row locked until the transaction ends (module docstring)."""
+    request = _own_request(session, request_id, rider)
+    lock_key(session, "region", request.region_id)
+    return lock_row(session, request)
+
+
 def authorisation_typed_data(session: Session, chain: ChainClient, request_id: int, rider: str) -> dict[str, Any]:
     """The rider's `FareAuthorisation` typed data for their matched request."""
     request = _own_request(session, request_id, rider)
@@ -385,7 +484,7 @@ def authorisation_typed_data(session: Session, chain: ChainClient, request_id: i
 def accept(session: Session, chain: ChainClient, request_id: int, rider: str, signature: bytes) -> RideRequest:
     """Books the seat: checks the rider's signed authorisation as the ledger will, then relays `authoriseFare`
     (the fare moves from the rider's free escrow into the booking's hold). The caller commits."""
-    request = _own_request(session, request_id, rider)
+    request = _locked_own_request(session, request_id, rider)
     auth = authorisation(session, chain, request)
     typed = fare_authorisation_typed_data(chain.manifest.domains["receipt"], auth)
     require_ledger_signature(typed, signature, rider, "fare authorisation")
@@ -425,7 +524,7 @@ def book(
 
 
 def pick_up(session: Session, request_id: int, driver: str, now: int | None = None) -> RideRequest:
-    request = get_request(session, request_id)
+    request = lock_row(session, get_request(session, request_id))
     if driver_of(session, request) != driver:
         raise Forbidden(f"ride request {request_id} is not booked on your offer")
     if request.status != RequestStatus.BOOKED:
@@ -480,7 +579,7 @@ def cancel(
 ) -> RideRequest:
     """Cancels or ends a ride (the module's policy). A booked ride whose fare is held needs the rider's signed
     `HoldRelease` (`deadline`, `signature`), relayed with `releaseHoldBySig`."""
-    request = _own_request(session, request_id, rider)
+    request = _locked_own_request(session, request_id, rider)
     if request.status == RequestStatus.BOOKED and request.authorisation_tx_hash is not None:
         if deadline is None or signature is None:
             raise Invalid(
@@ -511,7 +610,11 @@ def cancel(
         request.ended_at = int(time.time()) if now is None else now
     else:
         raise Conflict(f"ride request {request_id} is {request.status} and can no longer be cancelled")
+    freed = request.status == RequestStatus.CANCELLED and request.seat is not None
+    if request.status == RequestStatus.CANCELLED:
+        request.seat = None  # the seat goes back to the offer
     session.add(request)
-    if request.status == RequestStatus.CANCELLED and request.offer_id is not None:
+    if freed:
+        session.flush()
         run_matching(session, request.region_id)  # the freed seat may serve someone waiting
     return request

@@ -7,6 +7,11 @@ on the same receipt is their confirmation: it lets the fare go before the disput
 settlement worker waits for the window. Within the window either party may dispute a shared trip
 (`Dispute`, relayed `disputeBySig`): the trip waits until a mediator decides (`Resolution`, relayed
 `resolveDisputeBySig`), which pays the award at once; the receipt then settles without moving money.
+
+Races (issue 12): a booking has one trip, whose id is the booking's: logging locks the booking's row (and the
+driver's time line), so a repeat is a 409 and the database's primary key refuses any second insert. A driver's
+trips may not overlap in time, except the shared trips of one offer (riders in the same car). A signature or a
+dispute locks the trip's row first, so each party's signature is stored once.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from coopride.chain.client import ChainClient
@@ -32,11 +38,12 @@ from coopride.config import Settings
 from coopride.domain.geo import LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
-from coopride.domain.traces import Fix, check_trace, trace_hash
+from coopride.domain.traces import Fix, check_booking_on_trace, check_trace, time_spans_overlap, trace_hash
 from coopride.models import RideRequest, SettlementRetry, Trip
 from coopride.models.enums import DisputeStatus, RelayKind, RequestStatus, TripRole, TripStatus
 from coopride.services import rides
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
+from coopride.services.locks import lock_key, lock_row
 from coopride.services.relays import record_relayed
 
 # A ride cut short ends when the rider cancels; the driver's trace may run this long past that moment
@@ -64,12 +71,16 @@ def log_trip(
 
     request: RideRequest | None = None
     pickup = dropoff = None
+    lock_key(session, "driver", driver)
     if request_id is None:
         region_id = rides.region_of(region_map, LatLon(fixes[0].lat, fixes[0].lon), "trace's first fix")
     else:
         request = rides.get_request(session, request_id)
         if rides.driver_of(session, request) != driver:
             raise Forbidden(f"ride request {request.id} is not booked on your offer")
+        lock_row(session, request)
+        if request.status == RequestStatus.COMPLETED:
+            raise Conflict(f"ride request {request.id} is already logged as trip {request.trip_id}")
         if request.status not in (RequestStatus.BOOKED, RequestStatus.PICKED_UP, RequestStatus.ENDED_EARLY):
             raise Conflict(f"ride request {request.id} is {request.status}; only a booked ride can be logged")
         if request.trip_id is None or request.authorisation_tx_hash is None:
@@ -86,6 +97,7 @@ def log_trip(
     region = chain.region(region_id)
     if not region.exists:
         raise Invalid(f"region {region_id} is not registered on chain")
+    _refuse_overlap(session, driver, request, fixes[0].t, fixes[-1].t)
     check = check_trace(fixes, pickup=pickup, dropoff=dropoff)
     solo_while_operating = request is None and region.operating
     fare = quote_fare(check.verified_metres, region.fare_per_km) if request is not None and region.operating else 0
@@ -93,8 +105,20 @@ def log_trip(
         fare = min(fare, request.max_fare or 0)  # never more than the rider authorised
 
     reasons = list(check.reasons)
+    on_trace_accepted = True
+    if request is not None:
+        assert pickup is not None  # set with the request
+        on_trace = check_booking_on_trace(
+            fixes,
+            pickup,
+            dropoff,
+            pickup_time=_pickup_moment(request.picked_up_at, fixes),
+        )
+        reasons.extend(reason for reason in on_trace.reasons if reason not in reasons)
+        on_trace_accepted = on_trace.accepted
     if solo_while_operating:
         reasons.append("solo_in_operating_region")
+    accepted = check.accepted and on_trace_accepted and not solo_while_operating
     trip = Trip(
         id=request.trip_id if request is not None else rides.allocate_trip_id(session),
         driver=driver,
@@ -108,14 +132,50 @@ def log_trip(
         trace_hash="0x" + trace_hash(fixes).hex(),
         trace=[[f.t, f.lat, f.lon] for f in fixes],
         check_reasons=reasons,
-        status=TripStatus.AWAITING_SIGNATURES if check.accepted and not solo_while_operating else TripStatus.VOID,
+        status=TripStatus.AWAITING_SIGNATURES if accepted else TripStatus.VOID,
     )
     session.add(trip)
     if request is not None:
         request.status = RequestStatus.COMPLETED
         session.add(request)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"trip {trip.id} is already logged") from None
     return trip
+
+
+def _pickup_moment(picked_up_at: int | None, fixes: Sequence[Fix]) -> int | None:
+    """The recorded pickup the trace must match in time: a pickup recorded before the trace's first fix means the
+    rider was on board when the driver started recording (the trace must then start at the pickup, `check_trace`);
+    one recorded during or after the trace must be a moment the trace is at the pickup (a trace that ends before
+    the pickup is void)."""
+    if picked_up_at is None or picked_up_at < fixes[0].t:
+        return None
+    return picked_up_at
+
+
+def _refuse_overlap(session: Session, driver: str, request: RideRequest | None, start: int, end: int) -> None:
+    """409 when the driver already has a trip (not void) overlapping [start, end) in time, unless both are shared
+    trips of the same offer (riders in one car)."""
+    query = select(Trip).where(
+        Trip.driver == driver,
+        col(Trip.status) != TripStatus.VOID,
+        col(Trip.start_time) < end,
+        col(Trip.end_time) > start,
+    )
+    for other in session.exec(query).all():
+        if not time_spans_overlap((other.start_time, other.end_time), (start, end)):
+            continue
+        if request is not None and request.offer_id is not None and other.request_id is not None:
+            other_request = session.get(RideRequest, other.request_id)
+            if other_request is not None and other_request.offer_id == request.offer_id:
+                continue
+        raise Conflict(
+            f"you already drove trip {other.id} from {other.start_time} to {other.end_time}: "
+            "a driver's trips cannot overlap in time"
+        )
 
 
 def trips_of(session: Session, caller: str) -> list[Trip]:
@@ -159,6 +219,7 @@ def receipt_data(trip: Trip, domain: Domain) -> dict[str, Any]:
 def add_signature(session: Session, trip: Trip, domain: Domain, signer: str, signature: bytes) -> Trip:
     """Stores `signer`'s signature once it is, in the form the ledger accepts, `signer`'s over this trip's exact
     receipt. The driver's queues the trip; the rider's (the confirmation) may come until the trip is sent."""
+    lock_row(session, trip)
     typed = receipt_data(trip, domain)
     role = TripRole.DRIVER if signer == trip.driver else TripRole.RIDER
     open_to = (
@@ -235,6 +296,7 @@ def file_dispute(
     session: Session, chain: ChainClient, trip: Trip, by: str, reason: str, deadline: int, signature: bytes
 ) -> Trip:
     """Relays a party's signed dispute (`disputeBySig`): the trip waits for a mediator. The caller commits."""
+    lock_row(session, trip)
     rider = _disputable(chain, trip)
     if deadline < chain.next_block_timestamp():
         raise Invalid("the signed deadline has passed: fetch fresh typed data")
@@ -300,6 +362,9 @@ def resolve(
 ) -> Trip:
     """Relays a mediator's signed decision (`resolveDisputeBySig`): the award is paid now, the rest refunded; the
     receipt may then settle (no money, shares only for an award above zero). The caller commits."""
+    trip = session.get(Trip, trip_id)
+    if trip is not None:
+        lock_row(session, trip)
     trip = trip_for_mediator(session, chain, trip_id, mediator)
     assert trip.rider is not None  # checked by trip_for_mediator
     if deadline < chain.next_block_timestamp():

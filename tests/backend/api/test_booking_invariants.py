@@ -112,6 +112,32 @@ class Bookings(RuleBasedStateMachine):
                     assert request.offer_id is not None and request.trip_id is not None
                     assert session.get(TripOffer, request.offer_id).driver != request.rider
 
+    @rule(index=st.integers(0, 50), caller=st.sampled_from(PEOPLE))
+    def cancel_offer(self, index, caller):
+        with self._session() as session:
+            offers = session.exec(select(TripOffer).order_by(TripOffer.id)).all()
+            if not offers:
+                return
+            try:
+                rides.cancel_offer(session, offers[index % len(offers)].id, caller)
+                session.commit()
+            except DomainError:
+                session.rollback()
+
+    @invariant()
+    def each_seat_holder_holds_its_own_numbered_seat(self):
+        with self._session() as session:
+            held: dict[tuple[int, int], int] = {}
+            for request in session.exec(select(RideRequest)).all():
+                if request.status in SEAT_HOLDING:
+                    offer = session.get(TripOffer, request.offer_id)
+                    assert request.seat is not None and 1 <= request.seat <= offer.seats, request
+                    assert (request.offer_id, request.seat) not in held
+                    held[(request.offer_id, request.seat)] = request.id
+                    assert offer.status != "cancelled"
+                else:
+                    assert request.seat is None, request
+
 
 Bookings.TestCase.settings = settings(max_examples=examples(100), stateful_step_count=20, deadline=None)
 TestBookings = Bookings.TestCase
@@ -121,3 +147,23 @@ def test_trip_ids_given_at_match_are_unique():
     with Session(ENGINE) as session:
         ids = [r.trip_id for r in session.exec(select(RideRequest)).all() if r.trip_id is not None]
     assert len(ids) == len(set(ids))
+
+
+def test_the_database_refuses_two_requests_on_one_seat():
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    with Session(ENGINE) as session:
+        offer = TripOffer(driver=PEOPLE[0], region_id=1, origin_lat=45.7640, origin_lon=4.8300, destination_lat=45.7550,
+                          destination_lon=4.8550, depart_earliest=NOW, depart_latest=NOW + 1800, seats=1,
+                          max_detour_m=3_000)
+        session.add(offer)
+        session.flush()
+        for rider in PEOPLE[1:3]:
+            session.add(RideRequest(rider=rider, region_id=1, origin_lat=45.7635, origin_lon=4.8320,
+                                    destination_lat=45.7555, destination_lon=4.8530, earliest=NOW, latest=NOW + 3600,
+                                    estimated_metres=2_000, fare_per_km=0, quoted_fare=0, status="matched",
+                                    offer_id=offer.id, seat=1))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()

@@ -12,7 +12,7 @@ import coopride.models as models
 from coopride.db import alembic_config, init_db, make_engine
 
 API_TABLES = {"signinnonce", "membersession", "tripoffer", "riderequest", "trip", "relayedtransaction", "proposal",
-              "application"}
+              "application", "idempotencyrecord"}
 WORKER_TABLES = {"settlementbatch", "settlementretry"}
 DATABASES = ("sqlite", "postgresql")
 

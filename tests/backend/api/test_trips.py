@@ -326,12 +326,22 @@ def test_a_trace_with_fixes_out_of_order_is_void(member, bootstrap_region):
     assert trip["status"] == "void" and "out_of_order" in trip["check_reasons"]
 
 
-def test_a_ride_ended_early_charges_only_the_kilometres_ridden(booked_ride, chain_client, operating_region):
+def _picked_up_at(app, request_id: int, moment: int) -> None:
+    with Session(app.state.engine) as session:
+        stored = session.get(RideRequest, request_id)
+        stored.picked_up_at = moment
+        session.add(stored)
+        session.commit()
+
+
+def test_a_ride_ended_early_charges_only_the_kilometres_ridden(booked_ride, chain_client, operating_region, app):
     driver, rider, request = booked_ride()
     driver.post(f"/rides/requests/{request['id']}/pickup")
     rider.post(f"/rides/requests/{request['id']}/cancel")
     halfway = {"lat": (RIDE_FROM["lat"] + RIDE_TO["lat"]) / 2, "lon": (RIDE_FROM["lon"] + RIDE_TO["lon"]) / 2}
-    trip = _log(driver, trace(RIDE_FROM, halfway, fixes=7), request["id"]).json()
+    fixes = trace(RIDE_FROM, halfway, fixes=7)
+    _picked_up_at(app, request["id"], fixes[0]["t"])  # the pickup the trace recorded
+    trip = _log(driver, fixes, request["id"]).json()
     assert trip["status"] == "awaiting_signatures", trip
     fare_per_km = chain_client.region(operating_region).fare_per_km
     assert trip["fare"] == quote_fare(trip["distance_metres"], fare_per_km)
@@ -382,3 +392,49 @@ def test_solo_movement_outside_every_region_is_refused(member, bootstrap_region)
 def test_non_members_cannot_log_trips(wallet):
     response = wallet().post("/trips", json={"fixes": trace(VILLEURBANNE_FROM, VILLEURBANNE_TO)})
     assert response.status_code == 403
+
+
+# ------------------------------------------------------------------ traces against bookings and time (issue 12)
+def test_a_drivers_solo_drives_cannot_overlap_in_time(member, bootstrap_region):
+    driver = member(bootstrap_region)
+    first = _log(driver, trace(VILLEURBANNE_FROM, VILLEURBANNE_TO, ends_ago=300))
+    assert first.status_code == 201 and first.json()["status"] == "awaiting_signatures", first.text
+    overlapping = _log(driver, trace(VILLEURBANNE_TO, VILLEURBANNE_FROM, ends_ago=200))
+    assert overlapping.status_code == 409 and "overlap" in overlapping.json()["detail"]
+    later = trace(VILLEURBANNE_TO, VILLEURBANNE_FROM, ends_ago=300 - 20 * 11 - 60)
+    later = [fix for fix in later if fix["t"] >= first.json()["end_time"]]
+    assert _log(driver, later).status_code == 201
+
+
+def test_a_shared_trip_cannot_overlap_the_drivers_solo_drive(booked_ride):
+    driver, _rider, request = booked_ride()
+    assert _log(driver, trace(VILLEURBANNE_FROM, VILLEURBANNE_TO, ends_ago=150)).status_code == 201
+    overlapping = _log(driver, trace(RIDE_FROM, RIDE_TO, ends_ago=120), request["id"])
+    assert overlapping.status_code == 409 and "overlap" in overlapping.json()["detail"]
+
+
+def test_a_trace_must_pass_the_pickup_when_the_rider_got_in(booked_ride, app):
+    driver, _rider, request = booked_ride()
+    assert driver.post(f"/rides/requests/{request['id']}/pickup").status_code == 200
+    fixes = trace(RIDE_FROM, RIDE_TO)
+    _picked_up_at(app, request["id"], fixes[-1]["t"] + 600)  # the rider got in after the trace ended
+    trip = _log(driver, fixes, request["id"]).json()
+    assert trip["status"] == "void" and "pickup_outside_trace_time" in trip["check_reasons"], trip
+
+
+def test_ids_beyond_64_bits_are_validation_errors(booked_ride):
+    driver, _rider, _request = booked_ride()
+    for path in (f"/trips/{2**64}/signatures", f"/trips/{2**64}/disputes"):
+        assert driver.post(path, json={}).status_code == 422
+    assert driver.post("/trips", json={"request_id": 2**64, "fixes": trace(RIDE_FROM, RIDE_TO)}).status_code == 422
+
+
+def test_a_parked_car_with_gps_noise_earns_nothing(member, bootstrap_region):
+    driver = member(bootstrap_region)
+    end = int(time.time()) - 60
+    noise = [(0.00004, -0.00003), (-0.00003, 0.00004), (0.00002, 0.00002), (-0.00004, -0.00001)]
+    fixes = [{"t": end - 20 * (11 - i), "lat": VILLEURBANNE_FROM["lat"] + noise[i % 4][0],
+              "lon": VILLEURBANNE_FROM["lon"] + noise[i % 4][1]} for i in range(12)]
+    trip = _log(driver, fixes)
+    assert trip.status_code == 201, trip.text
+    assert trip.json()["distance_metres"] == 0 or trip.json()["status"] == "void", trip.json()

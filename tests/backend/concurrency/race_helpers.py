@@ -12,13 +12,20 @@ import httpx
 
 def race(count: int, request: Callable[[httpx.Client], httpx.Response], base_url: str) -> list[httpx.Response]:
     """Sends `request` `count` times at once, each from its own client and connection; the answers in order."""
+    return race_each(count, lambda client, _index: request(client), base_url)
+
+
+def race_each(
+    count: int, request: Callable[[httpx.Client, int], httpx.Response], base_url: str
+) -> list[httpx.Response]:
+    """`race`, where racer `index` (0 .. count - 1) sends `request(client, index)`."""
     barrier = threading.Barrier(count)
 
-    def one(_: Any) -> httpx.Response:
+    def one(index: Any) -> httpx.Response:
         with httpx.Client(base_url=base_url, timeout=120) as client:
             client.get("/health")  # connected before the start signal
             barrier.wait()
-            return request(client)
+            return request(client, index)
 
     with ThreadPoolExecutor(count) as pool:
         return list(pool.map(one, range(count)))

@@ -1,20 +1,24 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from annotated_types import Lt
+from fastapi import APIRouter, Path, Request, status
 
 from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SettingsDep, SignedIn
+from coopride.api.idempotency import IdempotencyKey, idempotent
 from coopride.models import RideRequest
 from coopride.schemas.common import SignatureIn, TypedDataResponse
 from coopride.schemas.rides import CancelIn, OfferCreate, OfferPublic, RideRequestCreate, RideRequestPublic
-from coopride.schemas.types import signature_bytes
+from coopride.schemas.types import ChainRegionId, RowId, signature_bytes
 from coopride.services import rides
 
 router = APIRouter(tags=["rides"])
 
-RequestId = Annotated[int, Path(ge=1, lt=2**31, description="ride request id")]
-RegionIdPath = Annotated[int, Path(ge=1, lt=2**32)]
+# Request and offer ids are 32-bit columns (INTEGER on PostgreSQL): beyond, a 422, never a database error.
+RequestId = Annotated[RowId, Lt(2**31), Path(description="ride request id")]
+OfferId = Annotated[RowId, Lt(2**31), Path(description="offer id")]
+RegionIdPath = Annotated[ChainRegionId, Path(description="region id")]
 
 
 @router.post(
@@ -53,10 +57,18 @@ def my_offers(driver: SignedIn, session: SessionDep) -> list[OfferPublic]:
     summary="Ride requests matched or booked on your offer",
     response_model=list[RideRequestPublic],
 )
-def offer_requests(
-    offer_id: Annotated[int, Path(ge=1, lt=2**31)], driver: SignedIn, session: SessionDep
-) -> list[RideRequest]:
+def offer_requests(offer_id: OfferId, driver: SignedIn, session: SessionDep) -> list[RideRequest]:
     return rides.requests_on_offer(session, offer_id, driver)
+
+
+@router.post("/offers/{offer_id}/cancel", summary="Driver: withdraw your offer", response_model=OfferPublic)
+def cancel_offer(offer_id: OfferId, driver: SignedIn, session: SessionDep) -> OfferPublic:
+    """Riders matched but not yet booked go back to waiting (and are matched again). 409 while a rider is booked
+    or on board: their fare is held on chain under an authorisation only they can release, so they cancel first
+    (or you drive them). A cancelled offer matches nobody."""
+    offer = rides.cancel_offer(session, offer_id, driver)
+    session.commit()
+    return offer
 
 
 @router.post(
@@ -109,13 +121,27 @@ def authorisation(request_id: RequestId, rider: SignedIn, session: SessionDep, c
     "/rides/requests/{request_id}/accept", summary="Accept the match: book the seat", response_model=RideRequestPublic
 )
 def accept(
-    request_id: RequestId, body: SignatureIn, rider: CurrentMember, session: SessionDep, chain: ChainDep
-) -> RideRequest:
+    request_id: RequestId,
+    body: SignatureIn,
+    rider: CurrentMember,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Relays your signed authorisation (`RideLedger.authoriseFare`): `maxFare` of your free escrow is held for
-    this booking until the trip settles. 409 when already accepted; 422 when your escrow is short."""
-    request = rides.accept(session, chain, request_id, rider, signature_bytes(body.signature))
-    session.commit()
-    return request
+    this booking until the trip settles. 409 when already accepted (with the same `Idempotency-Key`: the first
+    answer); 422 when your escrow is short."""
+    return idempotent(
+        session,
+        request,
+        rider,
+        idempotency_key,
+        body,
+        RideRequestPublic,
+        status.HTTP_200_OK,
+        lambda: rides.accept(session, chain, request_id, rider, signature_bytes(body.signature)),
+    )
 
 
 @router.post(
@@ -145,21 +171,34 @@ def cancel_typed_data(
     response_model=RideRequestPublic,
 )
 def cancel(
-    request_id: RequestId, rider: SignedIn, session: SessionDep, chain: ChainDep, body: CancelIn | None = None
-) -> RideRequest:
+    request_id: RequestId,
+    rider: SignedIn,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    body: CancelIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Before pickup the request is cancelled at no cost; once accepted, with your signed `HoldRelease`
     (`{deadline, signature}`) before `cancelBy`, which returns the held fare to your escrow. After pickup the
     ride ends now: the driver's trace must stop here, and the rider pays only the kilometres it verifies."""
-    request = rides.cancel(
+    return idempotent(
         session,
-        chain,
-        request_id,
+        request,
         rider,
-        deadline=body.deadline if body is not None else None,
-        signature=signature_bytes(body.signature) if body is not None else None,
+        idempotency_key,
+        body,
+        RideRequestPublic,
+        status.HTTP_200_OK,
+        lambda: rides.cancel(
+            session,
+            chain,
+            request_id,
+            rider,
+            deadline=body.deadline if body is not None else None,
+            signature=signature_bytes(body.signature) if body is not None else None,
+        ),
     )
-    session.commit()
-    return request
 
 
 @router.post(
@@ -167,9 +206,11 @@ def cancel(
     summary="Operator: run matching over a region now",
     response_model=list[RideRequestPublic],
 )
-def match_region(region_id: RegionIdPath, _member: CurrentMember, session: SessionDep) -> list[RideRequest]:
+def match_region(
+    region_id: RegionIdPath, _member: CurrentMember, session: SessionDep, chain: ChainDep
+) -> list[RideRequest]:
     """Matching also runs whenever an offer or request is posted; any member may trigger it (it is
-    idempotent). Returns the requests it newly matched."""
-    matched = rides.run_matching(session, region_id)
+    idempotent). Returns the requests it newly matched. 404 for a region not on chain."""
+    matched = rides.match_region(session, chain, region_id)
     session.commit()
     return matched

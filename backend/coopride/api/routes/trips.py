@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SettingsDep, SignedIn
+from coopride.api.idempotency import IdempotencyKey, idempotent
 from coopride.schemas.common import SignatureIn, TypedDataResponse
 from coopride.schemas.trips import DisputeIn, ResolutionIn, TripCreate, TripPublic
-from coopride.schemas.types import signature_bytes
+from coopride.schemas.types import RowId, signature_bytes
 from coopride.services import trips
 
 router = APIRouter(prefix="/trips", tags=["trips"])
 
-TripId = Annotated[int, Path(ge=1, lt=2**63, description="trip id (the on-chain tripId)")]
+TripId = Annotated[RowId, Path(description="trip id (the on-chain tripId)")]
 ReasonQuery = Annotated[str, Query(min_length=1, max_length=500, description="why, in a sentence")]
 AwardQuery = Annotated[int, Query(ge=0, lt=2**96, description="fare-token units paid to the driver, fee included")]
 
@@ -24,15 +25,26 @@ AwardQuery = Annotated[int, Query(ge=0, lt=2**96, description="fare-token units 
     status_code=status.HTTP_201_CREATED,
 )
 def log_trip(
-    body: TripCreate, driver: CurrentMember, session: SessionDep, chain: ChainDep, region_map: RegionMapDep
-) -> TripPublic:
+    body: TripCreate,
+    driver: CurrentMember,
+    session: SessionDep,
+    chain: ChainDep,
+    region_map: RegionMapDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """With `request_id`, the trace must start at the booked pickup and (unless the rider ended the
     ride early) end at the booked drop-off. Without it, it is solo movement: it earns shares while
     the region bootstraps and is recorded "void" once the region operates. A trace that fails the
-    checks is recorded "void" with its reasons; it earns nothing and is never settled."""
-    trip = trips.log_trip(session, chain, region_map, driver, body.request_id, [fix.fix for fix in body.fixes])
-    session.commit()
-    return TripPublic.of(trip)
+    checks is recorded "void" with its reasons; it earns nothing and is never settled. A booking has one trip:
+    logging it again is a 409 (or, with the same `Idempotency-Key`, the first answer). A driver's trips may not
+    overlap in time (409), except shared trips of one offer."""
+
+    def work() -> TripPublic:
+        fixes = [fix.fix for fix in body.fixes]
+        return TripPublic.of(trips.log_trip(session, chain, region_map, driver, body.request_id, fixes))
+
+    return idempotent(session, request, driver, idempotency_key, body, TripPublic, status.HTTP_201_CREATED, work)
 
 
 @router.get("", summary="Your trips, as driver or rider", response_model=list[TripPublic])
@@ -55,15 +67,24 @@ def receipt(trip_id: TripId, caller: SignedIn, session: SessionDep, chain: Chain
 
 
 @router.post("/{trip_id}/signatures", summary="Post your signature on the trip's receipt", response_model=TripPublic)
-def sign(trip_id: TripId, body: SignatureIn, caller: SignedIn, session: SessionDep, chain: ChainDep) -> TripPublic:
-    """The driver and, for a shared trip, the rider each sign once. When every required signature
-    is in, the trip is "queued" for settlement."""
-    trip = trips.get_trip(session, trip_id, caller)
-    trip = trips.add_signature(
-        session, trip, chain.manifest.domains["receipt"], caller, signature_bytes(body.signature)
-    )
-    session.commit()
-    return TripPublic.of(trip)
+def sign(
+    trip_id: TripId,
+    body: SignatureIn,
+    caller: SignedIn,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """The driver and, for a shared trip, the rider each sign once (a second signature is a 409). When every
+    required signature is in, the trip is "queued" for settlement."""
+
+    def work() -> TripPublic:
+        trip = trips.get_trip(session, trip_id, caller)
+        domain = chain.manifest.domains["receipt"]
+        return TripPublic.of(trips.add_signature(session, trip, domain, caller, signature_bytes(body.signature)))
+
+    return idempotent(session, request, caller, idempotency_key, body, TripPublic, status.HTTP_200_OK, work)
 
 
 @router.get("/{trip_id}/dispute/typed-data", summary="The Dispute to sign", response_model=TypedDataResponse)
@@ -82,13 +103,24 @@ def dispute_typed_data(
     response_model=TripPublic,
     status_code=status.HTTP_201_CREATED,
 )
-def dispute(trip_id: TripId, body: DisputeIn, caller: SignedIn, session: SessionDep, chain: ChainDep) -> TripPublic:
+def dispute(
+    trip_id: TripId,
+    body: DisputeIn,
+    caller: SignedIn,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Relays your signed `Dispute` (`RideLedger.disputeBySig`). The fare stays held, and the trip unsettled,
     until a mediator decides."""
-    trip = trips.get_trip(session, trip_id, caller)
-    trip = trips.file_dispute(session, chain, trip, caller, body.reason, body.deadline, signature_bytes(body.signature))
-    session.commit()
-    return TripPublic.of(trip)
+
+    def work() -> TripPublic:
+        trip = trips.get_trip(session, trip_id, caller)
+        signature = signature_bytes(body.signature)
+        return TripPublic.of(trips.file_dispute(session, chain, trip, caller, body.reason, body.deadline, signature))
+
+    return idempotent(session, request, caller, idempotency_key, body, TripPublic, status.HTTP_201_CREATED, work)
 
 
 @router.get(
@@ -111,12 +143,21 @@ def resolution_typed_data(
 
 @router.post("/{trip_id}/resolution", summary="Mediator: decide a disputed trip", response_model=TripPublic)
 def resolve(
-    trip_id: TripId, body: ResolutionIn, mediator: SignedIn, session: SessionDep, chain: ChainDep
-) -> TripPublic:
+    trip_id: TripId,
+    body: ResolutionIn,
+    mediator: SignedIn,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Relays the mediator's signed `Resolution` (`RideLedger.resolveDisputeBySig`): `award` goes to the driver
     (less the cooperative fee) at once, the rest of the hold back to the rider."""
-    trip = trips.resolve(
-        session, chain, trip_id, mediator, body.award, body.reason, body.deadline, signature_bytes(body.signature)
-    )
-    session.commit()
-    return TripPublic.of(trip)
+
+    def work() -> TripPublic:
+        signature = signature_bytes(body.signature)
+        return TripPublic.of(
+            trips.resolve(session, chain, trip_id, mediator, body.award, body.reason, body.deadline, signature)
+        )
+
+    return idempotent(session, request, mediator, idempotency_key, body, TripPublic, status.HTTP_200_OK, work)
