@@ -283,6 +283,12 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
         "Mediator's decision: 0.00 tEUR paid to the driver")
     keep_screenshot(rider, "statement-decision-phone", full_page=True)
     mediator_context.close()
+
+    # The driver withdraws the offer: it matches nobody any more.
+    driver.goto("/driver")
+    offer = driver.locator("#offers-list li[data-offer-id]").first
+    offer.locator("button.cancel-offer").click()
+    expect(offer.locator("h3")).to_contain_text("withdrawn", timeout=15_000)
     assert problems == []
     driver_context.close()
     rider_context.close()

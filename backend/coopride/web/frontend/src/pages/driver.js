@@ -201,6 +201,21 @@ function riderRow(request) {
     actions, status);
 }
 
+/** Withdraw an offer: riders matched but not booked are matched again elsewhere; the API refuses while one is booked. */
+function offerCancel(offer) {
+  const status = h("div");
+  const button = h("button", { type: "button", class: "secondary cancel-offer", "data-offer": offer.id }, t("js.offer.cancel"));
+  onClick(button, async () => {
+    try {
+      await api(`/offers/${offer.id}/cancel`, { method: "POST" });
+      await renderOffers();
+    } catch (error) {
+      showError(status, error);
+    }
+  });
+  return h("div", {}, h("div", { class: "actions" }, button), status);
+}
+
 async function renderOffers() {
   const offers = await api("/offers");
   const withRequests = await Promise.all(offers.slice(-5).reverse().map(async (offer) => [offer, await api(`/offers/${offer.id}/requests`)]));
@@ -211,7 +226,8 @@ async function renderOffers() {
     ? h("ul", { class: "items" }, withRequests.map(([offer, requests]) => h("li", { class: "item", "data-offer-id": offer.id },
       h("h3", {}, t("js.offer.title", { id: offer.id }), " ", badge(t(`js.offer.status.${offer.status}`))),
       h("p", {}, t("js.offer.line", { from: time(offer.depart_earliest), to: time(offer.depart_latest), seats: offer.seats_left, total: offer.seats })),
-      requests.length ? h("ul", { class: "items" }, requests.map(riderRow)) : h("p", { class: "muted" }, t("js.offer.no_riders")))))
+      requests.length ? h("ul", { class: "items" }, requests.map(riderRow)) : h("p", { class: "muted" }, t("js.offer.no_riders")),
+      offer.status === "cancelled" ? null : offerCancel(offer))))
     : h("p", { class: "muted" }, t("js.offer.none")));
 }
 
