@@ -23,23 +23,28 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from coopride.cli_common import (
+    StateDir,
+    admissions_session,
+    chain_and_engine,
+    console,
+    fail,
+    format_shares,
+    format_time,
+    format_tokens,
+    operator_settings,
+)
+from coopride.cli_disputes import disputes_app
 from coopride.config import Settings
 from coopride.runner import Stack, StackError, StackInfo, run_until_stopped
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-    from sqlmodel import Session
-
-    from coopride.chain.client import ChainClient
     from coopride.models import Application
 
 app = typer.Typer(
@@ -49,21 +54,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-console = Console(width=max(Console().width, 120))
-
-StateDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--state-dir",
-        help="Where `coopride run` keeps its SQLite database, manifest and logs "
-        "[env COOPRIDE_STATE_DIR; default: .coopride/].",
-    ),
-]
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code=1)
 
 
 # ------------------------------------------------------------------------ run
@@ -131,7 +121,7 @@ def run(
     try:
         code = run_until_stopped(stack, ready)
     except StackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if code == 0:
         console.print("[green]stopped cleanly.[/]")
     raise typer.Exit(code=code)
@@ -158,39 +148,10 @@ def demo(
     try:
         run_demo(DemoOptions(seed=seed, members=members, trips=trips, out=out), console=console)
     except (StackError, DemoMismatch, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 # ---------------------------------------------------------- reading commands
-def operator_settings(state_dir: Path | None = None) -> Settings:
-    """Settings of a running `coopride run`: its chain, manifest and database (the environment and
-    `--state-dir` say where, as they did for `coopride run`)."""
-    from web3 import Web3
-
-    settings = Settings.from_env(state_dir=state_dir)
-    rpc_url = settings.chain_rpc_url
-    try:
-        chain_id = int(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 3})).eth.chain_id)
-    except Exception:
-        _fail(f"no chain answers at {rpc_url}: start one with `coopride run` (or set COOPRIDE_RPC_URL)")
-    return settings.for_chain(chain_id)
-
-
-def _chain_and_engine(settings):
-    from coopride.chain.client import ChainClient
-    from coopride.chain.manifest import ManifestError, load_manifest
-    from coopride.db import init_db, make_engine
-
-    try:
-        manifest = load_manifest(settings.manifest_path)
-    except ManifestError as exc:
-        _fail(str(exc))
-    chain = ChainClient(settings.rpc_url, manifest, settings.settler_key)
-    engine = make_engine(settings.database_url)
-    init_db(engine)
-    return chain, engine
-
-
 @app.command()
 def status(state_dir: StateDir = None) -> None:
     """Show the chain, every region (phase, members, active drivers against critical mass, fare) and the settlement
@@ -201,15 +162,15 @@ def status(state_dir: StateDir = None) -> None:
     from coopride.models.enums import BatchStatus
 
     settings = operator_settings(state_dir)
-    chain, engine = _chain_and_engine(settings)
+    chain, engine = chain_and_engine(settings)
     parameters = chain.parameters()
     console.print(
         f"[bold]chain[/] {settings.rpc_url}  id {chain.chain_id}  block {chain.block_number()}  "
         f"manifest {settings.manifest_path}"
     )
     console.print(
-        f"[bold]ledger[/] fee {parameters.fee_bps / 100:g} %  treasury {_tokens(chain.treasury_balance())} tEUR  "
-        f"shares issued {_shares(chain.total_shares())}  settler {chain.settler}"
+        f"[bold]ledger[/] fee {parameters.fee_bps / 100:g} %  treasury {format_tokens(chain.treasury_balance())} tEUR  "
+        f"shares issued {format_shares(chain.total_shares())}  settler {chain.settler}"
     )
 
     regions = Table(title="Regions", title_justify="left")
@@ -226,7 +187,7 @@ def status(state_dir: StateDir = None) -> None:
             phase,
             str(state.members),
             f"{active} / {state.critical_mass}{ready}",
-            f"{_tokens(state.fare_per_km)} tEUR",
+            f"{format_tokens(state.fare_per_km)} tEUR",
         )
     console.print(regions)
 
@@ -260,7 +221,7 @@ def settle(
     from coopride.settlement.worker import worker_from_settings
 
     settings = operator_settings(state_dir)
-    chain, engine = _chain_and_engine(settings)
+    chain, engine = chain_and_engine(settings)
     worker = worker_from_settings(settings, engine=engine, chain=chain)
     if once:
         report = worker.run_once(force=True)
@@ -287,7 +248,7 @@ def settle(
 def proposals(state_dir: StateDir = None) -> None:
     """List governance proposals with their state and tallies, as the Governor reports them."""
     settings = operator_settings(state_dir)
-    chain, engine = _chain_and_engine(settings)
+    chain, engine = chain_and_engine(settings)
     table = Table(title="Proposals", title_justify="left")
     for column in ("id", "state", "for", "against", "abstain", "voting ends", "description"):
         table.add_column(column)
@@ -299,7 +260,7 @@ def proposals(state_dir: StateDir = None) -> None:
             str(info.votes_for),
             str(info.votes_against),
             str(info.votes_abstain),
-            _when(info.vote_end),
+            format_time(info.vote_end),
             info.description.splitlines()[0][:60],
         )
     console.print(table if table.row_count else "no proposals yet")
@@ -317,9 +278,9 @@ def statement(
     from coopride.services.statements import member_statement
 
     if not is_address(address):
-        _fail(f"{address!r} is not an address")
+        fail(f"{address!r} is not an address")
     settings = operator_settings(state_dir)
-    chain, engine = _chain_and_engine(settings)
+    chain, engine = chain_and_engine(settings)
     with Session(engine) as session:
         found = member_statement(session, chain, to_checksum_address(address), full=True)
     engine.dispose()
@@ -332,14 +293,14 @@ def statement(
             "km driven / shared / settled",
             f"{d.metres_driven / 1000:.2f} / {d.metres_shared / 1000:.2f} / {d.metres_settled / 1000:.2f}",
         ),
-        ("shares earned (trips)", _shares(int(d.shares_earned))),
-        ("fares received (after fee)", f"{_tokens(d.fares_received)} tEUR"),
-        ("fee paid to the treasury", f"{_tokens(d.fees_paid_to_treasury)} tEUR"),
+        ("shares earned (trips)", format_shares(int(d.shares_earned))),
+        ("fares received (after fee)", f"{format_tokens(d.fares_received)} tEUR"),
+        ("fee paid to the treasury", f"{format_tokens(d.fees_paid_to_treasury)} tEUR"),
         ("km ridden", f"{r.metres_ridden / 1000:.2f}"),
-        ("fares paid", f"{_tokens(r.fares_paid)} tEUR"),
-        ("chain: shares", _shares(int(c.shares))),
-        ("chain: escrow / earnings", f"{_tokens(c.escrow)} / {_tokens(c.earnings)} tEUR"),
-        ("chain: surplus to claim", f"{_tokens(c.claimable_surplus)} tEUR"),
+        ("fares paid", f"{format_tokens(r.fares_paid)} tEUR"),
+        ("chain: shares", format_shares(int(c.shares))),
+        ("chain: escrow / earnings", f"{format_tokens(c.escrow)} / {format_tokens(c.earnings)} tEUR"),
+        ("chain: surplus to claim", f"{format_tokens(c.claimable_surplus)} tEUR"),
         ("trips pending / settled", f"{len(found.pending_trip_ids)} / {len(found.settled_trip_ids)}"),
         (
             "votes",
@@ -361,22 +322,14 @@ admissions_app = typer.Typer(
 app.add_typer(admissions_app, name="admissions")
 
 
-def _admissions_session(state_dir: Path | None) -> tuple[Settings, ChainClient, Engine, Session]:
-    from sqlmodel import Session
-
-    settings = operator_settings(state_dir)
-    chain, engine = _chain_and_engine(settings)
-    return settings, chain, engine, Session(engine, expire_on_commit=False)
-
-
 def _print_applications(rows: Sequence[Application]) -> None:
     """One line per application (addresses and hashes whole, whatever the terminal's width)."""
     if not rows:
         console.print("no applications")
     for a in rows:
         line = (
-            f"#{a.id}  {a.applicant}  region {a.region_id}  max {_tokens(int(a.max_capital_share))} tEUR  "
-            f"deadline {_when(a.deadline)}  [bold]{a.status}[/]"
+            f"#{a.id}  {a.applicant}  region {a.region_id}  max {format_tokens(int(a.max_capital_share))} tEUR  "
+            f"deadline {format_time(a.deadline)}  [bold]{a.status}[/]"
         )
         if a.reason:
             line += f"  reason: {a.reason}"
@@ -395,8 +348,8 @@ def admissions_list(
     from coopride.services import membership
 
     if status_ != "all" and status_ not in {s.value for s in ApplicationStatus}:
-        _fail(f"--status must be one of {', '.join(s.value for s in ApplicationStatus)} or all, not {status_!r}")
-    _settings, chain, engine, session = _admissions_session(state_dir)
+        fail(f"--status must be one of {', '.join(s.value for s in ApplicationStatus)} or all, not {status_!r}")
+    _settings, chain, engine, session = admissions_session(state_dir)
     with session:
         rows = membership.applications(session, chain, None if status_ == "all" else ApplicationStatus(status_))
         session.commit()
@@ -415,15 +368,15 @@ def admissions_admit(
     from coopride.services import membership
     from coopride.services.errors import DomainError
 
-    settings, chain, engine, session = _admissions_session(state_dir)
+    settings, chain, engine, session = admissions_session(state_dir)
     with session:
         try:
             application = membership.admit_by_id(session, chain, settings, application_id)
         except DomainError as exc:
             session.commit()  # applications found expired on the way
-            _fail(exc.detail)
+            fail(exc.detail)
         except (ChainRevert, ChainUnavailable) as exc:
-            _fail(f"the chain refused the admission: {exc}")
+            fail(f"the chain refused the admission: {exc}")
         session.commit()
         console.print(
             f"[green]admitted[/] {application.applicant} to region {application.region_id}: {application.tx_hash}"
@@ -443,35 +396,20 @@ def admissions_refuse(
     from coopride.services.errors import DomainError
 
     if not reason.strip() or len(reason) > REASON_LENGTH:
-        _fail(f"--reason must say why, in 1 to {REASON_LENGTH} characters")
-    _settings, chain, engine, session = _admissions_session(state_dir)
+        fail(f"--reason must say why, in 1 to {REASON_LENGTH} characters")
+    _settings, chain, engine, session = admissions_session(state_dir)
     with session:
         try:
             application = membership.refuse_by_id(session, chain, application_id, reason)
         except DomainError as exc:
             session.commit()
-            _fail(exc.detail)
+            fail(exc.detail)
         session.commit()
         console.print(f"[yellow]refused[/] application {application.id} of {application.applicant}: {reason}")
     engine.dispose()
 
 
-def _tokens(units: int, decimals: int = 6) -> str:
-    return f"{Decimal(units) / 10**decimals:,.2f}"
-
-
-def _shares(units: int) -> str:
-    return f"{Decimal(units) / 10**18:,.3f}"
-
-
-def _when(timestamp: int) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-# `coopride disputes`, `decide`, `release-stale` (coopride.cli_disputes).
-from coopride.cli_disputes import disputes_app  # noqa: E402
+# `coopride disputes`, `decide`, `release-stale`.
 
 app.add_typer(disputes_app)
 

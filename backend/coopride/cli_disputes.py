@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from coopride.cli import StateDir, _admissions_session, _fail, _tokens, _when, console
+from coopride.cli_common import StateDir, admissions_session, console, fail, format_time, format_tokens
 
 disputes_app = typer.Typer(help="Disputed trips and bookings' holds.")
 
@@ -24,7 +24,7 @@ def list_disputes(state_dir: StateDir = None) -> None:
     authorised (maxFare, the most a mediator may award) and since when."""
     from coopride.services.disputes import open_disputes
 
-    _settings, chain, engine, session = _admissions_session(state_dir)
+    _settings, chain, engine, session = admissions_session(state_dir)
     with session:
         found = open_disputes(session, chain)
     engine.dispose()
@@ -34,7 +34,7 @@ def list_disputes(state_dir: StateDir = None) -> None:
         who = "rider" if d.by == d.rider else "driver"
         console.print(
             f"trip {d.trip_id}  driver {d.driver}  rider {d.rider}  disputed by the {who}  "
-            f"fare {_tokens(d.fare)}  maxFare {_tokens(d.max_fare)} tEUR  since {_when(d.since)}\n"
+            f"fare {format_tokens(d.fare)}  maxFare {format_tokens(d.max_fare)} tEUR  since {format_time(d.since)}\n"
             f"  reason: {d.reason}",
             soft_wrap=True,
         )
@@ -64,25 +64,25 @@ def decide(
     from coopride.services.errors import DomainError
 
     if not reason.strip() or len(reason) > 500:
-        _fail("--reason must say why, in 1 to 500 characters")
-    settings, chain, engine, session = _admissions_session(state_dir)
+        fail("--reason must say why, in 1 to 500 characters")
+    settings, chain, engine, session = admissions_session(state_dir)
     key = mediator_key or settings.mediator_key
     if not key:
-        _fail("no mediator key: pass --mediator-key or set COOPRIDE_MEDIATOR_KEY")
+        fail("no mediator key: pass --mediator-key or set COOPRIDE_MEDIATOR_KEY")
     assert key is not None
     with session:
         try:
             trip = decide_dispute(session, chain, settings, trip_id, key, award, reason)
         except DomainError as exc:
-            _fail(exc.detail)
+            fail(exc.detail)
         except (ChainRevert, ChainUnavailable) as exc:
-            _fail(f"the chain refused the decision: {exc}")
+            fail(f"the chain refused the decision: {exc}")
         except ValueError as exc:  # not a private key
-            _fail(f"--mediator-key: {exc}")
+            fail(f"--mediator-key: {exc}")
         session.commit()
         console.print(
-            f"[green]decided[/] trip {trip.id}: {_tokens(award)} tEUR to the driver {trip.driver}, the rest to the "
-            f"rider {trip.rider} ({trip.dispute_status}); tx {trip.resolution_tx_hash}",
+            f"[green]decided[/] trip {trip.id}: {format_tokens(award)} tEUR to the driver {trip.driver}, "
+            f"the rest to the rider {trip.rider} ({trip.dispute_status}); tx {trip.resolution_tx_hash}",
             soft_wrap=True,
         )
     engine.dispose()
@@ -99,7 +99,7 @@ def release_stale(
     from coopride.chain.errors import ChainRevert, ChainUnavailable
     from coopride.services.disputes import release_stale_holds, stale_holds
 
-    _settings, chain, engine, session = _admissions_session(state_dir)
+    _settings, chain, engine, session = admissions_session(state_dir)
     with session:
         try:
             if dry_run:
@@ -107,7 +107,8 @@ def release_stale(
                 for hold in found:
                     console.print(
                         f"trip {hold.trip_id} (request {hold.request_id})  rider {hold.rider}  "
-                        f"{_tokens(hold.amount)} tEUR held, releasable since {_when(hold.releasable_since)}",
+                        f"{format_tokens(hold.amount)} tEUR held, "
+                        f"releasable since {format_time(hold.releasable_since)}",
                         soft_wrap=True,
                     )
                 console.print(f"{len(found)} stale holds")
@@ -115,11 +116,11 @@ def release_stale(
                 released = release_stale_holds(session, chain)
                 for item in released:
                     console.print(
-                        f"[green]released[/] trip {item.hold.trip_id}: {_tokens(item.hold.amount)} tEUR back to "
+                        f"[green]released[/] trip {item.hold.trip_id}: {format_tokens(item.hold.amount)} tEUR back to "
                         f"{item.hold.rider}; tx {item.tx_hash}",
                         soft_wrap=True,
                     )
                 console.print(f"{len(released)} stale holds released")
         except (ChainRevert, ChainUnavailable) as exc:
-            _fail(f"the chain refused a release: {exc}")
+            fail(f"the chain refused a release: {exc}")
     engine.dispose()

@@ -19,8 +19,9 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
-from web3.types import EventData, TxReceipt
+from web3.types import BlockIdentifier, EventData, TxReceipt
 
+from coopride.chain.cache import ChainIdOnce, ReadCache
 from coopride.chain.eip712 import FareAuthorisation, split_signature
 from coopride.chain.errors import TRANSIENT_ERRORS, ChainRevert, ErrorDecoder, UnavailableNode
 from coopride.chain.manifest import Manifest
@@ -47,6 +48,7 @@ def connect(rpc_url: str, request_timeout: float) -> Web3:
     """A web3 on `rpc_url` whose every unanswered request raises `ChainUnavailable`."""
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
     w3.middleware_onion.add(UnavailableNode, name="coopride_unavailable_node")
+    w3.middleware_onion.add(ChainIdOnce, name="coopride_chain_id_once")
     return w3
 
 
@@ -84,6 +86,8 @@ class ChainClient:
         self.governor = handle("CoopGovernor")
         self.timelock = handle("TimelockController")
         self.fare_token = handle("FareToken")
+        # Reads inside `with client.reads.pinned():` are made at one block and cached per block.
+        self.reads = ReadCache(self.block_number)
 
     @property
     def chain_id(self) -> int:
@@ -527,8 +531,16 @@ class ChainClient:
 
     # ---------------------------------------------------------------- helpers
     def _call(self, call: ContractFunction) -> Any:
+        """`call.call()`, with its revert decoded; inside `reads.pinned()`, at the pinned block and cached."""
+        block = self.reads.block
+        if block is None:
+            return self._read(call, "latest")
+        key = (call.address, call.fn_name, repr(call.args), repr(call.kwargs))
+        return self.reads.get(key, block, lambda: self._read(call, block))
+
+    def _read(self, call: ContractFunction, block: BlockIdentifier) -> Any:
         try:
-            return call.call()
+            return call.call(block_identifier=block)
         except ContractLogicError as exc:
             raise self.errors.of_call(exc) from exc
 

@@ -183,7 +183,7 @@ def test_proposing_the_same_change_twice_is_a_conflict_until_reworded(voters, ch
         ({"kind": "distribute_surplus", "amount": 1}, "the treasury holds 0 fare-token units, less than the 1"),
         ({"kind": "spend_treasury", "to": "0x1234", "amount": 1}, "not an Ethereum address"),
         ({"kind": "spend_treasury", "to": "0x" + "ab" * 20, "amount": 0}, "greater than 0"),
-        ({"kind": "fee", "fee_bps": 1, "description": "nul \x00 inside"}, "must not contain NUL"),
+        ({"kind": "fee", "fee_bps": 1, "description": "nul \x00 inside"}, "without NUL"),
         ({"kind": "fee", "fee_bps": 1, "description": "x" * 4001}, "too_long"),
     ],
 )

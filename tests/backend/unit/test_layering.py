@@ -28,7 +28,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "api": {"config", "db", "domain", "chain", "models", "schemas", "services"},
     "runner": {"config", "api", "settlement"},
     "demo": {"config", "domain", "chain", "runner"},
-    "cli": {"config", "db", "chain", "models", "services", "settlement", "runner", "demo"},
+    "cli_common": {"config", "db", "chain"},  # what the `coopride` commands share
+    "cli_disputes": {"config", "db", "chain", "models", "services", "cli_common"},
+    "cli": {"config", "db", "chain", "models", "services", "settlement", "runner", "demo", "cli_common", "cli_disputes"},
 }
 
 
