@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(VENV)/solcx
 export MPLBACKEND := Agg
 
-.PHONY: setup run run-pg test lint fuzz fuzz-api demo bench-gas bench-matching bench-api compile clean
+.PHONY: setup run run-pg test lint fuzz fuzz-api demo bench-gas bench-matching bench-api compile clean web web-budget screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -54,6 +54,18 @@ bench-matching: setup
 # for a short look, --sqlite for the single-process mode, --soak for the 10-minute memory soak.
 bench-api: setup
 	python benchmarks/api.py $(BENCH_API_FLAGS)
+
+# The web app: rebuild its assets (setup does it when a source changed), measure its JavaScript per page,
+# and retake the screenshots of docs/screenshots/ (phone and desktop) with the accessibility, trip and admissions tests.
+web: setup
+	node backend/coopride/web/frontend/build.mjs
+	python -m coopride.web.budget
+
+web-budget: setup
+	python -m coopride.web.budget
+
+screenshots: setup
+	COOPRIDE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots pytest tests/web/test_web_accessibility.py tests/web/test_web_trip_flow.py tests/web/test_web_admissions.py -q
 
 clean:
 	rm -rf build reports .coopride demo-output

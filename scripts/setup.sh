@@ -74,3 +74,20 @@ chmod +x scripts/toolchain/solc-bridge.js
 grep -q "version: $solc_version" brownie-config.yaml || {
   echo "setup: brownie-config.yaml compiler.solc.version must be $solc_version (the npm solc)" >&2; exit 1; }
 echo "setup: ready (Python $(.venv/bin/python -V | cut -d' ' -f2), solc $solc_version, $(.venv/bin/anvil --version | head -n1))"
+
+# --- The web app (coopride.web): its assets are built here with esbuild (from npm), and its browser tests
+# drive Debian's chromium through Playwright (Playwright's own browser download cannot work here).
+web_dir=backend/coopride/web
+if [ ! -f "$web_dir/static/dist/manifest.json" ] || \
+   [ -n "$(find "$web_dir/frontend" package-lock.json -newer "$web_dir/static/dist/manifest.json" -type f -print -quit)" ]; then
+  echo "setup: building the web app's assets (esbuild)"
+  node "$web_dir/frontend/build.mjs"
+fi
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian's chromium for the web app's browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  else
+    echo "setup: no chromium found: install Debian's chromium, or the web app's browser tests (tests/web) fail" >&2
+  fi
+fi

@@ -19,6 +19,7 @@ from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
 from coopride.db import init_db, make_engine
 from coopride.domain.regions import DEFAULT_REGION_MAP, RegionMap
+from coopride.web import mount_web
 
 DESCRIPTION = """
 CoopRide is a ride-sharing cooperative owned by its members. This API signs members in with their
@@ -76,6 +77,7 @@ def create_app(
     for module in (auth, members, rides, trips, regions, governance, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     install_error_handlers(app)
+    mount_web(app)  # the web app at / (coopride.web); the API's paths are unchanged
     if engine.dialect.name == "sqlite":
         app.add_middleware(SQLiteWriteGate)
     metrics.install(app)  # outermost: its latencies include the wait at the gate
