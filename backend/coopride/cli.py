@@ -100,6 +100,9 @@ def run(
     def ready(info: StackInfo) -> None:
         table = Table(show_header=False, box=None, padding=(0, 2))
         table.add_row("mode", f"[bold]{info.mode}[/]")
+        table.add_row(
+            "web app", f"[bold cyan]{info.api_url}/[/] (open it on this machine: wallet, join, drive, ride, vote)"
+        )
         table.add_row("API docs", f"[bold cyan]{info.docs_url}[/]")
         table.add_row("health", f"{info.api_url}/health")
         table.add_row("chain", f"{info.rpc_url} (chain id {info.chain_id}{', anvil' if settings.local_chain else ''})")

@@ -81,7 +81,7 @@ def test_coopride_run_serves_the_api_stops_cleanly_with_no_child_left_and_starts
         output, _ = process.communicate(timeout=60)
         assert process.returncode == 0, f"{attempt}:\n{output}"
         assert "stopped cleanly" in output
-        assert "API docs" in output and "manifest" in output and "settler" in output
+        assert "web app" in output and "API docs" in output and "manifest" in output and "settler" in output
         # The local chain's roles are anvil's accounts #2 and #3, and applications are admitted as they arrive.
         assert "admissions" in output and "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" in output, output
         assert "auto-admit" in output and "0x90F79bf6EB2c4f870365E785982E1f101E93b906" in output, output
