@@ -25,7 +25,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "schemas": {"domain", "models"},  # the API's shapes
     "services": {"config", "domain", "chain", "models", "schemas"},
     "settlement": {"config", "db", "domain", "chain", "models", "services"},
-    "api": {"config", "db", "domain", "chain", "models", "schemas", "services"},
+    "web": {"config", "chain", "schemas"},  # the web app's pages, assets and its few helper routes
+    "api": {"config", "db", "domain", "chain", "models", "schemas", "services", "web"},
     "runner": {"config", "api", "settlement"},
     "demo": {"config", "domain", "chain", "runner"},
     "cli_common": {"config", "db", "chain"},  # what the `coopride` commands share
