@@ -54,6 +54,8 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_ANVIL_PORT": "anvil_port",
     "COOPRIDE_API_PORT": "api_port",
     "COOPRIDE_PUBLIC_ORIGIN": "public_origin",
+    "COOPRIDE_TILE_URL": "tile_url",
+    "COOPRIDE_TILE_ATTRIBUTION": "tile_attribution",
     "COOPRIDE_API_WORKERS": "api_workers",
     "COOPRIDE_METRICS_DIR": "metrics_dir",
     "COOPRIDE_NONCE_TTL_SECONDS": "nonce_ttl_seconds",
@@ -106,6 +108,11 @@ class Settings(BaseModel):
     # and URI of every sign-in message (EIP-4361), which a wallet compares with the page asking for the signature.
     # None: the address the API listens on, `http://host:api_port`.
     public_origin: str | None = None
+
+    # The web app's map tiles (e.g. https://tile.example.org/{z}/{x}/{y}.png) and their attribution; None: the maps
+    # draw regions, routes and traces on a plain background (nothing is fetched from elsewhere).
+    tile_url: str | None = None
+    tile_attribution: str = ""
 
     # Sign-in (EIP-4361): the statement the message carries, and how long its nonce and the session live.
     sign_in_statement: str = "Sign in to CoopRide. This costs nothing and moves no funds."

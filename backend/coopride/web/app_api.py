@@ -10,9 +10,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 from urllib.parse import urlparse
@@ -23,7 +21,7 @@ from pydantic import BaseModel
 from web3 import Web3
 
 from coopride.chain.client import TRANSIENT_ERRORS, ChainClient
-from coopride.config import ANVIL_DEV_DEPLOYER_KEY
+from coopride.config import ANVIL_DEV_DEPLOYER_KEY, Settings
 from coopride.schemas.types import Address
 
 router = APIRouter(prefix="/app", tags=["web app"], include_in_schema=False)
@@ -36,24 +34,21 @@ _faucet_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class WebSettings:
-    """From the environment: COOPRIDE_TILE_URL (e.g. https://tile.example.org/{z}/{x}/{y}.png; none by
+    """The web app's part of `Settings`: COOPRIDE_TILE_URL (e.g. https://tile.example.org/{z}/{x}/{y}.png; none by
     default: the maps then draw on a plain background) and COOPRIDE_TILE_ATTRIBUTION."""
 
     tile_url: str | None = None
     tile_attribution: str = ""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebSettings:
-        env = os.environ if environ is None else environ
-        return cls(
-            tile_url=env.get("COOPRIDE_TILE_URL") or None, tile_attribution=env.get("COOPRIDE_TILE_ATTRIBUTION") or ""
-        )
+    def from_settings(cls, settings: Settings) -> WebSettings:
+        return cls(tile_url=settings.tile_url or None, tile_attribution=settings.tile_attribution)
 
 
 def web_settings(request: Request) -> WebSettings:
     settings = getattr(request.app.state, "web_settings", None)
     if settings is None:
-        settings = request.app.state.web_settings = WebSettings.from_env()
+        settings = request.app.state.web_settings = WebSettings.from_settings(request.app.state.settings)
     return cast(WebSettings, settings)
 
 
