@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coopride.models.base import ADDRESS_LENGTH, HASH_LENGTH, EnumString, utcnow
@@ -38,8 +38,24 @@ class OfferBase(Endpoints, OfferTerms):
 
 
 class TripOffer(OfferBase, table=True):
+    """The footprint (`coopride.domain.incremental.offer_footprint`, issue 13): the boxes every feasible
+    request's pickup and drop-off lie in and the span of its pickup times, queried when a request arrives.
+    NULL for offers stored before it existed (or where the boxes do not hold): such offers are always candidates."""
+
+    __table_args__ = (Index("ix_tripoffer_footprint", "region_id", "pickup_min_lat", "pickup_max_lat"),)
+
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
+    pickup_min_lat: float | None = None
+    pickup_max_lat: float | None = None
+    pickup_min_lon: float | None = None
+    pickup_max_lon: float | None = None
+    dropoff_min_lat: float | None = None
+    dropoff_max_lat: float | None = None
+    dropoff_min_lon: float | None = None
+    dropoff_max_lon: float | None = None
+    pickup_from: int | None = Field(default=None, sa_type=BigInteger)
+    pickup_until: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class PickupWindow(SQLModel):
@@ -77,6 +93,7 @@ class RideRequest(RideRequestBase, table=True):
     __table_args__ = (
         UniqueConstraint("offer_id", "seat", name="uq_riderequest_offer_seat"),
         CheckConstraint("seat IS NULL OR (seat >= 1 AND offer_id IS NOT NULL)", name="ck_riderequest_seat"),
+        Index("ix_riderequest_open_origin", "region_id", "status", "origin_lat"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -19,6 +19,10 @@ it is full or its departure window has passed (a seat freed within the window re
 it while nobody is booked on it: matched riders who have not accepted yet go back to waiting; once a rider has
 accepted, their fare is held on chain under an authorisation only they can release, so cancelling the offer is a
 409 until they cancel (or the driver drives them).
+
+Matching (issue 13): a new request or offer is matched alone (`match_arriving_request`, `match_arriving_offer`)
+against the rows its box query returns (each offer's stored footprint, `coopride.domain.incremental`), which gives
+what `run_matching` would on the same book; a cancellation and `POST /regions/{id}/match` run the batch.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_account.messages import encode_typed_data
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, func, select
 
 from coopride.chain.client import ChainClient
 from coopride.chain.eip712 import FareAuthorisation, fare_authorisation_typed_data
 from coopride.chain.eip712 import hold_release_typed_data as hold_release_message
 from coopride.config import Settings
-from coopride.domain import matching
+from coopride.domain import incremental, matching
 from coopride.domain.geo import GreatCircleDistance, LatLon
 from coopride.domain.pricing import quote_fare
 from coopride.domain.regions import RegionMap
@@ -196,9 +201,10 @@ def post_offer(
         seats=seats,
         max_detour_m=max_detour_m,
     )
+    _set_footprint(offer)
     session.add(offer)
     session.flush()
-    run_matching(session, region_id)
+    match_arriving_offer(session, offer)
     return offers_public(session, [offer])[0]
 
 
@@ -252,7 +258,7 @@ def post_request(
     )
     session.add(request)
     session.flush()
-    run_matching(session, region_id)
+    match_arriving_request(session, request)
     return request
 
 
@@ -295,10 +301,12 @@ def _update_offer_states(session: Session, region_id: int, now: int) -> list[Tri
     """Closes the region's offers whose window has passed; opens or closes the others by their free seats. The
     offers still in their window, not cancelled."""
     offers = session.exec(
-        select(TripOffer).where(
+        select(TripOffer)
+        .where(
             TripOffer.region_id == region_id,
             col(TripOffer.status).in_((OfferStatus.OPEN, OfferStatus.CLOSED)),
         )
+        .order_by(col(TripOffer.id))
     ).all()
     taken = seats_taken_by_offer(session, [stored_id(offer) for offer in offers])
     current = []
@@ -317,30 +325,26 @@ def run_matching(session: Session, region_id: int, now: int | None = None) -> li
     """Matches the region's open requests to its open offers with free seats; returns the newly matched. Holds
     the region's lock until the caller's transaction ends (the module's seats).
 
-    The matcher does not know who drives: a request it pairs with its own rider's offer is matched
-    again afterwards against the other offers' remaining seats.
+    Nobody rides with themselves: the matcher is given who rides and who drives, and that rule is part of each
+    pair's feasibility, so the book it leaves is settled (no open request is feasible with an offer that has a free
+    seat), which `match_arriving_request` and `match_arriving_offer` rely on (issue 13).
     """
     lock_key(session, "region", region_id)
     now = int(time.time()) if now is None else now
     offers = [offer for offer in _update_offer_states(session, region_id, now) if offer.status == OfferStatus.OPEN]
     requests = session.exec(
-        select(RideRequest).where(RideRequest.region_id == region_id, RideRequest.status == RequestStatus.OPEN)
+        select(RideRequest)
+        .where(RideRequest.region_id == region_id, RideRequest.status == RequestStatus.OPEN)
+        .order_by(col(RideRequest.id))
     ).all()
     taken = seats_taken_by_offer(session, [stored_id(offer) for offer in offers])
     free = {stored_id(offer): offer.seats - taken[stored_id(offer)] for offer in offers}
     by_request: dict[object, RideRequest] = {r.id: r for r in requests}
     by_offer: dict[object, TripOffer] = {o.id: o for o in offers}
-    matched, own_car = [], []
-    for assignment in _match(requests, offers, free):
-        request, offer = by_request[assignment.request_id], by_offer[assignment.offer_id]
-        if offer.driver == request.rider:
-            own_car.append(request)
-        else:
-            matched.append(_assign(session, request, offer, assignment, free))
-    for request in own_car:
-        others = [offer for offer in offers if offer.driver != request.rider]
-        for assignment in _match([request], others, free):
-            matched.append(_assign(session, request, by_offer[assignment.offer_id], assignment, free))
+    matched = [
+        _assign(session, by_request[a.request_id], by_offer[a.offer_id], a, free)
+        for a in _match(requests, offers, free)
+    ]
     session.flush()
     if matched:
         _update_offer_states(session, region_id, now)
@@ -355,6 +359,30 @@ def match_region(session: Session, chain: ChainClient, region_id: int) -> list[R
     return run_matching(session, region_id)
 
 
+def _domain_request(r: RideRequest) -> matching.Request:
+    return matching.Request(
+        stored_id(r),
+        LatLon(r.origin_lat, r.origin_lon),
+        LatLon(r.destination_lat, r.destination_lon),
+        r.earliest,
+        r.latest,
+        rider=r.rider,
+    )
+
+
+def _domain_offer(o: TripOffer, seats: int, offer_id: object = None) -> matching.Offer:
+    return matching.Offer(
+        stored_id(o) if offer_id is None else offer_id,
+        LatLon(o.origin_lat, o.origin_lon),
+        LatLon(o.destination_lat, o.destination_lon),
+        o.depart_earliest,
+        o.depart_latest,
+        seats,
+        o.max_detour_m,
+        driver=o.driver,
+    )
+
+
 def _match(
     requests: Sequence[RideRequest], offers: Sequence[TripOffer], free: dict[int, int]
 ) -> list[matching.Assignment]:
@@ -362,29 +390,160 @@ def _match(
     if not requests or not offers:
         return []
     return matching.match(
-        [
-            matching.Request(
-                stored_id(r),
-                LatLon(r.origin_lat, r.origin_lon),
-                LatLon(r.destination_lat, r.destination_lon),
-                r.earliest,
-                r.latest,
-            )
-            for r in requests
-        ],
-        [
-            matching.Offer(
-                stored_id(o),
-                LatLon(o.origin_lat, o.origin_lon),
-                LatLon(o.destination_lat, o.destination_lon),
-                o.depart_earliest,
-                o.depart_latest,
-                free[stored_id(o)],
-                o.max_detour_m,
-            )
-            for o in offers
-        ],
+        [_domain_request(r) for r in requests], [_domain_offer(o, free[stored_id(o)]) for o in offers]
     )
+
+
+FOOTPRINT_FIELDS = (
+    "pickup_min_lat",
+    "pickup_max_lat",
+    "pickup_min_lon",
+    "pickup_max_lon",
+    "dropoff_min_lat",
+    "dropoff_max_lat",
+    "dropoff_min_lon",
+    "dropoff_max_lon",
+    "pickup_from",
+    "pickup_until",
+)
+
+
+def _set_footprint(offer: TripOffer) -> None:
+    """Stores the offer's footprint (issue 13); left NULL where its boxes do not hold (the offer is then a
+    candidate of every arriving request, and an arriving offer falls back to the batch)."""
+    try:
+        # (an offer not yet flushed has no id; the footprint does not depend on it)
+        footprint = incremental.offer_footprint(_domain_offer(offer, offer.seats, offer_id=0), ROAD_DISTANCE)
+    except ValueError:
+        return
+    pickup, dropoff = footprint.pickup_box, footprint.dropoff_box
+    values = (
+        *(pickup.min_lat, pickup.max_lat, pickup.min_lon, pickup.max_lon),
+        *(dropoff.min_lat, dropoff.max_lat, dropoff.min_lon, dropoff.max_lon),
+        footprint.pickup_from,
+        footprint.pickup_until,
+    )
+    for name, value in zip(FOOTPRINT_FIELDS, values, strict=True):
+        setattr(offer, name, value)
+
+
+def candidate_offers(session: Session, request: RideRequest, now: int) -> list[TripOffer]:
+    """The region's offers, in their window and not cancelled, whose footprint admits the request (or that have
+    none), by id: a superset of the offers feasible for it (`incremental.OfferFootprint.admits`)."""
+    admits = and_(
+        col(TripOffer.pickup_min_lat) <= request.origin_lat,
+        col(TripOffer.pickup_max_lat) >= request.origin_lat,
+        col(TripOffer.pickup_min_lon) <= request.origin_lon,
+        col(TripOffer.pickup_max_lon) >= request.origin_lon,
+        col(TripOffer.dropoff_min_lat) <= request.destination_lat,
+        col(TripOffer.dropoff_max_lat) >= request.destination_lat,
+        col(TripOffer.dropoff_min_lon) <= request.destination_lon,
+        col(TripOffer.dropoff_max_lon) >= request.destination_lon,
+        col(TripOffer.pickup_from) <= request.latest,
+        col(TripOffer.pickup_until) >= request.earliest,
+    )
+    query = (
+        select(TripOffer)
+        .where(
+            TripOffer.region_id == request.region_id,
+            col(TripOffer.status).in_((OfferStatus.OPEN, OfferStatus.CLOSED)),
+            col(TripOffer.depart_latest) >= now,
+            or_(col(TripOffer.pickup_min_lat).is_(None), admits),
+        )
+        .order_by(col(TripOffer.id))
+    )
+    return list(session.exec(query).all())
+
+
+def candidate_requests(session: Session, offer: TripOffer) -> list[RideRequest]:
+    """The region's open requests the offer's footprint admits, by id (the offer has a footprint)."""
+    query = (
+        select(RideRequest)
+        .where(
+            RideRequest.region_id == offer.region_id,
+            RideRequest.status == RequestStatus.OPEN,
+            col(RideRequest.origin_lat) >= offer.pickup_min_lat,
+            col(RideRequest.origin_lat) <= offer.pickup_max_lat,
+            col(RideRequest.origin_lon) >= offer.pickup_min_lon,
+            col(RideRequest.origin_lon) <= offer.pickup_max_lon,
+            col(RideRequest.destination_lat) >= offer.dropoff_min_lat,
+            col(RideRequest.destination_lat) <= offer.dropoff_max_lat,
+            col(RideRequest.destination_lon) >= offer.dropoff_min_lon,
+            col(RideRequest.destination_lon) <= offer.dropoff_max_lon,
+            col(RideRequest.latest) >= offer.pickup_from,
+            col(RideRequest.earliest) <= offer.pickup_until,
+        )
+        .order_by(col(RideRequest.id))
+    )
+    return list(session.exec(query).all())
+
+
+def _close_passed_offers(session: Session, region_id: int, now: int) -> None:
+    """What `_update_offer_states` does to offers whose window has passed, in one UPDATE (no row loaded)."""
+    session.execute(
+        update(TripOffer)
+        .where(
+            col(TripOffer.region_id) == region_id,
+            col(TripOffer.status) == OfferStatus.OPEN,
+            col(TripOffer.depart_latest) < now,
+        )
+        .values(status=OfferStatus.CLOSED)
+    )
+
+
+def _refresh_offer_state(offer: TripOffer, free: int, now: int) -> None:
+    """`_update_offer_states` for one offer."""
+    status = OfferStatus.OPEN if offer.depart_latest >= now and free > 0 else OfferStatus.CLOSED
+    if offer.status != status:
+        offer.status = status
+
+
+def match_arriving_request(session: Session, request: RideRequest, now: int | None = None) -> list[RideRequest]:
+    """Matches a request just recorded (flushed, open) as `run_matching` would (issue 13,
+    `coopride.domain.incremental`), querying only its candidate offers. Takes the region's lock."""
+    lock_key(session, "region", request.region_id)
+    now = int(time.time()) if now is None else now
+    _close_passed_offers(session, request.region_id, now)
+    offers = candidate_offers(session, request, now)
+    taken = seats_taken_by_offer(session, [stored_id(offer) for offer in offers])
+    free = {stored_id(offer): offer.seats - taken[stored_id(offer)] for offer in offers}
+    for offer in offers:
+        _refresh_offer_state(offer, free[stored_id(offer)], now)
+    open_offers = [offer for offer in offers if offer.status == OfferStatus.OPEN]
+    assignment = incremental.match_arriving_request(
+        _domain_request(request), [_domain_offer(o, free[stored_id(o)]) for o in open_offers], ROAD_DISTANCE
+    )
+    matched = []
+    if assignment is not None:
+        offer = next(o for o in open_offers if stored_id(o) == assignment.offer_id)
+        matched.append(_assign(session, request, offer, assignment, free))
+        _refresh_offer_state(offer, free[stored_id(offer)], now)
+    session.flush()
+    return matched
+
+
+def match_arriving_offer(session: Session, offer: TripOffer, now: int | None = None) -> list[RideRequest]:
+    """Matches an offer just recorded (flushed, no seat taken) as `run_matching` would (issue 13), querying only
+    the open requests inside its footprint. Takes the region's lock; without a footprint, runs the batch."""
+    if offer.pickup_min_lat is None:
+        return run_matching(session, offer.region_id, now)
+    lock_key(session, "region", offer.region_id)
+    now = int(time.time()) if now is None else now
+    _close_passed_offers(session, offer.region_id, now)
+    free = {stored_id(offer): offer.seats}
+    _refresh_offer_state(offer, offer.seats, now)
+    if offer.status != OfferStatus.OPEN:
+        session.flush()
+        return []
+    requests = candidate_requests(session, offer)
+    by_request: dict[object, RideRequest] = {stored_id(r): r for r in requests}
+    assignments = incremental.match_arriving_offer(
+        _domain_offer(offer, offer.seats), [_domain_request(r) for r in requests], ROAD_DISTANCE
+    )
+    matched = [_assign(session, by_request[a.request_id], offer, a, free) for a in assignments]
+    _refresh_offer_state(offer, free[stored_id(offer)], now)
+    session.flush()
+    return matched
 
 
 def _assign(
