@@ -15,18 +15,24 @@ from coopride.services.errors import Invalid
 _SUSPECT_ESCAPES = (b"\\ud", b"\\uD", b"\\u0000")
 
 
-def _first_unencodable(value: Any) -> str | None:
-    if isinstance(value, str):
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            return f"{ascii(value)[:80]} holds a lone surrogate"
-        return f"{ascii(value)[:80]} holds a NUL character" if "\x00" in value else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        found = _first_unencodable(key) or _first_unencodable(item)
-        if found:
-            return found
+def _first_unencodable(document: Any) -> str | None:
+    """What is wrong with the first text in `document` that holds a lone surrogate or a NUL (walked without
+    recursion: a body may nest deeply)."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return f"{ascii(value)[:80]} holds a lone surrogate"
+            if "\x00" in value:
+                return f"{ascii(value)[:80]} holds a NUL character"
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
     return None
 
 
@@ -48,7 +54,7 @@ async def require_encodable_text(request: Request) -> None:
         return
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return  # FastAPI answers malformed JSON itself
     found = _first_unencodable(parsed)
     if found:

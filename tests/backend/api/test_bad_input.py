@@ -70,3 +70,10 @@ def test_a_nul_character_in_any_text_field_is_refused(wallet):
     response = caller.client.post("/auth/nonce", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert "NUL" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"a": ' * 50_000 + '"\\ud800"' + "}" * 50_000])
+def test_a_deeply_nested_body_is_refused_not_crashed(wallet, body):
+    caller = wallet()
+    response = caller.client.post("/auth/nonce", content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
