@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -366,7 +366,7 @@ def _manifest(chain_id, contracts, settler, guardian, admissions, params, region
     return {
         "chainId": chain_id,
         "blockNumber": web3.eth.block_number,
-        "deployedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "deployedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "rpcUrl": web3.provider.endpoint_uri if hasattr(web3.provider, "endpoint_uri") else None,
         "contracts": {name: {"address": str(c.address), "abi": c.abi} for name, c in contracts.items()},
         "eip712": {

@@ -297,7 +297,7 @@ class Wallet:
     def sign_message(self, text: str) -> str:
         return "0x" + bytes(self.account.sign_message(encode_defunct(text=text)).signature).hex()
 
-    def sign_in(self) -> "Wallet":
+    def sign_in(self) -> Wallet:
         challenge = self.client.post("/auth/nonce", json={"address": self.address})
         assert challenge.status_code == 200, challenge.text
         message = challenge.json()["message"]
@@ -312,7 +312,7 @@ class Wallet:
     def post(self, url: str, **kwargs):
         return self.client.post(url, headers=self.headers, **kwargs)
 
-    def mint(self, amount: int) -> "Wallet":
+    def mint(self, amount: int) -> Wallet:
         """Mints `amount` test fare tokens to this wallet (the test token lets anyone mint)."""
         assert self.minter is not None, "this wallet has no minter"
         self.minter(self.address, amount)
@@ -333,7 +333,7 @@ class Wallet:
                 "permit_signature": self.sign_typed(permit), **overrides}
         return self.post("/members/applications", json=body)
 
-    def join(self, region_id: int) -> "Wallet":
+    def join(self, region_id: int) -> Wallet:
         """Joins `region_id` the one way there is: mints the capital share, applies through the API with a signed
         Application and permit, and is admitted at once (auto-admit on the local chain). The wallet holds no ether."""
         data = self.application(region_id)

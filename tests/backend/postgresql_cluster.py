@@ -52,7 +52,7 @@ class PostgresCluster:
         if result.returncode != 0:
             raise RuntimeError(f"{command[0]} failed ({result.returncode}): {result.stderr or result.stdout}")
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         if self._as_postgres:
             shutil.chown(self.root, "postgres")
         self._run("initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8")

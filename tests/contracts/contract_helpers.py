@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from brownie import accounts, chain, web3
+from brownie import accounts, chain
 from eth_utils import keccak
 
 from coopride.chain.eip712 import (
@@ -32,7 +32,7 @@ from coopride.chain.eip712 import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from deploy import DEFAULT_REGIONS, deploy  # noqa: E402
+from deploy import deploy
 
 TOKEN = 10**6  # one tEUR in fare-token units (6 decimals)
 SHARE = 10**18  # one share

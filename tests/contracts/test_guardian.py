@@ -6,7 +6,6 @@ import brownie
 import pytest
 from brownie import chain
 from contract_helpers import CAPITAL_SHARE, SHARE, Governance, keyed_account
-from eth_utils import keccak
 
 PENDING, ACTIVE, CANCELED, SUCCEEDED, QUEUED, EXECUTED = 0, 1, 2, 4, 5, 7
 FOR = 1

@@ -33,7 +33,7 @@ from eth_utils import function_signature_to_4byte_selector
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
-from coopride.chain.eip712 import application_typed_data, leave_typed_data, sign_typed_data, split_signature
+from coopride.chain.eip712 import application_typed_data, leave_typed_data, sign_typed_data
 
 
 def _brownie_state_machine():

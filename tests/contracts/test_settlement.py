@@ -401,7 +401,7 @@ def test_member_who_rides_and_drives_in_one_batch_keeps_both_balances(operating,
     tx = receipts.settle(batch)
     assert tx.events["BatchSettled"]["settled"] == 4
     fare_2km, fare_4km = 1_000_000, 2_000_000
-    driver_part = lambda fare: fare - fare * FEE_BPS // 10_000  # noqa: E731
+    driver_part = lambda fare: fare - fare * FEE_BPS // 10_000
     assert coop.ledger.escrowOf(a) == escrow_a - 2 * fare_2km
     assert coop.ledger.earningsOf(a) == 2 * driver_part(fare_4km)
     assert coop.ledger.escrowOf(b) == escrow_b - fare_4km

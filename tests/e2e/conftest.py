@@ -7,7 +7,8 @@ import pytest
 
 from coopride.api.main import create_app
 from coopride.settlement.worker import embedded_worker
-from tests.backend.conftest import *  # noqa: F403  (every shared backend fixture, as it is)
+# Every shared backend fixture, as it is (a star import: pytest finds fixtures by name).
+from tests.backend.conftest import *
 
 
 @pytest.fixture

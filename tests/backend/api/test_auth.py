@@ -214,7 +214,7 @@ def test_a_message_whose_uri_was_changed_is_refused_for_its_uri(client):
 
 
 # ------------------------------------------------------------------------------------------- hostile input
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 

@@ -169,7 +169,7 @@ def test_every_number_in_the_auth_governance_region_and_health_shapes_states_its
     assert missing == []
 
 
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 path_segments = st.one_of(
     st.integers(-(2**70), 2**300).map(str),

@@ -136,7 +136,6 @@ def test_a_signature_over_other_terms_is_refused(booked_ride):
 
 
 def test_an_unconfirmed_ride_waits_for_the_dispute_window(booked_ride, chain_client, app):
-    from brownie import chain
 
     driver, rider, request = booked_ride()
     trip = _log(driver, trace(RIDE_FROM, RIDE_TO, ends_ago=1), request["id"]).json()
@@ -211,7 +210,6 @@ def _resolve(mediator, trip_id, award, reason):
 def test_a_dispute_holds_the_trip_until_a_mediator_decides_and_both_statements_show_it(
     booked_ride, chain_client, app, mediator, member, operating_region
 ):
-    from brownie import chain
 
     driver, rider, request = booked_ride()
     trip = _log(driver, trace(RIDE_FROM, RIDE_TO, ends_ago=1), request["id"]).json()

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 
-from api_helpers import (  # noqa: E402
+from api_helpers import (
     LYON_FROM,
     LYON_TO,
     RIDE_FROM,
@@ -28,8 +28,8 @@ from api_helpers import (  # noqa: E402
     trace,
 )
 
-from coopride.models import RideRequest, Trip  # noqa: E402
-from coopride.settlement.worker import SettlementWorker  # noqa: E402
+from coopride.models import RideRequest, Trip
+from coopride.settlement.worker import SettlementWorker
 
 DATABASES = ("sqlite", "postgresql")
 RACERS = 8

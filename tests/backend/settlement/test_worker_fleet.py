@@ -111,7 +111,7 @@ def test_three_workers_one_killed_mid_batch_settle_every_trip_exactly_once(
     # The chain: one TripSettled per trip, none for anything else we queued twice.
     logs = chain_client.ledger.events.TripSettled.get_logs(from_block=0)
     settled_on_chain = collections.Counter(int(log["args"]["tripId"]) for log in logs)
-    assert {trip_id: settled_on_chain[trip_id] for trip_id in queued} == {trip_id: 1 for trip_id in queued}
+    assert {trip_id: settled_on_chain[trip_id] for trip_id in queued} == dict.fromkeys(queued, 1)
     tx_of = {int(log["args"]["tripId"]): log["transactionHash"].to_0x_hex() for log in logs}
 
     # The database agrees, trip by trip.

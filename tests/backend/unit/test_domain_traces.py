@@ -370,7 +370,7 @@ class TestTimeSpansOverlap:
 
     @given(spans, spans)
     def test_overlap_is_a_moment_inside_both(self, first, second):
-        inside_both = any(first[0] <= t < first[1] and second[0] <= t < second[1] for t in range(0, 51))
+        inside_both = any(first[0] <= t < first[1] and second[0] <= t < second[1] for t in range(51))
         assert time_spans_overlap(first, second) == inside_both == time_spans_overlap(second, first)
 
     @given(spans, spans, st.integers(-100, 100))
