@@ -12,6 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.geometry.polygon import orient
 
 from .geo import EARTH_RADIUS_M, LatLon, Projection, haversine_m, validate_latlon
 
@@ -70,26 +73,51 @@ class RegionMap:
     def __contains__(self, region_id: object) -> bool:
         return region_id in self._by_id
 
-    def boundary(self, region_id: int, vertices: int = BOUNDARY_VERTICES) -> list[LatLon]:
-        """The outline of the points `region_of` gives to `region_id`: its disc, cut along the bisector with each
-        region whose disc overlaps it (the nearest centre wins), as a closed ring (first point = last point),
-        counterclockwise. The disc is a polygon of `vertices` points on the circle; the ring lies within
-        radius * (1 - cos(180 deg / vertices)) of the true outline. Raises `KeyError` for an unknown region."""
+    def boundary(self, region_id: int, vertices: int = BOUNDARY_VERTICES) -> list[list[list[LatLon]]]:
+        """The outline of the points `region_of` gives to `region_id`, as GeoJSON-style polygons: each a list of
+        closed rings (first point = last point), the exterior counterclockwise, then any holes clockwise.
+
+        The region is its disc minus, for each overlapping region, the points of that region's disc nearer its
+        centre. Between equal discs that is a cut along the bisector; a larger disc keeps the rim beyond a smaller
+        neighbour's circle, and a disc inside another leaves a hole. Discs are polygons of `vertices` points on
+        their circles, so a ring lies within radius * (1 - cos(180 deg / vertices)) of the true outline. An empty
+        list when every point of the disc goes to neighbours. Raises `KeyError` for an unknown region."""
         area = self.area(region_id)
         projection = Projection(area.center)
-        ring: list[tuple[float, float]] = [
-            (float(x), float(y)) for x, y in projection.to_xy(np.array(circle(area.center, area.radius_m, vertices)))
-        ]
+
+        def disc(other: RegionArea) -> Polygon:
+            return Polygon(projection.to_xy(np.array(circle(other.center, other.radius_m, vertices))))
+
+        outline: BaseGeometry = disc(area)
+        reach = 4 * max(other.radius_m for other in self.areas)  # beyond any disc that can overlap this one
         for other in self.areas:
             if other.region_id == region_id or haversine_m(area.center, other.center) >= area.radius_m + other.radius_m:
                 continue
             x, y = projection.to_xy(np.array([other.center]))[0]
-            # Points nearer this centre (the origin) than the other's: p . c <= |c|^2 / 2.
-            ring = _clip(ring, (float(x), float(y)), float(x * x + y * y) / 2)
-        if not ring:
-            return []
-        points = [LatLon(float(lat), float(lon)) for lat, lon in projection.to_latlon(np.array(ring))]
-        return [*points, points[0]]
+            length = math.hypot(x, y)
+            if length == 0:  # same centre: region_of keeps the first listed, so the later one loses all of it
+                if self.areas.index(other) < self.areas.index(area):
+                    outline = outline.difference(disc(other))
+                continue
+            ux, uy = x / length, y / length
+            # The half-plane of points nearer the other centre: beyond the bisector at length / 2 along (ux, uy).
+            near_other = Polygon(
+                [
+                    (ux * length / 2 - uy * reach, uy * length / 2 + ux * reach),
+                    (ux * length / 2 + uy * reach, uy * length / 2 - ux * reach),
+                    (ux * (length / 2 + reach) + uy * reach, uy * (length / 2 + reach) - ux * reach),
+                    (ux * (length / 2 + reach) - uy * reach, uy * (length / 2 + reach) + ux * reach),
+                ]
+            )
+            outline = outline.difference(disc(other).intersection(near_other))
+        pieces = [orient(piece, sign=1.0) for piece in getattr(outline, "geoms", [outline]) if piece.area > 0]
+        return [
+            [self._ring(projection, ring.coords) for ring in (piece.exterior, *piece.interiors)] for piece in pieces
+        ]
+
+    @staticmethod
+    def _ring(projection: Projection, coords: Sequence[Sequence[float]]) -> list[LatLon]:
+        return [LatLon(float(lat), float(lon)) for lat, lon in projection.to_latlon(np.array(coords))]
 
 
 def circle(center: LatLon, radius_m: float, vertices: int = BOUNDARY_VERTICES) -> list[LatLon]:
@@ -107,24 +135,6 @@ def circle(center: LatLon, radius_m: float, vertices: int = BOUNDARY_VERTICES) -
         )
         points.append(LatLon(math.degrees(lat2), math.degrees(lon2)))
     return points
-
-
-def _clip(ring: Sequence[Sequence[float]], normal: tuple[float, float], limit: float) -> list[tuple[float, float]]:
-    """Sutherland-Hodgman: the part of the convex polygon `ring` (x, y) where `x * nx + y * ny <= limit`."""
-    nx, ny = normal
-    kept: list[tuple[float, float]] = []
-    for index, current in enumerate(ring):
-        previous = ring[index - 1]
-        side_now = current[0] * nx + current[1] * ny - limit
-        side_before = previous[0] * nx + previous[1] * ny - limit
-        if (side_now <= 0) != (side_before <= 0):
-            share = side_before / (side_before - side_now)
-            kept.append(
-                (previous[0] + share * (current[0] - previous[0]), previous[1] + share * (current[1] - previous[1]))
-            )
-        if side_now <= 0:
-            kept.append((float(current[0]), float(current[1])))
-    return kept
 
 
 # The genesis regions registered by scripts/deploy.py.

@@ -35,11 +35,13 @@ Position = tuple[float, float]
 
 
 class BoundaryGeometry(BaseModel):
-    """A GeoJSON Polygon: one closed exterior ring, counterclockwise, positions `[lon, lat]` in degrees (WGS 84)."""
+    """A GeoJSON MultiPolygon, positions `[lon, lat]` in degrees (WGS 84): usually one polygon, more when
+    neighbours cut the disc apart, none when they take all of it."""
 
-    type: Literal["Polygon"] = "Polygon"
-    coordinates: list[list[Position]] = Field(
-        description="one ring of [longitude, latitude] positions in degrees, the first repeated last"
+    type: Literal["MultiPolygon"] = "MultiPolygon"
+    coordinates: list[list[list[Position]]] = Field(
+        description="polygons, each a list of closed rings of [longitude, latitude] positions in degrees (the first "
+        "repeated last): the exterior counterclockwise, then any holes clockwise"
     )
 
 
@@ -51,9 +53,10 @@ class BoundaryProperties(BaseModel):
 
 
 class BoundaryFeature(BaseModel):
-    """A region's outline: the points the backend places in it. A region is a disc (`center`, `radius_m`), cut
-    along the bisector with each overlapping region (a point in several discs belongs to the nearest centre);
-    the polygon follows the circle within 0.1 % of the radius."""
+    """A region's outline: the points the backend places in it. A region is a disc (`center`, `radius_m`) minus
+    what overlapping regions take: a point in several discs belongs to the nearest centre, so equal discs split
+    along the bisector and a larger disc keeps its rim beyond a smaller one. The rings follow the circles within
+    0.1 % of the radius."""
 
     type: Literal["Feature"] = "Feature"
     id: int = Field(description="the region id")
@@ -61,10 +64,12 @@ class BoundaryFeature(BaseModel):
     properties: BoundaryProperties
 
     @classmethod
-    def of(cls, area: RegionArea, ring: list[LatLon]) -> BoundaryFeature:
+    def of(cls, area: RegionArea, polygons: list[list[list[LatLon]]]) -> BoundaryFeature:
         return cls(
             id=area.region_id,
-            geometry=BoundaryGeometry(coordinates=[[_position(point) for point in ring]]),
+            geometry=BoundaryGeometry(
+                coordinates=[[[_position(point) for point in ring] for ring in polygon] for polygon in polygons]
+            ),
             properties=BoundaryProperties(
                 id=area.region_id, name=area.name, center=_position(area.center), radius_m=area.radius_m
             ),

@@ -31,7 +31,7 @@ def list_regions(session: SessionDep, chain: ChainDep, region_map: RegionMapDep)
 
 @router.get(
     "/boundaries",
-    summary="Every region's boundary, as a GeoJSON FeatureCollection of Polygons ([lon, lat])",
+    summary="Every region's boundary, as a GeoJSON FeatureCollection of MultiPolygons ([lon, lat])",
     response_model=BoundaryCollection,
 )
 def list_boundaries(region_map: RegionMapDep) -> BoundaryCollection:
@@ -47,10 +47,10 @@ def read_region(region_id: RegionId, session: SessionDep, chain: ChainDep, regio
 
 @router.get(
     "/{region_id}/boundary",
-    summary="A region's boundary, as a GeoJSON Feature (Polygon, [lon, lat]; properties id and name)",
+    summary="A region's boundary, as a GeoJSON Feature (MultiPolygon, [lon, lat]; properties id and name)",
     response_model=BoundaryFeature,
 )
 def read_boundary(region_id: RegionId, region_map: RegionMapDep) -> BoundaryFeature:
-    """The points the backend places in the region: its disc, cut along the bisector with each overlapping region
-    (the nearest centre wins). 404 for a region the backend's map does not have."""
+    """The points the backend places in the region: its disc minus what overlapping regions take (a point in
+    several discs belongs to the nearest centre). 404 for a region the backend's map does not have."""
     return _boundary(region_map, region_id)
