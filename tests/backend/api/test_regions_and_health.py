@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from api_helpers import VILLEURBANNE_FROM, VILLEURBANNE_TO, trace
 
 
@@ -51,6 +52,18 @@ def test_health_is_unavailable_when_the_chain_is_unreachable(settings, manifest,
         response = client.get("/health")
         assert response.status_code == 503 and response.json()["chain"] is False
         assert client.get("/regions").status_code == 503
+
+
+def test_the_openapi_document_is_valid_openapi_3_1(client):
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    validate(document)  # raises on any violation of the OpenAPI 3.1 schema
+    broken = {**document, "paths": {"/health": {"get": {"responses": {"200": {"content": {}}}}}}}  # no description
+    with pytest.raises(OpenAPIValidationError):
+        validate(broken)
 
 
 def test_every_route_is_documented_with_a_tag_and_a_summary(client):
