@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from coopride.api.deps import ChainDep, CurrentMember, SessionDep, SettingsDep, SignedIn
+from coopride.api.idempotency import IdempotencyKey, idempotent
 from coopride.models import Application, RelayedTransaction
 from coopride.models.enums import ApplicationStatus
 from coopride.schemas.common import RelayedTransactionPublic, TypedDataResponse
@@ -132,10 +133,23 @@ def deposit_data(
     response_model=RelayedTransactionPublic,
     status_code=status.HTTP_201_CREATED,
 )
-def deposit(body: DepositRequest, member: CurrentMember, session: SessionDep, chain: ChainDep) -> RelayedTransaction:
-    row = membership.deposit(session, chain, member, body.amount, body.deadline, signature_bytes(body.signature))
-    session.commit()
-    return row
+def deposit(
+    body: DepositRequest,
+    member: CurrentMember,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Relays your ERC-2612 permit and the deposit. A repeat of a relayed permit is refused (its nonce is spent);
+    with the same `Idempotency-Key` it gets the first answer and moves nothing."""
+
+    def work() -> RelayedTransaction:
+        return membership.deposit(session, chain, member, body.amount, body.deadline, signature_bytes(body.signature))
+
+    return idempotent(
+        session, request, member, idempotency_key, body, RelayedTransactionPublic, status.HTTP_201_CREATED, work
+    )
 
 
 @router.get(
@@ -162,13 +176,24 @@ def withdrawal_data(
     status_code=status.HTTP_201_CREATED,
 )
 def withdraw(
-    body: WithdrawalRequest, member: CurrentMember, session: SessionDep, chain: ChainDep
-) -> RelayedTransaction:
-    row = membership.withdraw(
-        session, chain, member, body.amount, body.from_earnings, body.deadline, signature_bytes(body.signature)
+    body: WithdrawalRequest,
+    member: CurrentMember,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Relays your signed Withdrawal. A repeat is refused (its nonce is spent); with the same `Idempotency-Key`
+    it gets the first answer and moves nothing."""
+
+    def work() -> RelayedTransaction:
+        return membership.withdraw(
+            session, chain, member, body.amount, body.from_earnings, body.deadline, signature_bytes(body.signature)
+        )
+
+    return idempotent(
+        session, request, member, idempotency_key, body, RelayedTransactionPublic, status.HTTP_201_CREATED, work
     )
-    session.commit()
-    return row
 
 
 @router.post(
@@ -177,10 +202,25 @@ def withdraw(
     response_model=RelayedTransactionPublic,
     status_code=status.HTTP_201_CREATED,
 )
-def claim(member: CurrentMember, session: SessionDep, chain: ChainDep) -> RelayedTransaction:
-    row = membership.claim(session, chain, member)
-    session.commit()
-    return row
+def claim(
+    member: CurrentMember,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Relays `claimSurplus` for you. 409 when there is nothing to claim (with the same `Idempotency-Key`: the
+    first answer)."""
+    return idempotent(
+        session,
+        request,
+        member,
+        idempotency_key,
+        None,
+        RelayedTransactionPublic,
+        status.HTTP_201_CREATED,
+        lambda: membership.claim(session, chain, member),
+    )
 
 
 @router.get(
