@@ -19,6 +19,7 @@ from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
 from coopride.db import init_db, make_engine
 from coopride.domain.regions import DEFAULT_REGION_MAP, RegionMap
+from coopride.services.locks import share_nonces
 from coopride.web import mount_web
 
 DESCRIPTION = """
@@ -60,6 +61,7 @@ def create_app(
         chain = ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
     engine = make_engine(settings.database_url)
     init_db(engine)
+    share_nonces(engine, chain.transactions)
 
     app = FastAPI(
         title="CoopRide",

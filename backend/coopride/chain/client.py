@@ -247,6 +247,7 @@ class ChainClient:
                     receipt_timeout=self.transactions.receipt_timeout,
                 )
                 self._senders[address] = sender
+            sender.nonce_guard = self.transactions.nonce_guard
             return sender
 
     def admit(

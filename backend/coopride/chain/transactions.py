@@ -5,8 +5,8 @@ signed batch before it is broadcast (see `coopride.settlement.worker`)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, cast
 
 from eth_account import Account
@@ -27,8 +27,17 @@ GAS_MARGIN_PERCENT = 20
 FEE_BUMP_NUMERATOR, FEE_BUMP_DENOMINATOR = 9, 8
 
 
+# Held from choosing a nonce to the broadcast by every process sending from `address` (see `exclusive_nonce`).
+NonceGuard = Callable[[str], AbstractContextManager[object]]
+
+
+def _one_process(_address: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 class SettlerTransactions:
-    """Everything sent from the settler key. Thread-safe: one lock serialises nonces within the process."""
+    """Everything sent from the settler key. Thread-safe: one lock serialises nonces within the process, and
+    `nonce_guard` across processes (a PostgreSQL advisory lock where several processes share the key)."""
 
     def __init__(
         self,
@@ -46,16 +55,17 @@ class SettlerTransactions:
         self._account = Account.from_key(settler_key)
         self.settler: ChecksumAddress = self._account.address
         self._send_lock = threading.RLock()
+        self.nonce_guard: NonceGuard = _one_process
 
     # ---------------------------------------------------------------- nonces
     @contextmanager
     def exclusive_nonce(self) -> Iterator[int]:
-        """Holds the settler's send lock and yields the next nonce the node will accept.
+        """Holds the settler's send lock and the nonce guard, and yields the next nonce the node will accept.
 
-        The settlement worker signs, persists and broadcasts inside this block so that no relay in this
-        process can take the nonce in between.
+        Relays and the settlement worker sign (the worker also persists) and broadcast inside this block, so that
+        no other sender of this key, in this process or another, can take the nonce in between.
         """
-        with self._send_lock:
+        with self._send_lock, self.nonce_guard(self.settler):
             yield self.pending_nonce()
 
     def pending_nonce(self) -> int:

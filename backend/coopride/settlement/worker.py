@@ -30,7 +30,8 @@ Several workers on one PostgreSQL database (issue 13), all sending from the ONE 
    takes the next ones. On SQLite (one process) trips are chosen and claimed as before (a guarded UPDATE).
 5. Nonces: from choosing the nonce to the broadcast, a worker holds a PostgreSQL advisory lock named after the
    settler address (session level, on a connection of its own: a dead process's lock goes with its connection)
-   besides the process's own nonce lock, so two workers never sign with the same nonce.
+   besides the process's own nonce lock, so two workers never sign with the same nonce. The API processes' relays
+   take the same lock (`services.locks.share_nonces`).
 6. Recovery: every batch row has an owner (the worker's id) and a lease (`lease_seconds`). A worker finishes its
    own unfinished batches (a restarted worker with the same id at once) and takes over another's only once that
    lease ran out, by a compare-and-set UPDATE that one worker wins. A lease that runs out under a worker that is
@@ -55,7 +56,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from fastapi import FastAPI
 from hexbytes import HexBytes
-from sqlalchemy import Engine, or_, text, update
+from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 from web3.exceptions import TimeExhausted
 from web3.types import TxReceipt
@@ -70,6 +71,7 @@ from coopride.db import init_db, make_engine
 from coopride.models import SettlementBatch, SettlementRetry, Trip, as_utc, stored_id, utcnow
 from coopride.models.enums import BatchStatus, DisputeStatus, TripStatus
 from coopride.services.attestation import Attester, attester_key_of, trace_problems
+from coopride.services.locks import share_nonces
 from coopride.services.trips import receipt_of
 from coopride.settlement.reconcile import reconcile_trips, record_settled, requeue
 
@@ -107,11 +109,6 @@ class SettlementHooks:
 
     after_persist: Callable[[SettlementBatch], None] | None = None  # a new batch or a re-signed version, stored
     after_broadcast: Callable[[SettlementBatch], None] | None = None
-
-
-def settler_lock_key(settler: str) -> int:
-    """The advisory lock key (a signed 64-bit integer) that serialises nonces of one settler address."""
-    return int.from_bytes(keccak(b"coopride settler nonce " + settler.lower().encode())[:8], "big", signed=True)
 
 
 def batch_id_for(chain_id: int, ledger: str, nonce: int, trip_ids: list[int]) -> bytes:
@@ -162,6 +159,7 @@ class SettlementWorker:
         self.lease_seconds = lease_seconds
         self._postgres = engine.dialect.name == "postgresql"
         self._run_lock = threading.Lock()
+        share_nonces(engine, chain.transactions)
 
     def _session(self) -> Session:
         # Objects stay readable after commit: a batch is passed on after it is stored.
@@ -188,25 +186,9 @@ class SettlementWorker:
 
     @contextmanager
     def _nonce(self) -> Iterator[int]:
-        """The next nonce, held until the block ends: across processes (PostgreSQL advisory lock) and threads."""
-        if not self._postgres:
-            with self.chain.transactions.exclusive_nonce() as nonce:
-                yield nonce
-            return
-        key = settler_lock_key(self.chain.transactions.settler)
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-            connection.commit()
-            try:
-                with self.chain.transactions.exclusive_nonce() as nonce:
-                    yield nonce
-            finally:
-                try:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    connection.commit()
-                except Exception:  # never hand a connection that may still hold the lock back to the pool
-                    connection.invalidate()
-                    raise
+        """The next nonce, held until the block ends: across threads and, on PostgreSQL, processes."""
+        with self.chain.transactions.exclusive_nonce() as nonce:
+            yield nonce
 
     # ---------------------------------------------------------------- passes
     def run_once(self, *, force: bool = False) -> SettlementReport:
