@@ -284,6 +284,11 @@ class ChainClient:
             )
         )
 
+    def relay_leave(self, member: str, deadline: int, signature: bytes) -> TxOutcome:
+        return self.transactions.transact(
+            self.membership.functions.leaveBySig(to_checksum_address(member), deadline, bytes(signature))
+        )
+
     def relay_permit_deposit(self, rider: str, amount: int, deadline: int, signature: bytes) -> TxOutcome:
         v, r, s = split_signature(bytes(signature))
         return self.transactions.transact(

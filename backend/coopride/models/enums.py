@@ -66,6 +66,7 @@ class RelayKind(StrEnum):
     """What a transaction the backend sent for a member (and paid for) did."""
 
     JOIN = "join"
+    LEAVE = "leave"
     DEPOSIT = "deposit"
     BALLOT = "ballot"
     PROPOSE = "propose"

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from coopride.models.applications import REASON_LENGTH, ApplicationBase
-from coopride.schemas.types import PUBLIC, HexSignature, RegionIdField, TokenAmount
+from coopride.schemas.types import PUBLIC, Deadline, HexSignature, RegionIdField, TokenAmount
 
 
 class ApplicationTypedData(BaseModel):
@@ -50,4 +50,11 @@ class WithdrawalRequest(BaseModel):
     amount: TokenAmount
     from_earnings: bool = Field(description="true: from driving earnings; false: from escrow")
     deadline: int = Field(ge=0, lt=2**256, description="the deadline in the signed Withdrawal")
+    signature: HexSignature
+
+
+class LeaveRequest(BaseModel):
+    """Leaving the cooperative: your signed `Leave` (`GET /members/me/leave/typed-data`)."""
+
+    deadline: Deadline
     signature: HexSignature

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from coopride.chain.client import ChainClient
 from coopride.chain.eip712 import application_typed_data as application_message
+from coopride.chain.eip712 import leave_typed_data as leave_message
 from coopride.chain.eip712 import permit_typed_data
 from coopride.chain.eip712 import withdrawal_typed_data as withdrawal_message
 from coopride.config import Settings
@@ -331,3 +332,22 @@ def claim(session: Session, chain: ChainClient, member: str) -> RelayedTransacti
         raise Conflict("nothing to claim")
     outcome = chain.relay_claim(member)
     return record_relayed(session, member, RelayKind.CLAIM, outcome, amount=str(amount))
+
+
+def _leave(chain: ChainClient, member: str, deadline: int) -> dict[str, Any]:
+    return leave_message(chain.manifest.domains["membership"], member, chain.membership_nonce(member), deadline)
+
+
+def leave_typed_data(chain: ChainClient, settings: Settings, member: str) -> dict[str, Any]:
+    """The EIP-712 `Leave` (Membership domain) for `member` to sign."""
+    return _leave(chain, member, signature_deadline(chain, settings))
+
+
+def leave(session: Session, chain: ChainClient, member: str, deadline: int, signature: bytes) -> RelayedTransaction:
+    """Relays `member`'s signed `Leave` (`Membership.leaveBySig`): the membership is burnt and the capital share paid
+    at admission goes back to the member's wallet. Escrow and earnings stay the member's to withdraw."""
+    require_live_deadline(chain, deadline)
+    capital_share = chain.capital_paid(member)
+    require_typed_signer(_leave(chain, member, deadline), signature, member, "leave")
+    outcome = chain.relay_leave(member, deadline, signature)
+    return record_relayed(session, member, RelayKind.LEAVE, outcome, amount=str(capital_share))

@@ -14,6 +14,7 @@ from coopride.schemas.members import (
     ApplicationPublic,
     ApplicationTypedData,
     DepositRequest,
+    LeaveRequest,
     RefusalRequest,
     WithdrawalRequest,
 )
@@ -159,7 +160,7 @@ def deposit(
 )
 def withdrawal_data(
     amount: Annotated[TokenAmount, Query()],
-    member: CurrentMember,
+    member: SignedIn,
     chain: ChainDep,
     settings: SettingsDep,
     from_earnings: Annotated[bool, Query(description="true: driving earnings; false: escrow")] = False,
@@ -177,14 +178,15 @@ def withdrawal_data(
 )
 def withdraw(
     body: WithdrawalRequest,
-    member: CurrentMember,
+    member: SignedIn,
     session: SessionDep,
     chain: ChainDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Relays your signed Withdrawal. A repeat is refused (its nonce is spent); with the same `Idempotency-Key`
-    it gets the first answer and moves nothing."""
+    """Relays your signed Withdrawal. Membership is not needed: a member who left takes their money back the same
+    way. A repeat is refused (its nonce is spent); with the same `Idempotency-Key` it gets the first answer and
+    moves nothing."""
 
     def work() -> RelayedTransaction:
         return membership.withdraw(
@@ -220,6 +222,40 @@ def claim(
         RelayedTransactionPublic,
         status.HTTP_201_CREATED,
         lambda: membership.claim(session, chain, member),
+    )
+
+
+@router.get(
+    "/me/leave/typed-data",
+    summary="The EIP-712 Leave to sign to leave the cooperative (your capital share comes back)",
+    response_model=TypedDataResponse,
+)
+def leave_data(member: CurrentMember, chain: ChainDep, settings: SettingsDep) -> TypedDataResponse:
+    return TypedDataResponse(typed_data=membership.leave_typed_data(chain, settings, member))
+
+
+@router.post(
+    "/me/leave",
+    summary="Leave the cooperative with a signed Leave (gas-free): membership burnt, capital share returned",
+    response_model=RelayedTransactionPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def leave(
+    body: LeaveRequest,
+    member: CurrentMember,
+    session: SessionDep,
+    chain: ChainDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Relays `Membership.leaveBySig`: your vote and membership end, the capital share you paid at admission goes
+    back to your wallet (`amount`), and your escrow and earnings stay yours to withdraw. You may apply again."""
+
+    def work() -> RelayedTransaction:
+        return membership.leave(session, chain, member, body.deadline, signature_bytes(body.signature))
+
+    return idempotent(
+        session, request, member, idempotency_key, body, RelayedTransactionPublic, status.HTTP_201_CREATED, work
     )
 
 
