@@ -100,7 +100,7 @@ class RewardsParameters(BaseModel):
 class CriticalMassParameters(BaseModel):
     model_config = _EXACT
     region_id: int
-    critical_mass: int
+    critical_mass: int = Field(description="active drivers needed to switch the region to operating")
 
 
 class SurplusParameters(BaseModel):
