@@ -124,10 +124,9 @@ class BaseUnits:
 
     @property
     def description(self) -> str:
-        bounds = f"from {self.minimum}, below {_BOUND_NAMES.get(self.below, self.below)}"
         return (
-            f"{self.token} amount: integer base units as a decimal string ({bounds}); "
-            f"GET /chain gives the {self.token}'s decimals"
+            f"{self.token} amount: integer base units written as a decimal string, at least {self.minimum} and "
+            f"below {_BOUND_NAMES.get(self.below, self.below)}; GET /chain gives the {self.token}'s decimals"
         )
 
     def _refuse(self, problem: str) -> PydanticCustomError:
