@@ -65,7 +65,8 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     # The rider funds escrow with a signed ERC-2612 permit, relayed.
     mint_fare_tokens(rider.address, DEPOSIT)
     permit = rider.get("/members/me/deposit/typed-data", params={"amount": DEPOSIT}).json()["typed_data"]
-    deposited = rider.post("/members/me/deposits", json={"amount": str(DEPOSIT), "deadline": permit["message"]["deadline"],
+    deposited = rider.post("/members/me/deposits", json={"amount": str(DEPOSIT),
+                                                         "deadline": permit["message"]["deadline"],
                                                          "signature": rider.sign_typed(permit)})
     assert deposited.status_code == 201, deposited.text
     assert chain_client.escrow_of(rider.address) == DEPOSIT
@@ -111,14 +112,16 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
 
     # Every figure in the statements is what the chain says.
     for trip in (solo_trip, ride):
-        assert _settled_event(chain_client, trip["id"]) == {"tx_hash": trip["tx_hash"], "fare": int(trip["fare_paid"]),
-                                                           "fee": int(trip["fee_paid"]), "shares": int(trip["shares_minted"])}
+        assert _settled_event(chain_client, trip["id"]) == {
+            "tx_hash": trip["tx_hash"], "fare": int(trip["fare_paid"]), "fee": int(trip["fee_paid"]),
+            "shares": int(trip["shares_minted"])}
     fee_bps = chain_client.parameters().fee_bps
     assert ride["fare_paid"] == ride["fare"] and int(ride["fee_paid"]) == int(ride["fare"]) * fee_bps // 10_000
 
     driving = driver.get(f"/members/{driver.address}/statement").json()
     assert sorted(driving["settled_trip_ids"]) == sorted([solo_trip["id"], ride["id"]])
-    assert driving["driving"]["fares_received"] == str(chain_client.earnings_of(driver.address)) == driving["chain"]["earnings"]
+    earnings = str(chain_client.earnings_of(driver.address))
+    assert driving["driving"]["fares_received"] == earnings == driving["chain"]["earnings"]
     assert driving["driving"]["shares_earned"] == str(chain_client.shares_of(driver.address)) == driving["chain"]["shares"]
     assert int(driving["driving"]["shares_earned"]) == int(solo_trip["shares_minted"]) + int(ride["shares_minted"])
 
@@ -128,7 +131,8 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
 
     stats = driver.get(f"/regions/{region.id}").json()
     assert stats["phase"] == "operating" and stats["trips_settled"] == region.critical_mass + 1
-    assert stats["fees_to_treasury"] == ride["fee_paid"] == str(chain_client.treasury_balance()) == stats["treasury_balance"]
+    treasury = str(chain_client.treasury_balance())
+    assert stats["fees_to_treasury"] == ride["fee_paid"] == treasury == stats["treasury_balance"]
 
     # Governance: a member proposes a lower fee; members vote with relayed ballots; the Timelock applies it.
     fee_change = {"kind": "fee", "fee_bps": 1_200, "description": "Lower the cooperative fee to 12 %"}

@@ -70,7 +70,8 @@ def test_an_answers_amount_is_an_int_inside_and_a_decimal_string_in_json():
     assert Answer(amount=5, shares="7").model_dump() == {"amount": 5, "shares": 7}  # a decimal string column
     schema = Answer.model_json_schema(mode="serialization")["properties"]
     assert schema["amount"]["type"] == "string" and schema["amount"]["pattern"] == "^[0-9]+$"
-    assert "fare token" in schema["amount"]["description"] and "share token" in schema["shares"]["anyOf"][0]["description"]
+    assert "fare token" in schema["amount"]["description"]
+    assert "share token" in schema["shares"]["anyOf"][0]["description"]
     for bad in (-1, "-1", True, 1.5):
         with pytest.raises(ValidationError):
             Answer(amount=bad, shares=None)
