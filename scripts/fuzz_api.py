@@ -120,7 +120,7 @@ def admitted_member_token(http: httpx.Client, region_id: int, mint) -> str:
     application = data["typed_data"]
     body = {
         "region_id": region_id,
-        "max_capital_share": int(application["message"]["maxCapitalShare"]),
+        "max_capital_share": str(application["message"]["maxCapitalShare"]),
         "deadline": int(application["message"]["deadline"]),
         "signature": "0x" + sign_typed_data(account.key, application).hex(),
         "permit_signature": "0x" + sign_typed_data(account.key, data["permit_typed_data"]).hex(),

@@ -328,7 +328,7 @@ class Wallet:
         """Signs the typed data (`data`, default fresh) and posts the application; returns the response."""
         data = data or self.application(region_id)
         typed, permit = data["typed_data"], data["permit_typed_data"]
-        body = {"region_id": region_id, "max_capital_share": typed["message"]["maxCapitalShare"],
+        body = {"region_id": region_id, "max_capital_share": str(typed["message"]["maxCapitalShare"]),
                 "deadline": typed["message"]["deadline"], "signature": self.sign_typed(typed),
                 "permit_signature": self.sign_typed(permit), **overrides}
         return self.post("/members/applications", json=body)

@@ -52,7 +52,7 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
         solo_ids[someone.address] = solo.json()["id"]
     solo_trip = wait_for_trip(driver, solo_ids[driver.address], "settled")
     assert solo_trip["status"] == "settled", solo_trip
-    assert (solo_trip["fare_paid"], solo_trip["fee_paid"]) == (0, 0) and int(solo_trip["shares_minted"]) > 0
+    assert (solo_trip["fare_paid"], solo_trip["fee_paid"]) == ("0", "0") and int(solo_trip["shares_minted"]) > 0
     for someone in others[: region.critical_mass - 1]:
         assert wait_for_trip(someone, solo_ids[someone.address], "settled")["status"] == "settled"
 
@@ -65,7 +65,8 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     # The rider funds escrow with a signed ERC-2612 permit, relayed.
     mint_fare_tokens(rider.address, DEPOSIT)
     permit = rider.get("/members/me/deposit/typed-data", params={"amount": DEPOSIT}).json()["typed_data"]
-    deposited = rider.post("/members/me/deposits", json={"amount": DEPOSIT, "deadline": permit["message"]["deadline"],
+    deposited = rider.post("/members/me/deposits", json={"amount": str(DEPOSIT),
+                                                         "deadline": permit["message"]["deadline"],
                                                          "signature": rider.sign_typed(permit)})
     assert deposited.status_code == 201, deposited.text
     assert chain_client.escrow_of(rider.address) == DEPOSIT
@@ -84,7 +85,7 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     booked = rider.post(f"/rides/requests/{request.json()['id']}/accept",
                         json={"signature": rider.sign_typed(authorisation.json()["typed_data"])})
     assert booked.status_code == 200 and booked.json()["status"] == "booked", booked.text
-    max_fare = booked.json()["max_fare"]
+    max_fare = int(booked.json()["max_fare"])  # every amount is a decimal string of base units
     assert chain_client.escrow_of(rider.address) == DEPOSIT - max_fare  # held for the booking
     picked_up = driver.post(f"/rides/requests/{request.json()['id']}/pickup")
     assert picked_up.status_code == 200, picked_up.text
@@ -103,7 +104,7 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
     logged = driver.post("/trips", json={"request_id": request.json()["id"], "fixes": fixes})
     assert logged.status_code == 201, logged.text
     ride = logged.json()
-    assert ride["status"] == "awaiting_signatures" and 0 < ride["fare"] <= max_fare
+    assert ride["status"] == "awaiting_signatures" and 0 < int(ride["fare"]) <= max_fare
     assert _sign_receipt(driver, ride["id"])["status"] == "queued"
     assert _sign_receipt(rider, ride["id"])["rider_signed"]
     ride = wait_for_trip(rider, ride["id"], "settled")
@@ -111,24 +112,27 @@ def test_a_cooperative_from_first_members_to_a_voted_fee_change(member, chain_cl
 
     # Every figure in the statements is what the chain says.
     for trip in (solo_trip, ride):
-        assert _settled_event(chain_client, trip["id"]) == {"tx_hash": trip["tx_hash"], "fare": trip["fare_paid"],
-                                                           "fee": trip["fee_paid"], "shares": int(trip["shares_minted"])}
+        assert _settled_event(chain_client, trip["id"]) == {
+            "tx_hash": trip["tx_hash"], "fare": int(trip["fare_paid"]), "fee": int(trip["fee_paid"]),
+            "shares": int(trip["shares_minted"])}
     fee_bps = chain_client.parameters().fee_bps
-    assert ride["fare_paid"] == ride["fare"] and ride["fee_paid"] == ride["fare"] * fee_bps // 10_000
+    assert ride["fare_paid"] == ride["fare"] and int(ride["fee_paid"]) == int(ride["fare"]) * fee_bps // 10_000
 
     driving = driver.get(f"/members/{driver.address}/statement").json()
     assert sorted(driving["settled_trip_ids"]) == sorted([solo_trip["id"], ride["id"]])
-    assert driving["driving"]["fares_received"] == chain_client.earnings_of(driver.address) == driving["chain"]["earnings"]
+    earnings = str(chain_client.earnings_of(driver.address))
+    assert driving["driving"]["fares_received"] == earnings == driving["chain"]["earnings"]
     assert driving["driving"]["shares_earned"] == str(chain_client.shares_of(driver.address)) == driving["chain"]["shares"]
     assert int(driving["driving"]["shares_earned"]) == int(solo_trip["shares_minted"]) + int(ride["shares_minted"])
 
     riding = rider.get(f"/members/{rider.address}/statement").json()
-    assert riding["riding"]["fares_paid"] == ride["fare_paid"] == DEPOSIT - chain_client.escrow_of(rider.address)
-    assert riding["chain"]["escrow"] == chain_client.escrow_of(rider.address)
+    assert riding["riding"]["fares_paid"] == ride["fare_paid"] == str(DEPOSIT - chain_client.escrow_of(rider.address))
+    assert riding["chain"]["escrow"] == str(chain_client.escrow_of(rider.address))
 
     stats = driver.get(f"/regions/{region.id}").json()
     assert stats["phase"] == "operating" and stats["trips_settled"] == region.critical_mass + 1
-    assert stats["fees_to_treasury"] == ride["fee_paid"] == chain_client.treasury_balance() == stats["treasury_balance"]
+    treasury = str(chain_client.treasury_balance())
+    assert stats["fees_to_treasury"] == ride["fee_paid"] == treasury == stats["treasury_balance"]
 
     # Governance: a member proposes a lower fee; members vote with relayed ballots; the Timelock applies it.
     fee_change = {"kind": "fee", "fee_bps": 1_200, "description": "Lower the cooperative fee to 12 %"}

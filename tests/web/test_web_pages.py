@@ -134,6 +134,6 @@ def test_the_local_tap_mints_100_test_tokens_to_the_address_asked(web_stack, cha
     someone = Account.create().address
     minted = httpx.post(web_stack.api_url + "/app/faucet", json={"address": someone})
     assert minted.status_code == 201
-    assert minted.json()["amount"] == 100 * 10**6 == chain.token_balance(someone)
+    assert int(minted.json()["amount"]) == 100 * 10**6 == chain.token_balance(someone)
     bad = httpx.post(web_stack.api_url + "/app/faucet", json={"address": "0x1234"})
     assert bad.status_code == 422

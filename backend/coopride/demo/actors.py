@@ -105,7 +105,7 @@ class Member:
             member=self,
             json={
                 "region_id": region_id,
-                "max_capital_share": typed["message"]["maxCapitalShare"],
+                "max_capital_share": str(typed["message"]["maxCapitalShare"]),
                 "deadline": typed["message"]["deadline"],
                 "signature": self.sign_typed(typed),
                 "permit_signature": self.sign_typed(data["permit_typed_data"]),
@@ -116,12 +116,14 @@ class Member:
         return application
 
     def deposit(self, api: Api, amount: int) -> Any:
-        typed = api.call("GET", "/members/me/deposit/typed-data", member=self, params={"amount": amount})["typed_data"]
+        typed = api.call("GET", "/members/me/deposit/typed-data", member=self, params={"amount": str(amount)})[
+            "typed_data"
+        ]
         return api.call(
             "POST",
             "/members/me/deposits",
             member=self,
-            json={"amount": amount, "deadline": typed["message"]["deadline"], "signature": self.sign_typed(typed)},
+            json={"amount": str(amount), "deadline": typed["message"]["deadline"], "signature": self.sign_typed(typed)},
         )
 
     def sign_receipt(self, api: Api, trip_id: int) -> Any:

@@ -60,8 +60,8 @@ def trips_from_api(api_trips: list[dict], fee_bps: int) -> list[SettledTrip]:
                 to_checksum_address(t["driver"]),
                 to_checksum_address(t["rider"]) if t["rider"] else None,
                 t["distance_metres"],
-                t["fare_paid"],
-                t["fee_paid"],
+                int(t["fare_paid"]),
+                int(t["fee_paid"]),
                 int(t["shares_minted"]),
                 t["tx_hash"],
                 award,
@@ -260,7 +260,7 @@ def check_against_chain(report: dict[str, Any], log: DayLog, chain: ChainClient,
         }
         same(f"proposal {key} ballots", log.ballots[key], ballots)
     fare_change = report["proposals"]["fare_change"]
-    expected_fare = fare_change["change"]["fare_per_km"] if fare_change["state"] == "Executed" else genesis_fare
+    expected_fare = int(fare_change["change"]["fare_per_km"]) if fare_change["state"] == "Executed" else genesis_fare
     same("Lyon 3e fare per km after the vote", expected_fare, fare_now)
 
     # Surplus: one distribution of the voted amount, each claim pro rata to shares.
@@ -288,11 +288,15 @@ def check_against_chain(report: dict[str, Any], log: DayLog, chain: ChainClient,
     for which, statement in report["statements"].items():
         address = statement["address"]
         same(f"{which} member shares (statement)", int(statement["driving"]["shares_earned"]), chain.shares_of(address))
-        same(f"{which} member earnings (statement)", statement["driving"]["fares_received"], chain.earnings_of(address))
+        same(
+            f"{which} member earnings (statement)",
+            int(statement["driving"]["fares_received"]),
+            chain.earnings_of(address),
+        )
         ridden = [t for t in chain_trips.values() if t.rider == address]
         paid = sum(t.fare + t.award for t in ridden)
-        same(f"{which} member fares paid (statement)", statement["riding"]["fares_paid"], paid)
-        same(f"{which} member escrow", statement["chain"]["escrow"], log.deposits.get(address, 0) - paid)
+        same(f"{which} member fares paid (statement)", int(statement["riding"]["fares_paid"]), paid)
+        same(f"{which} member escrow", int(statement["chain"]["escrow"]), log.deposits.get(address, 0) - paid)
 
     _check_special_rides(report, log, chain, manifest, chain_trips, same, problems)
 

@@ -125,7 +125,7 @@ def special_rides(log: DayLog, chain: ChainClient, all_trips: list[dict], fee_bp
         unconfirmed.append(
             {
                 **ride,
-                "fare_paid": trip["fare_paid"],
+                "fare_paid": int(trip["fare_paid"]),
                 "rider_signed": trip["rider_signed"],
                 "dispute_window": window,
                 "settled_at": settled_at,
@@ -248,7 +248,8 @@ def _statement_line(which: str, report: dict) -> str:
     return (
         f"{which} member {name} ({s['address']}): {d['metres_driven'] / 1000:.2f} km driven, "
         f"{d['metres_shared'] / 1000:.2f} km shared, {shares(int(d['shares_earned']))} shares, "
-        f"{tokens(d['fares_received'])} tEUR fares received, {tokens(s['chain']['earnings'])} tEUR to withdraw, "
+        f"{tokens(int(d['fares_received']))} tEUR fares received, {tokens(int(s['chain']['earnings']))} tEUR to "
+        "withdraw, "
         f"{len(s['votes'])} votes"
     )
 

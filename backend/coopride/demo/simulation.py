@@ -308,7 +308,7 @@ class Day:
     def _phase(self, phase: str, title: str, planned: list[PlannedTrip], riders_pool: list[Member]) -> None:
         region = self.api.call("GET", f"/regions/{REGION.region_id}")
         self.log.fare_per_km[phase] = (
-            region["fare_per_km"] if region["phase"] == "operating" else 0
+            int(region["fare_per_km"]) if region["phase"] == "operating" else 0
         )  # bootstrap charges none
         riders = [m for m in riders_pool if m.role == "rider"]
         task = self.progress.add_task(title, total=len(planned))
@@ -399,7 +399,7 @@ class Day:
     def _special_ride(self, trip: dict, carrier: Member, rider: Member) -> str | None:
         """The next ride that goes otherwise (SPECIAL_RIDES) if this one may be it: a ride with a fare whose rider
         is not the mediator (who must be no party to a dispute, and sets the example)."""
-        if not self.specials or not trip["fare"] or self.mediator in (carrier, rider):
+        if not self.specials or not int(trip["fare"]) or self.mediator in (carrier, rider):
             return None
         return self.specials.pop(0)
 
@@ -414,7 +414,7 @@ class Day:
             "GET",
             "/members/me/withdrawal/typed-data",
             member=rider,
-            params={"amount": amount, "from_earnings": False},
+            params={"amount": str(amount), "from_earnings": False},
             expect=(422,),
         )
         block = self.chain.block_number()
@@ -466,19 +466,19 @@ class Day:
                 "signature": rider.sign_typed(typed),
             },
         )
-        award = trip["fare"] // 2
+        award = int(trip["fare"]) // 2
         typed = self.api.call(
             "GET",
             f"/trips/{trip['id']}/resolution/typed-data",
             member=self.mediator,
-            params={"award": award, "reason": RESOLUTION_REASON},
+            params={"award": str(award), "reason": RESOLUTION_REASON},
         )["typed_data"]
         decided = self.api.call(
             "POST",
             f"/trips/{trip['id']}/resolution",
             member=self.mediator,
             json={
-                "award": award,
+                "award": str(award),
                 "reason": RESOLUTION_REASON,
                 "deadline": typed["message"]["deadline"],
                 "signature": self.mediator.sign_typed(typed),
@@ -492,9 +492,9 @@ class Day:
                 "rider": rider.address,
                 "by": disputed["dispute"]["by"],
                 "reason": disputed["dispute"]["reason"],
-                "fare": trip["fare"],
+                "fare": int(trip["fare"]),
                 "max_fare": int(booking["max_fare"]),
-                "award": decided["dispute"]["award"],
+                "award": int(decided["dispute"]["award"]),
                 "status": decided["dispute"]["status"],
                 "mediator": decided["dispute"]["mediator"],
                 "resolution_reason": decided["dispute"]["resolution_reason"],
@@ -551,7 +551,7 @@ class Day:
         change = {
             "kind": "region_fare",
             "region_id": REGION.region_id,
-            "fare_per_km": new_fare,
+            "fare_per_km": str(new_fare),
             "description": f"Raise Lyon 3e's fare from {old_fare / FARE_TOKEN_UNIT:.2f} to "
             f"{new_fare / FARE_TOKEN_UNIT:.2f} tEUR per km: drivers' costs went up",
         }
@@ -570,7 +570,7 @@ class Day:
         proposer = self.rng.choice(self.riders)
         change = {
             "kind": "distribute_surplus",
-            "amount": amount,
+            "amount": str(amount),
             "description": f"Share {amount / FARE_TOKEN_UNIT:.2f} tEUR of the treasury's surplus among members, "
             f"pro rata to shares; keep the rest as a reserve",
         }
@@ -582,7 +582,7 @@ class Day:
             claimed = self.api.call("POST", "/members/me/claim", member=member)
             self.log.claims[member.address] = int(claimed["amount"])
             self.progress.advance(task)
-        self.log.treasury_after = self.api.call("GET", f"/regions/{REGION.region_id}")["treasury_balance"]
+        self.log.treasury_after = int(self.api.call("GET", f"/regions/{REGION.region_id}")["treasury_balance"])
 
     def _decide(self, key: str, title: str, proposer: Member, change: dict, supports: dict[str, int]) -> None:
         """A member proposes with a signature, every member votes with a signed ballot, and once the vote is

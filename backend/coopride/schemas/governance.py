@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from coopride.models.enums import ProposalKind
 from coopride.models.relays import ProposalActions
+from coopride.schemas.common import TYPED_DATA
 from coopride.schemas.types import (
     PUBLIC,
     Address,
     Deadline,
+    FareAmount,
+    FareAmount96In,
     HexSignature,
+    PositiveFareAmountIn,
     RegionIdField,
+    ShareAmount,
+    ShareAmount96In,
     StoredText,
-    TokenAmount,
-    Uint96,
     Uint256Text,
 )
 
@@ -27,7 +31,7 @@ Description = Annotated[StoredText, Field(min_length=1, max_length=4000, descrip
 class RegionFareChange(BaseModel):
     kind: Literal[ProposalKind.REGION_FARE]
     region_id: RegionIdField
-    fare_per_km: Uint96 = Field(description="fare-token base units per km (GET /chain: the fare token's decimals)")
+    fare_per_km: FareAmount96In = Field(description="fare-token base units per km")
     description: Description
 
 
@@ -39,8 +43,8 @@ class FeeChange(BaseModel):
 
 class RewardsChange(BaseModel):
     kind: Literal[ProposalKind.REWARDS]
-    bootstrap_reward_per_km: Uint96 = Field(description="share-token base units (18 decimals) per km")
-    operating_reward_per_km: Uint96 = Field(description="share-token base units (18 decimals) per km")
+    bootstrap_reward_per_km: ShareAmount96In = Field(description="share-token base units per km while bootstrapping")
+    operating_reward_per_km: ShareAmount96In = Field(description="share-token base units per km once operating")
     description: Description
 
 
@@ -53,14 +57,16 @@ class CriticalMassChange(BaseModel):
 
 class SurplusDistribution(BaseModel):
     kind: Literal[ProposalKind.DISTRIBUTE_SURPLUS]
-    amount: TokenAmount = Field(description="fare-token base units moved from the treasury to shareholders, pro rata")
+    amount: PositiveFareAmountIn = Field(
+        description="fare-token base units moved from the treasury to shareholders, pro rata"
+    )
     description: Description
 
 
 class TreasurySpend(BaseModel):
     kind: Literal[ProposalKind.SPEND_TREASURY]
     to: Address
-    amount: TokenAmount = Field(description="fare-token base units paid from the treasury")
+    amount: PositiveFareAmountIn = Field(description="fare-token base units paid from the treasury")
     description: Description
 
 
@@ -68,6 +74,61 @@ ProposalCreate = Annotated[
     RegionFareChange | FeeChange | RewardsChange | CriticalMassChange | SurplusDistribution | TreasurySpend,
     Field(discriminator="kind", examples=[{"kind": "fee", "fee_bps": 1200, "description": "Lower the fee to 12 %"}]),
 ]
+
+
+# A recorded proposal's parameters (`ProposalPublic.parameters`): the change's fields but its kind and description.
+_EXACT = ConfigDict(extra="forbid")
+
+
+class RegionFareParameters(BaseModel):
+    model_config = _EXACT
+    region_id: int
+    fare_per_km: FareAmount = Field(description="fare-token base units per km")
+
+
+class FeeParameters(BaseModel):
+    model_config = _EXACT
+    fee_bps: int = Field(description="basis points: 1500 = 15 %")
+
+
+class RewardsParameters(BaseModel):
+    model_config = _EXACT
+    bootstrap_reward_per_km: ShareAmount = Field(description="share-token base units per km while bootstrapping")
+    operating_reward_per_km: ShareAmount = Field(description="share-token base units per km once operating")
+
+
+class CriticalMassParameters(BaseModel):
+    model_config = _EXACT
+    region_id: int
+    critical_mass: int = Field(description="active drivers needed to switch the region to operating")
+
+
+class SurplusParameters(BaseModel):
+    model_config = _EXACT
+    amount: FareAmount = Field(description="fare-token base units distributed to shareholders")
+
+
+class TreasurySpendParameters(BaseModel):
+    model_config = _EXACT
+    to: str
+    amount: FareAmount = Field(description="fare-token base units paid from the treasury")
+
+
+ProposalParameters = (
+    RegionFareParameters
+    | FeeParameters
+    | RewardsParameters
+    | CriticalMassParameters
+    | SurplusParameters
+    | TreasurySpendParameters
+)
+
+_PARAMETERS: TypeAdapter[ProposalParameters] = TypeAdapter(ProposalParameters)
+
+
+def proposal_parameters(stored: dict[str, Any]) -> ProposalParameters:
+    """A recorded proposal's parameters (a JSON column), shaped as its kind's."""
+    return _PARAMETERS.validate_python(stored)
 
 
 class ProposalDraft(ProposalActions):
@@ -78,7 +139,7 @@ class ProposalDraft(ProposalActions):
     values: list[str] = CallValues
     proposal_id: str = Field(description="decimal uint256: the Governor's hashProposal, signed as proposalHash")
     deadline: int = Field(description="unix seconds; post the signature before it")
-    typed_data: dict[str, Any] = Field(description="sign with eth_signTypedData_v4")
+    typed_data: dict[str, Any] = Field(description=TYPED_DATA)
 
 
 class ProposalSubmit(BaseModel):
@@ -109,7 +170,7 @@ class ProposalPublic(ProposalActions):
     eta: int | None = Field(description="unix seconds from which a queued proposal may be executed")
     requested_by: str | None = Field(description="the member who proposed it through this backend, if any")
     kind: ProposalKind | None
-    parameters: dict[str, Any] | None
+    parameters: ProposalParameters | None = Field(description="the change's fields, if proposed through this backend")
     tx_hash: str | None
     block_number: int | None = Field(description="the block number of the proposing transaction, if relayed here")
 

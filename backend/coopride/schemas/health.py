@@ -13,7 +13,8 @@ class Health(BaseModel):
 
 class TokenInfo(BaseModel):
     """An ERC-20 token the API counts amounts in. Every amount of it in the API is an integer number of base
-    units; one whole token is `10 ** decimals` base units (an amount of 2500000 with 6 decimals shows as 2.5)."""
+    units written as a decimal string; one whole token is `10 ** decimals` base units ("2500000" with 6 decimals
+    shows as 2.5)."""
 
     address: str = Field(description="the token contract, checksummed")
     symbol: str = Field(description="the token's ERC-20 symbol")
@@ -25,6 +26,8 @@ class ChainInfo(BaseModel):
 
     chain_id: int = Field(description="EIP-155 chain id (the `chainId` of every EIP-712 domain)")
     block_number: int = Field(description="the node's latest block number")
-    fare_token: TokenInfo = Field(description="fares, deposits, escrow, earnings, fees, treasury and capital shares")
-    share_token: TokenInfo = Field(description="CoopShare: co-op shares earned per verified kilometre (18 decimals)")
+    fare_token: TokenInfo = Field(
+        description="fares, deposits, escrow, earnings, fees, treasury, capital shares and awards"
+    )
+    share_token: TokenInfo = Field(description="CoopShare: co-op shares earned per verified kilometre, rewards")
     contracts: dict[str, str] = Field(description="every deployed contract's address, checksummed, by name")

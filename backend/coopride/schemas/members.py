@@ -8,23 +8,32 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from coopride.models.applications import REASON_LENGTH, ApplicationBase
-from coopride.schemas.types import PUBLIC, Deadline, HexSignature, RegionIdField, TokenAmount
+from coopride.schemas.common import TYPED_DATA
+from coopride.schemas.types import (
+    PUBLIC,
+    Deadline,
+    FareAmount,
+    FareAmountIn,
+    HexSignature,
+    PositiveFareAmountIn,
+    RegionIdField,
+)
 
 
 class ApplicationTypedData(BaseModel):
     """Sign both with `eth_signTypedData_v4` and post them to `POST /members/applications`."""
 
-    typed_data: dict[str, Any] = Field(description="the EIP-712 Application (Membership domain)")
+    typed_data: dict[str, Any] = Field(description="the EIP-712 Application (Membership domain); " + TYPED_DATA)
     permit_typed_data: dict[str, Any] = Field(
         description="the ERC-2612 Permit for the capital share: spender the RideLedger, value maxCapitalShare, "
-        "same deadline"
+        "same deadline; " + TYPED_DATA
     )
-    capital_share: str = Field(description="fare-token units collected at admission (decimal string)")
+    capital_share: FareAmount = Field(description="fare-token base units collected at admission")
 
 
 class ApplicationCreate(BaseModel):
     region_id: RegionIdField
-    max_capital_share: int = Field(ge=0, lt=2**256, description="the Application's maxCapitalShare")
+    max_capital_share: FareAmountIn = Field(description="fare-token base units: the Application's maxCapitalShare")
     deadline: int = Field(ge=0, lt=2**63, description="the deadline in both signed messages (unix seconds)")
     signature: HexSignature
     permit_signature: HexSignature
@@ -34,6 +43,7 @@ class ApplicationPublic(ApplicationBase):
     model_config = PUBLIC  # type: ignore[assignment]
 
     id: int
+    max_capital_share: FareAmount = Field(description="fare-token base units: the most the applicant pays at admission")  # type: ignore[assignment]
 
 
 class RefusalRequest(BaseModel):
@@ -41,13 +51,13 @@ class RefusalRequest(BaseModel):
 
 
 class DepositRequest(BaseModel):
-    amount: TokenAmount
+    amount: PositiveFareAmountIn
     deadline: int = Field(ge=0, lt=2**256, description="the deadline in the signed permit")
     signature: HexSignature
 
 
 class WithdrawalRequest(BaseModel):
-    amount: TokenAmount
+    amount: PositiveFareAmountIn
     from_earnings: bool = Field(description="true: from driving earnings; false: from escrow")
     deadline: int = Field(ge=0, lt=2**256, description="the deadline in the signed Withdrawal")
     signature: HexSignature

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from coopride.domain.geo import LatLon
 from coopride.domain.regions import RegionArea
 from coopride.models.enums import RegionPhase
+from coopride.schemas.types import FareAmount, ShareAmount
 
 
 class RegionStats(BaseModel):
@@ -17,15 +18,17 @@ class RegionStats(BaseModel):
     phase: RegionPhase = Field(description='"bootstrap" or "operating" (chain)')
     members: int = Field(description="members registered in the region (chain)")
     critical_mass: int = Field(description="members needed to switch to operating (chain)")
-    fare_per_km: int = Field(description="fare-token base units per km (chain; GET /chain: the token's decimals)")
+    fare_per_km: FareAmount = Field(description="fare-token base units per km (chain)")
     trips_logged: int = Field(description="non-void trips in the database")
     trips_settled: int = Field(description="trips settled on chain (a count)")
     metres_verified: int = Field(description="metres the logged trips' traces verified")
     metres_shared: int = Field(description="metres driven with a rider (verified)")
     metres_settled: int = Field(description="metres of the settled trips")
-    shares_minted: str = Field(description="share-token base units (18 decimals) minted by this region's settled trips")
-    fees_to_treasury: int = Field(description="fare-token base units the region's settled fares paid to the treasury")
-    treasury_balance: int = Field(
+    shares_minted: ShareAmount = Field(description="share-token base units minted by this region's settled trips")
+    fees_to_treasury: FareAmount = Field(
+        description="fare-token base units the region's settled fares paid to the treasury"
+    )
+    treasury_balance: FareAmount = Field(
         description="fare-token base units in the cooperative's whole treasury, all regions (chain)"
     )
 

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coopride.models.base import stored_id
 from coopride.models.rides import OfferBase, OfferTerms, PickupWindow, RideRequestBase, TripOffer
-from coopride.schemas.types import PUBLIC, Deadline, HexSignature, LatLonIn
+from coopride.schemas.types import PUBLIC, Deadline, FareAmount, HexSignature, LatLonIn
 
 
 class OfferCreate(OfferTerms):
@@ -71,6 +71,11 @@ class RideRequestCreate(PickupWindow):
 class RideRequestPublic(RideRequestBase):
     model_config = PUBLIC  # type: ignore[assignment]
     id: int
+    fare_per_km: FareAmount = Field(description="fare-token base units per km: the region's fare when quoted")
+    quoted_fare: FareAmount = Field(description="fare-token base units; 0 in a bootstrap region")
+    max_fare: FareAmount | None = Field(
+        default=None, description="fare-token base units held for the booking (its maxFare)"
+    )
     seat: int | None = Field(
         default=None, description="the offer's seat this request holds, from its match until it is cancelled"
     )

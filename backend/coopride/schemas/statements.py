@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from coopride.models.enums import TripRole, TripStatus
 from coopride.schemas.common import RelayedTransactionPublic
 from coopride.schemas.trips import DisputePublic
+from coopride.schemas.types import FareAmount, ShareAmount
 
 
 class StatementTrip(BaseModel):
@@ -15,11 +16,11 @@ class StatementTrip(BaseModel):
     region_id: int
     distance_metres: int
     shared: bool
-    fare_signed: int = Field(description="the most the rider agreed to pay")
+    fare_signed: FareAmount = Field(description="fare-token base units: the most the rider agreed to pay")
     status: TripStatus
-    fare_paid: int | None
-    fee_paid: int | None
-    shares_minted: str | None
+    fare_paid: FareAmount | None = Field(description="fare-token base units the settlement took from the rider")
+    fee_paid: FareAmount | None = Field(description="fare-token base units of the fare that went to the treasury")
+    shares_minted: ShareAmount | None = Field(description="share-token base units the trip minted to its driver")
     batch_id: str | None
     tx_hash: str | None
     block_number: int | None
@@ -38,26 +39,30 @@ class DrivingTotals(BaseModel):
     metres_driven: int = Field(description="verified metres of non-void trips as driver")
     metres_shared: int = Field(description="of which with a rider on board")
     metres_settled: int = Field(description="of which settled on chain")
-    shares_earned: str = Field(description="shares minted to you by settled trips (18 decimals)")
-    fares_received: int = Field(
-        description="settled fares and mediators' awards minus the cooperative fee, fare-token units"
+    shares_earned: ShareAmount = Field(description="share-token base units minted to you by settled trips")
+    fares_received: FareAmount = Field(
+        description="fare-token base units: settled fares and mediators' awards minus the cooperative fee"
     )
-    fees_paid_to_treasury: int = Field(description="the cooperative fee on your settled trips and awards")
+    fees_paid_to_treasury: FareAmount = Field(
+        description="fare-token base units: the cooperative fee on your settled trips and awards"
+    )
 
 
 class RidingTotals(BaseModel):
     metres_ridden: int
-    fares_paid: int = Field(description="what settled trips and mediators' awards took from your escrow")
+    fares_paid: FareAmount = Field(
+        description="fare-token base units settled trips and mediators' awards took from your escrow"
+    )
 
 
 class ChainBalances(BaseModel):
     """Read live from the chain when the statement was built."""
 
     is_member: bool
-    shares: str
-    escrow: int
-    earnings: int
-    claimable_surplus: int
+    shares: ShareAmount = Field(description="share-token base units you hold")
+    escrow: FareAmount = Field(description="fare-token base units in your escrow (free and held)")
+    earnings: FareAmount = Field(description="fare-token base units you earned driving, to withdraw")
+    claimable_surplus: FareAmount = Field(description="fare-token base units of distributed surplus to claim")
 
 
 class Statement(BaseModel):

@@ -12,7 +12,7 @@ from coopride.domain.traces import Fix
 from coopride.models.base import stored_id
 from coopride.models.enums import DisputeStatus
 from coopride.models.trips import Trip, TripBase
-from coopride.schemas.types import PUBLIC, Deadline, HexSignature, Uint96
+from coopride.schemas.types import PUBLIC, Deadline, FareAmount, FareAmount96In, HexSignature, ShareAmount
 
 DisputeReason = Field(min_length=1, max_length=500, description="why, in a sentence (stored on chain in the event)")
 
@@ -60,7 +60,7 @@ class DisputePublic(BaseModel):
     status: DisputeStatus
     reason: str | None
     by: str | None
-    award: int | None
+    award: FareAmount | None = Field(description="fare-token base units the mediator awarded the driver, fee included")
     resolution_reason: str | None
     tx_hash: str | None
     mediator: str | None
@@ -86,6 +86,14 @@ class TripPublic(TripBase):
     model_config = PUBLIC  # type: ignore[assignment]
 
     id: int
+    fare: FareAmount = Field(description="fare-token base units: the fare of the receipt (0 for a solo trip)")
+    fare_paid: FareAmount | None = Field(default=None, description="fare-token base units the settlement took")
+    fee_paid: FareAmount | None = Field(
+        default=None, description="fare-token base units of it that went to the treasury"
+    )
+    shares_minted: ShareAmount | None = Field(  # type: ignore[assignment]  # a decimal string column
+        default=None, description="share-token base units minted to the driver"
+    )
     driver_signed: bool
     rider_signed: bool = Field(description="the rider confirmed the receipt (the fare goes before the window ends)")
     dispute: DisputePublic | None
@@ -113,7 +121,7 @@ class DisputeIn(BaseModel):
 class ResolutionIn(BaseModel):
     """A mediator's signed `Resolution` (`GET /trips/{id}/resolution/typed-data?award=&reason=`)."""
 
-    award: Uint96 = Field(description="fare-token units paid to the driver (fee included), 0..maxFare")
+    award: FareAmount96In = Field(description="fare-token base units paid to the driver (fee included), 0..maxFare")
     reason: str = DisputeReason
     deadline: Deadline
     signature: HexSignature

@@ -18,7 +18,7 @@ from coopride.chain.types import ProposalInfo, ProposalState
 from coopride.config import Settings
 from coopride.models import Proposal, RelayedTransaction
 from coopride.models.enums import ProposalKind, RelayKind
-from coopride.schemas.governance import ProposalDraft, ProposalPublic
+from coopride.schemas.governance import ProposalDraft, ProposalPublic, proposal_parameters
 from coopride.services.errors import Conflict, Forbidden, Invalid, NotFound
 from coopride.services.relays import record_relayed, require_live_deadline, signature_deadline
 from coopride.services.signatures import require_typed_signer
@@ -204,7 +204,7 @@ def public(info: ProposalInfo, recorded: Proposal | None, quorum: int | None = N
         calldatas=info.calldatas,
         requested_by=recorded.proposer if recorded else None,
         kind=recorded.kind if recorded else None,
-        parameters=recorded.parameters if recorded else None,
+        parameters=proposal_parameters(recorded.parameters) if recorded else None,
         tx_hash=recorded.tx_hash if recorded else None,
         block_number=recorded.block_number if recorded else None,
     )

@@ -108,7 +108,7 @@ def application_typed_data(
     return {
         "typed_data": _application(chain, address, region_id, share, deadline),
         "permit_typed_data": _permit(chain, address, share, deadline),
-        "capital_share": str(share),
+        "capital_share": share,
     }
 
 

@@ -2,8 +2,8 @@
 
 Every settled trip carries its trip id, the settlement transaction hash and block number: the
 RideLedger's `TripSettled(tripId, fare, fee, shares)` log in that transaction is the proof. Every
-relayed join, deposit, claim and ballot carries its transaction hash and block. Share amounts are
-decimal strings (18 decimals overflow JSON-safe integers).
+relayed join, deposit, claim and ballot carries its transaction hash and block. Amounts are ints here; the API
+writes them as decimal strings (`coopride.schemas.types`).
 """
 
 from __future__ import annotations
@@ -56,11 +56,12 @@ def _shares_total(session: Session, where: ColumnElement[bool]) -> list[ColumnEl
     return [_total(high, where), _total(low, where)]
 
 
-def _shares_value(parts: Sequence[Any]) -> str:
+def _shares_value(parts: Sequence[Any]) -> int:
     if len(parts) == 1:
-        return str(int(parts[0]))
+        return int(parts[0])
     high, low = parts
-    return str(int(high) * 10**_SPLIT_DIGITS + int(low))
+    total: int = int(high) * 10**_SPLIT_DIGITS + int(low)
+    return total
 
 
 def _dispute(row: Any) -> DisputePublic | None:
@@ -211,7 +212,7 @@ def member_statement(session: Session, chain: ChainClient, address: str, *, full
     with chain.reads.pinned():
         balances = ChainBalances(
             is_member=chain.is_member(address),
-            shares=str(chain.shares_of(address)),
+            shares=chain.shares_of(address),
             escrow=chain.escrow_of(address),
             earnings=chain.earnings_of(address),
             claimable_surplus=chain.claimable(address),
@@ -274,7 +275,7 @@ _NO_TRIPS: dict[str, Any] = {
     "metres_verified": 0,
     "metres_shared": 0,
     "metres_settled": 0,
-    "shares_minted": "0",
+    "shares_minted": 0,
     "fees_to_treasury": 0,
 }
 

@@ -22,7 +22,7 @@ from web3 import Web3
 
 from coopride.chain.client import TRANSIENT_ERRORS, ChainClient
 from coopride.config import ANVIL_DEV_DEPLOYER_KEY, Settings
-from coopride.schemas.types import Address
+from coopride.schemas.types import Address, FareAmount
 
 router = APIRouter(prefix="/app", tags=["web app"], include_in_schema=False)
 
@@ -123,7 +123,7 @@ def config(request: Request) -> dict[str, Any]:
 
 class WalletFacts(BaseModel):
     address: str
-    fare_token_balance: int
+    fare_token_balance: FareAmount
     is_member: bool
     region_id: int | None
     is_mediator: bool
@@ -148,7 +148,7 @@ class FaucetRequest(BaseModel):
 
 class FaucetMint(BaseModel):
     address: str
-    amount: int
+    amount: FareAmount
     tx_hash: str
     block_number: int
 

@@ -42,10 +42,10 @@ def request_body(origin=RIDE_FROM, destination=RIDE_TO) -> dict:
 def deposit(wallet, amount: int) -> None:
     """Mints `amount` test fare tokens to the wallet and deposits them into its escrow with a relayed permit."""
     wallet.mint(amount)
-    permit = wallet.get("/members/me/deposit/typed-data", params={"amount": amount})
+    permit = wallet.get("/members/me/deposit/typed-data", params={"amount": str(amount)})
     assert permit.status_code == 200, permit.text
     typed = permit.json()["typed_data"]
-    done = wallet.post("/members/me/deposits", json={"amount": amount, "deadline": typed["message"]["deadline"],
+    done = wallet.post("/members/me/deposits", json={"amount": str(amount), "deadline": typed["message"]["deadline"],
                                                      "signature": wallet.sign_typed(typed)})
     assert done.status_code in (200, 201), done.text
 

@@ -68,10 +68,10 @@ def test_a_mediator_decides_an_open_dispute_from_the_command_line(operator, book
     assert listed.exit_code == 0, listed.output
     assert f"trip {trip['id']}" in listed.output and "dropped two streets away" in listed.output
     assert driver.address in listed.output and rider.address in listed.output and "disputed by the rider" in listed.output
-    max_fare = request["max_fare"]
+    max_fare = int(request["max_fare"])
     assert f"maxFare {max_fare / 10**6:,.2f} tEUR" in listed.output and "since 20" in listed.output
 
-    award = trip["fare"] // 2
+    award = int(trip["fare"]) // 2
     args = ("decide", str(trip["id"]), "--award", str(award), "--reason", "half the ride was a detour")
     no_key = operator(*args)
     assert no_key.exit_code == 1 and "no mediator key" in no_key.output
@@ -90,7 +90,7 @@ def test_a_mediator_decides_an_open_dispute_from_the_command_line(operator, book
     assert chain_client.earnings_of(driver.address) == earnings + award - fee
     assert chain_client.escrow_of(rider.address) == RIDER_ESCROW - award
     shown = rider.get(f"/trips/{trip['id']}").json()["dispute"]
-    assert (shown["status"], shown["award"], shown["mediator"]) == ("resolved_paid", award, mediator.address)
+    assert (shown["status"], shown["award"], shown["mediator"]) == ("resolved_paid", str(award), mediator.address)
     assert shown["resolution_reason"] == "half the ride was a detour"
     assert "no open disputes" in operator("disputes").output
     again = operator(*args, COOPRIDE_MEDIATOR_KEY=mediator.account.key.hex())
@@ -102,7 +102,7 @@ def test_release_stale_frees_a_booking_never_driven_once_no_receipt_can_use_it(o
     from brownie import chain
 
     driver, rider, request = booked_ride(escrow=RIDER_ESCROW)
-    assert chain_client.escrow_of(rider.address) == RIDER_ESCROW - request["max_fare"]
+    assert chain_client.escrow_of(rider.address) == RIDER_ESCROW - int(request["max_fare"])
     nothing = operator("release-stale")
     assert nothing.exit_code == 0 and "0 stale holds released" in nothing.output
 

@@ -116,12 +116,12 @@ def test_a_members_signed_proposal_is_recorded_on_chain_with_the_member_as_propo
 @pytest.mark.parametrize(
     "change, function, args",
     [
-        ({"kind": "region_fare", "region_id": 1, "fare_per_km": 600_000}, "setRegionFare", [1, 600_000]),
-        ({"kind": "rewards", "bootstrap_reward_per_km": 2 * 10**18, "operating_reward_per_km": 10**18},
+        ({"kind": "region_fare", "region_id": 1, "fare_per_km": "600000"}, "setRegionFare", [1, 600_000]),
+        ({"kind": "rewards", "bootstrap_reward_per_km": str(2 * 10**18), "operating_reward_per_km": str(10**18)},
          "setRewards", [2 * 10**18, 10**18]),
         ({"kind": "critical_mass", "region_id": 2, "critical_mass": 3}, "setCriticalMass", [2, 3]),
-        ({"kind": "distribute_surplus", "amount": 5 * 10**6}, "distributeSurplus", [5 * 10**6]),
-        ({"kind": "spend_treasury", "to": "0x" + "ab" * 20, "amount": 10**6}, "spendTreasury",
+        ({"kind": "distribute_surplus", "amount": "5000000"}, "distributeSurplus", [5 * 10**6]),
+        ({"kind": "spend_treasury", "to": to_checksum_address("0x" + "ab" * 20), "amount": "1000000"}, "spendTreasury",
          [to_checksum_address("0x" + "ab" * 20), 10**6]),
     ],
 )
@@ -129,6 +129,8 @@ def test_every_kind_of_change_becomes_its_ledger_call(voters, treasury, chain_cl
     response = _propose(voters[0], {**change, "description": f"change {change['kind']}"})
     assert response.status_code == 201, response.text
     assert response.json()["calldatas"] == [chain_client.ledger.encode_abi(function, args=args)]
+    # the recorded parameters come back as sent: amounts as decimal strings, counts and ids as integers
+    assert response.json()["parameters"] == {name: value for name, value in change.items() if name != "kind"}
 
 
 def test_a_proposal_signed_by_another_wallet_is_refused_and_nothing_is_proposed(voters, chain_client, wallet):
@@ -178,11 +180,14 @@ def test_proposing_the_same_change_twice_is_a_conflict_until_reworded(voters, ch
     [
         ({"kind": "fee", "fee_bps": 20_000}, "less than or equal to 10000"),
         ({"kind": "dissolve"}, "does not match any of the expected tags"),
-        ({"kind": "region_fare", "region_id": 77, "fare_per_km": 1}, "unknown region 77"),
+        ({"kind": "region_fare", "region_id": 77, "fare_per_km": "1"}, "unknown region 77"),
+        ({"kind": "region_fare", "region_id": 1, "fare_per_km": 600_000}, "got a JSON number"),
+        ({"kind": "region_fare", "region_id": 1, "fare_per_km": str(2**96)}, "below 2**96"),
+        ({"kind": "rewards", "bootstrap_reward_per_km": "1e18", "operating_reward_per_km": "1"}, "not digits only"),
         ({"kind": "fee", "fee_bps": "cheap"}, "valid integer"),
-        ({"kind": "distribute_surplus", "amount": 1}, "the treasury holds 0 fare-token units, less than the 1"),
-        ({"kind": "spend_treasury", "to": "0x1234", "amount": 1}, "not an Ethereum address"),
-        ({"kind": "spend_treasury", "to": "0x" + "ab" * 20, "amount": 0}, "greater than 0"),
+        ({"kind": "distribute_surplus", "amount": "1"}, "the treasury holds 0 fare-token units, less than the 1"),
+        ({"kind": "spend_treasury", "to": "0x1234", "amount": "1"}, "not an Ethereum address"),
+        ({"kind": "spend_treasury", "to": "0x" + "ab" * 20, "amount": "0"}, "at least 1"),
         ({"kind": "fee", "fee_bps": 1, "description": "nul \x00 inside"}, "without NUL"),
         ({"kind": "fee", "fee_bps": 1, "description": "x" * 4001}, "too_long"),
     ],
@@ -288,7 +293,7 @@ def test_a_passed_proposal_is_queued_then_executed_through_the_api(voters, chain
 
 def test_a_voted_treasury_payment_reaches_its_recipient(voters, treasury, chain, chain_client, manifest):
     recipient = "0x" + "cd" * 20
-    change = {"kind": "spend_treasury", "to": recipient, "amount": treasury, "description": "Pay the map licence"}
+    change = {"kind": "spend_treasury", "to": recipient, "amount": str(treasury), "description": "Pay the map licence"}
     proposal_id = _proposal_id(voters[0], change)
     _advance(chain, 2)
     for me in voters:

@@ -41,14 +41,15 @@ def test_a_member_who_left_can_no_longer_offer_rides_but_takes_the_escrow_back(m
                                                                               chain_client):
     me = member(bootstrap_region)
     deposit(me, 2_000_000)
-    assert _leave(me).status_code == 201
+    left = _leave(me)
+    assert left.status_code == 201, left.text
 
     assert me.post("/offers", json=offer_body(LYON_FROM, LYON_TO)).status_code == 403
     assert me.get("/members/me/leave/typed-data").status_code == 403
     data = me.get("/members/me/withdrawal/typed-data", params={"amount": 2_000_000, "from_earnings": False})
     assert data.status_code == 200, data.text
     typed = data.json()["typed_data"]
-    withdrawn = me.post("/members/me/withdrawals", json={"amount": 2_000_000, "from_earnings": False,
+    withdrawn = me.post("/members/me/withdrawals", json={"amount": "2000000", "from_earnings": False,
                                                          "deadline": typed["message"]["deadline"],
                                                          "signature": me.sign_typed(typed)})
     assert withdrawn.status_code == 201, withdrawn.text

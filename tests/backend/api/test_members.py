@@ -82,7 +82,7 @@ def test_an_application_whose_signed_fields_differ_is_refused(wallet, chain_clie
     me = wallet().mint(CAPITAL_SHARE)
     data = me.application(bootstrap_region)
     for change in ({"deadline": data["typed_data"]["message"]["deadline"] + 1}, {"region_id": 1},
-                   {"max_capital_share": CAPITAL_SHARE + 1}):
+                   {"max_capital_share": str(CAPITAL_SHARE + 1)}):
         assert me.apply(bootstrap_region, data, **change).status_code == 403, change
     assert not chain_client.is_member(me.address)
 
@@ -123,7 +123,7 @@ def test_applying_to_an_unknown_region_is_refused(wallet):
     response = me.get("/members/application/typed-data", params={"region_id": 999})
     assert response.status_code == 422
     assert response.json()["detail"] == "unknown region 999"
-    posted = me.post("/members/applications", json={"region_id": 999, "max_capital_share": 1, "deadline": 2**40,
+    posted = me.post("/members/applications", json={"region_id": 999, "max_capital_share": "1", "deadline": 2**40,
                                                      "signature": "0x" + "11" * 65,
                                                      "permit_signature": "0x" + "11" * 65})
     assert posted.status_code == 422 and posted.json()["detail"] == "unknown region 999"
@@ -131,13 +131,14 @@ def test_applying_to_an_unknown_region_is_refused(wallet):
 
 @pytest.mark.parametrize("body, reason", [
     ({"region_id": 0}, "greater than or equal to 1"),
-    ({"max_capital_share": -1}, "greater than or equal to 0"),
+    ({"max_capital_share": "-1"}, "is not digits only"),
+    ({"max_capital_share": 1}, "got a JSON number"),
     ({"deadline": 2**64}, "less than"),
     ({"signature": "0x1234"}, "65 bytes"),
     ({"permit_signature": "nothex"}, "not hex"),
 ])
 def test_malformed_applications_are_validation_errors(wallet, bootstrap_region, body, reason):
-    valid = {"region_id": bootstrap_region, "max_capital_share": 1, "deadline": 2**40,
+    valid = {"region_id": bootstrap_region, "max_capital_share": "1", "deadline": 2**40,
              "signature": "0x" + "11" * 65, "permit_signature": "0x" + "11" * 65}
     response = wallet().post("/members/applications", json={**valid, **body})
     assert response.status_code == 422 and reason in response.text
@@ -148,7 +149,7 @@ def test_applying_as_a_member_is_a_conflict(member, bootstrap_region):
     response = me.get("/members/application/typed-data", params={"region_id": bootstrap_region})
     assert response.status_code == 409
     assert "already a member" in response.json()["detail"]
-    again = me.post("/members/applications", json={"region_id": bootstrap_region, "max_capital_share": 1,
+    again = me.post("/members/applications", json={"region_id": bootstrap_region, "max_capital_share": "1",
                                                    "deadline": 2**40, "signature": "0x" + "11" * 65,
                                                    "permit_signature": "0x" + "11" * 65})
     assert again.status_code == 409 and "already a member" in again.json()["detail"]
@@ -295,7 +296,7 @@ def test_a_permit_deposit_moves_tokens_into_escrow(member, bootstrap_region, cha
     typed = me.get("/members/me/deposit/typed-data", params={"amount": 4_000_000})
     assert typed.status_code == 200, typed.text
     data = typed.json()["typed_data"]
-    response = me.post("/members/me/deposits", json={"amount": 4_000_000, "deadline": data["message"]["deadline"],
+    response = me.post("/members/me/deposits", json={"amount": "4000000", "deadline": data["message"]["deadline"],
                                                      "signature": me.sign_typed(data)})
     assert response.status_code == 201, response.text
     assert chain_client.escrow_of(me.address) == 4_000_000
@@ -307,7 +308,7 @@ def test_a_deposit_above_the_wallet_balance_is_refused(member, bootstrap_region,
     me = member(bootstrap_region)
     mint_fare_tokens(me.address, 1_000)
     data = me.get("/members/me/deposit/typed-data", params={"amount": 5_000}).json()["typed_data"]
-    response = me.post("/members/me/deposits", json={"amount": 5_000, "deadline": data["message"]["deadline"],
+    response = me.post("/members/me/deposits", json={"amount": "5000", "deadline": data["message"]["deadline"],
                                                      "signature": me.sign_typed(data)})
     assert response.status_code == 422
     assert "holds 1000" in response.json()["detail"]
@@ -318,7 +319,7 @@ def test_a_permit_signed_for_another_amount_is_refused(member, bootstrap_region,
     me = member(bootstrap_region)
     mint_fare_tokens(me.address, 10_000)
     data = me.get("/members/me/deposit/typed-data", params={"amount": 1_000}).json()["typed_data"]
-    response = me.post("/members/me/deposits", json={"amount": 9_000, "deadline": data["message"]["deadline"],
+    response = me.post("/members/me/deposits", json={"amount": "9000", "deadline": data["message"]["deadline"],
                                                      "signature": me.sign_typed(data)})
     assert response.status_code == 403
     assert chain_client.escrow_of(me.address) == 0
@@ -335,7 +336,7 @@ def test_deposits_need_membership_and_a_positive_amount(wallet, member, bootstra
 def _deposit(me, amount: int) -> None:
     me.mint(amount)
     data = me.get("/members/me/deposit/typed-data", params={"amount": amount}).json()["typed_data"]
-    response = me.post("/members/me/deposits", json={"amount": amount, "deadline": data["message"]["deadline"],
+    response = me.post("/members/me/deposits", json={"amount": str(amount), "deadline": data["message"]["deadline"],
                                                      "signature": me.sign_typed(data)})
     assert response.status_code == 201, response.text
 
@@ -354,7 +355,7 @@ def test_a_signed_withdrawal_returns_escrow_to_the_wallet_without_ether(member, 
     assert data["primaryType"] == "Withdrawal" and data["domain"]["verifyingContract"] == manifest.address("RideLedger")
     assert data["message"] == {"account": me.address, "fromEarnings": False, "amount": 1_000_000,
                                "nonce": chain_client.ledger_nonce(me.address), "deadline": data["message"]["deadline"]}
-    response = me.post("/members/me/withdrawals", json={"amount": 1_000_000, "from_earnings": False,
+    response = me.post("/members/me/withdrawals", json={"amount": "1000000", "from_earnings": False,
                                                         "deadline": data["message"]["deadline"],
                                                         "signature": me.sign_typed(data)})
     assert response.status_code == 201, response.text
@@ -373,11 +374,11 @@ def test_withdrawals_beyond_the_balance_or_signed_by_another_are_refused(member,
     earnings = _withdrawal_data(me, 1, from_earnings=True)
     assert earnings.status_code == 422 and "earnings holds 0" in earnings.json()["detail"]
     data = _withdrawal_data(me, 500).json()["typed_data"]
-    forged = me.post("/members/me/withdrawals", json={"amount": 500, "from_earnings": False,
+    forged = me.post("/members/me/withdrawals", json={"amount": "500", "from_earnings": False,
                                                       "deadline": data["message"]["deadline"],
                                                       "signature": wallet().sign_typed(data)})
     assert forged.status_code == 403
-    other_amount = me.post("/members/me/withdrawals", json={"amount": 400, "from_earnings": False,
+    other_amount = me.post("/members/me/withdrawals", json={"amount": "400", "from_earnings": False,
                                                             "deadline": data["message"]["deadline"],
                                                             "signature": me.sign_typed(data)})
     assert other_amount.status_code == 403

@@ -37,14 +37,15 @@ def test_a_request_in_an_operating_region_is_quoted_at_the_chain_fare(member, op
     estimated = round(GreatCircleDistance().road_metres(LatLon(**RIDE_FROM), LatLon(**RIDE_TO)))
     fare_per_km = chain_client.region(operating_region).fare_per_km
     assert body["region_id"] == operating_region and body["estimated_metres"] == estimated
-    assert body["fare_per_km"] == fare_per_km and body["quoted_fare"] == quote_fare(estimated, fare_per_km) > 0
+    assert body["fare_per_km"] == str(fare_per_km) and body["quoted_fare"] == str(quote_fare(estimated, fare_per_km))
+    assert int(body["quoted_fare"]) > 0
     assert body["status"] == "open"
 
 
 def test_a_request_in_a_bootstrap_region_rides_free(member, bootstrap_region):
     rider = member(bootstrap_region)
     body = rider.post("/rides/requests", json=request_body(VILLEURBANNE_FROM, VILLEURBANNE_TO)).json()
-    assert body["region_id"] == bootstrap_region and body["quoted_fare"] == 0
+    assert body["region_id"] == bootstrap_region and body["quoted_fare"] == "0"
 
 
 def test_posting_a_request_matches_it_to_a_fitting_offer(member, operating_region):
@@ -162,7 +163,7 @@ def test_accepting_books_the_seat_with_the_riders_fare_authorisation(member, ope
     accepted = accept(rider, request["id"])
     assert accepted.status_code == 200, accepted.text
     booked = accepted.json()
-    assert booked["status"] == "booked" and booked["max_fare"] == message["maxFare"]
+    assert booked["status"] == "booked" and booked["max_fare"] == str(message["maxFare"])
     assert booked["authorisation_tx_hash"]
     hold = chain_client.hold_of(request["trip_id"], driver.address, rider.address)
     assert (hold.state, hold.max_fare, hold.expiry) == (HoldState.ACTIVE, message["maxFare"], message["expiry"])

@@ -73,8 +73,8 @@ def test_a_booked_ride_is_queued_once_the_driver_signed_and_the_rider_may_confir
     fare_per_km = chain_client.region(operating_region).fare_per_km
     assert trip["id"] == request["trip_id"]  # the booking's trip id, authorised on chain
     assert trip["status"] == "awaiting_signatures" and trip["rider"] == rider.address and trip["dispute"] is None
-    assert 0 < trip["fare"] <= request["max_fare"]
-    assert trip["fare"] == min(quote_fare(trip["distance_metres"], fare_per_km), request["max_fare"])
+    assert 0 < int(trip["fare"]) <= int(request["max_fare"])
+    assert int(trip["fare"]) == min(quote_fare(trip["distance_metres"], fare_per_km), int(request["max_fare"]))
     assert _receipt(driver, trip["id"]) == _receipt(rider, trip["id"])
     assert _receipt(driver, trip["id"])["domain"]["verifyingContract"] == chain_client.ledger.address
 
@@ -98,13 +98,15 @@ def test_a_confirmed_ride_settles_and_both_statements_prove_it(booked_ride, chai
     settled = driver.get(f"/trips/{trip['id']}").json()
     assert settled["status"] == "settled", (settled, report)
     assert chain_client.is_settled(trip["id"])
-    assert settled["fare_paid"] == trip["fare"] and chain_client.escrow_of(rider.address) == 5_000_000 - trip["fare"]
+    assert settled["fare_paid"] == trip["fare"]
+    assert chain_client.escrow_of(rider.address) == 5_000_000 - int(trip["fare"])
     driver_statement = driver.get(f"/members/{driver.address}/statement").json()
     row = driver_statement["trips"][0]
     assert row["trip_id"] == trip["id"] and row["tx_hash"] == settled["tx_hash"] and row["block_number"]
     assert driver_statement["driving"]["metres_shared"] == trip["distance_metres"]
-    assert driver_statement["driving"]["fares_received"] == settled["fare_paid"] - settled["fee_paid"]
-    assert driver_statement["driving"]["fares_received"] == chain_client.earnings_of(driver.address)
+    fares_received = int(driver_statement["driving"]["fares_received"])
+    assert fares_received == int(settled["fare_paid"]) - int(settled["fee_paid"])
+    assert fares_received == chain_client.earnings_of(driver.address)
     assert driver_statement["driving"]["shares_earned"] == str(chain_client.shares_of(driver.address))
     assert driver_statement["settled_trip_ids"] == [trip["id"]]
     rider_statement = rider.get(f"/members/{rider.address}/statement").json()
@@ -129,7 +131,7 @@ def test_a_signature_over_other_terms_is_refused(booked_ride):
     driver, rider, request = booked_ride()
     trip = _log(driver, trace(RIDE_FROM, RIDE_TO), request["id"]).json()
     cheaper = _receipt(rider, trip["id"])
-    cheaper["message"]["fare"] = trip["fare"] // 2
+    cheaper["message"]["fare"] = int(trip["fare"]) // 2
     response = _sign(rider, trip["id"], rider.sign_typed(cheaper))
     assert response.status_code == 403
     assert rider.get(f"/trips/{trip['id']}").json()["status"] == "awaiting_signatures"
@@ -151,7 +153,7 @@ def _withdraw(party, amount):
     if typed.status_code != 200:
         return typed
     data = typed.json()["typed_data"]
-    return party.post("/members/me/withdrawals", json={"amount": amount, "from_earnings": False,
+    return party.post("/members/me/withdrawals", json={"amount": str(amount), "from_earnings": False,
                                                        "deadline": data["message"]["deadline"],
                                                        "signature": party.sign_typed(data)})
 
@@ -160,10 +162,10 @@ def test_a_rider_who_withdraws_everything_after_accepting_cannot_leave_the_drive
                                                                                         app):
     driver, rider, request = booked_ride()
     free = chain_client.escrow_of(rider.address)
-    assert free == 20_000_000 - request["max_fare"]
+    assert free == 20_000_000 - int(request["max_fare"])
     assert _withdraw(rider, free).status_code in (200, 201)
     assert chain_client.escrow_of(rider.address) == 0
-    refused = _withdraw(rider, request["max_fare"])  # what the booking holds is not the rider's to take
+    refused = _withdraw(rider, int(request["max_fare"]))  # what the booking holds is not the rider's to take
     assert 400 <= refused.status_code < 500, refused.text
 
     trip = _log(driver, trace(RIDE_FROM, RIDE_TO, ends_ago=1), request["id"]).json()
@@ -171,9 +173,9 @@ def test_a_rider_who_withdraws_everything_after_accepting_cannot_leave_the_drive
     _past_the_window(chain_client, trip)
     assert _settle(app, chain_client).settled == [trip["id"]]
     paid = driver.get(f"/trips/{trip['id']}").json()
-    assert paid["fare_paid"] == trip["fare"] > 0
-    assert chain_client.earnings_of(driver.address) == paid["fare_paid"] - paid["fee_paid"]
-    assert chain_client.escrow_of(rider.address) == request["max_fare"] - trip["fare"]  # the rest of the hold
+    assert paid["fare_paid"] == trip["fare"] and int(trip["fare"]) > 0
+    assert chain_client.earnings_of(driver.address) == int(paid["fare_paid"]) - int(paid["fee_paid"])
+    assert chain_client.escrow_of(rider.address) == int(request["max_fare"]) - int(trip["fare"])  # the rest of the hold
 
 
 @pytest.fixture
@@ -202,7 +204,7 @@ def _resolve(mediator, trip_id, award, reason):
     if typed.status_code != 200:
         return typed
     data = typed.json()["typed_data"]
-    return mediator.post(f"/trips/{trip_id}/resolution", json={"award": award, "reason": reason,
+    return mediator.post(f"/trips/{trip_id}/resolution", json={"award": str(award), "reason": reason,
                                                               "deadline": data["message"]["deadline"],
                                                               "signature": mediator.sign_typed(data)})
 
@@ -228,15 +230,15 @@ def test_a_dispute_holds_the_trip_until_a_mediator_decides_and_both_statements_s
     assert _resolve(driver, trip["id"], 1, "mine").status_code == 403  # a party, and no mediator
     assert _resolve(member(operating_region), trip["id"], 1, "not a mediator").status_code == 403
     too_much = mediator.get(f"/trips/{trip['id']}/resolution/typed-data",
-                            params={"award": request["max_fare"] + 1, "reason": "too much"})
+                            params={"award": int(request["max_fare"]) + 1, "reason": "too much"})
     assert too_much.status_code == 422
 
-    award = trip["fare"] // 2
+    award = int(trip["fare"]) // 2
     earnings = chain_client.earnings_of(driver.address)
     decided = _resolve(mediator, trip["id"], award, "half the ride was a detour")
     assert decided.status_code == 200, decided.text
     shown = decided.json()["dispute"]
-    assert (shown["status"], shown["award"], shown["resolution_reason"]) == ("resolved_paid", award,
+    assert (shown["status"], shown["award"], shown["resolution_reason"]) == ("resolved_paid", str(award),
                                                                              "half the ride was a detour")
     assert shown["mediator"] == mediator.address and shown["resolution_tx_hash"]
     fee = award * chain_client.parameters().fee_bps // 10_000
@@ -249,10 +251,10 @@ def test_a_dispute_holds_the_trip_until_a_mediator_decides_and_both_statements_s
     for party in (driver, rider):
         statement = party.get(f"/members/{party.address}/statement").json()
         [row] = statement["trips"]
-        assert row["dispute"]["status"] == "resolved_paid" and row["dispute"]["award"] == award
+        assert row["dispute"]["status"] == "resolved_paid" and row["dispute"]["award"] == str(award)
         assert row["dispute"]["resolution_reason"] == "half the ride was a detour"
-    assert driver.get(f"/members/{driver.address}/statement").json()["driving"]["fares_received"] == award - fee
-    assert rider.get(f"/members/{rider.address}/statement").json()["riding"]["fares_paid"] == award
+    assert driver.get(f"/members/{driver.address}/statement").json()["driving"]["fares_received"] == str(award - fee)
+    assert rider.get(f"/members/{rider.address}/statement").json()["riding"]["fares_paid"] == str(award)
 
 
 def test_a_solo_trip_cannot_be_disputed_and_strangers_cannot_dispute(member, bootstrap_region, booked_ride):
@@ -294,7 +296,7 @@ def test_only_the_booked_driver_logs_the_ride(booked_ride, member, operating_reg
 def test_solo_movement_in_a_bootstrap_region_needs_only_the_drivers_signature(member, bootstrap_region):
     driver = member(bootstrap_region)
     trip = _log(driver, trace(VILLEURBANNE_FROM, VILLEURBANNE_TO)).json()
-    assert trip["status"] == "awaiting_signatures" and trip["rider"] is None and trip["fare"] == 0
+    assert trip["status"] == "awaiting_signatures" and trip["rider"] is None and trip["fare"] == "0"
     assert trip["region_id"] == bootstrap_region and trip["distance_metres"] > 1_000
     assert _receipt(driver, trip["id"])["message"]["rider"] == "0x" + "0" * 40
     assert _sign(driver, trip["id"]).json()["status"] == "queued"
@@ -342,8 +344,8 @@ def test_a_ride_ended_early_charges_only_the_kilometres_ridden(booked_ride, chai
     trip = _log(driver, fixes, request["id"]).json()
     assert trip["status"] == "awaiting_signatures", trip
     fare_per_km = chain_client.region(operating_region).fare_per_km
-    assert trip["fare"] == quote_fare(trip["distance_metres"], fare_per_km)
-    assert trip["fare"] < request["quoted_fare"] * 0.6
+    assert int(trip["fare"]) == quote_fare(trip["distance_metres"], fare_per_km)
+    assert int(trip["fare"]) < int(request["quoted_fare"]) * 0.6
 
 
 def test_a_ride_ended_early_cannot_log_kilometres_after_the_rider_left(booked_ride, app):

@@ -15,7 +15,7 @@ def test_the_same_signed_application_sent_at_once_admits_one_member(wallet, live
     data = applicant.application(bootstrap_region)
     applicant.mint(int(data["capital_share"]))
     typed, permit = data["typed_data"], data["permit_typed_data"]
-    body = {"region_id": bootstrap_region, "max_capital_share": typed["message"]["maxCapitalShare"],
+    body = {"region_id": bootstrap_region, "max_capital_share": str(typed["message"]["maxCapitalShare"]),
             "deadline": typed["message"]["deadline"], "signature": applicant.sign_typed(typed),
             "permit_signature": applicant.sign_typed(permit)}
 

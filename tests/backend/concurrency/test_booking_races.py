@@ -98,7 +98,7 @@ def test_the_same_trip_posted_at_once_is_logged_once_and_settled_once(member, sw
     report = _settle(app, chain_client)
     assert report.settled == [trip["id"]], report
     assert chain_client.is_settled(trip["id"])
-    assert chain_client.escrow_of(rider.address) == ESCROW - trip["fare"]  # paid once
+    assert chain_client.escrow_of(rider.address) == ESCROW - int(trip["fare"])  # paid once
     assert _settle(app, chain_client).settled == []
 
 

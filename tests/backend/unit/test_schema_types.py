@@ -9,7 +9,17 @@ from fastapi import FastAPI, Path, Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from coopride.schemas.types import BaseUnits, ChainRegionId, RowId, Uint256Text
+from coopride.schemas.types import (
+    ChainRegionId,
+    FareAmount,
+    FareAmount96In,
+    FareAmountIn,
+    PositiveFareAmountIn,
+    RowId,
+    ShareAmount,
+    ShareAmount96In,
+    Uint256Text,
+)
 
 
 @pytest.mark.parametrize("value", [0, -1, 2**63, 2**64, 10**30])
@@ -50,13 +60,57 @@ def test_a_uint256_in_decimal_digits():
             adapter.validate_python(bad)
 
 
-def test_base_units_are_written_as_decimal_strings():
-    class Amount(BaseModel):
-        amount: BaseUnits
+def test_an_answers_amount_is_an_int_inside_and_a_decimal_string_in_json():
+    class Answer(BaseModel):
+        amount: FareAmount
+        shares: ShareAmount | None
 
     big = 2**200 + 1
-    assert Amount(amount=big).model_dump_json() == f'{{"amount":"{big}"}}'
-    assert Amount(amount=5).model_dump() == {"amount": 5}
-    assert Amount.model_json_schema(mode="serialization")["properties"]["amount"]["type"] == "string"
-    with pytest.raises(ValidationError):
-        Amount(amount=-1)
+    assert Answer(amount=big, shares=None).model_dump_json() == f'{{"amount":"{big}","shares":null}}'
+    assert Answer(amount=5, shares="7").model_dump() == {"amount": 5, "shares": 7}  # a decimal string column
+    schema = Answer.model_json_schema(mode="serialization")["properties"]
+    assert schema["amount"]["type"] == "string" and schema["amount"]["pattern"] == "^[0-9]+$"
+    assert "fare token" in schema["amount"]["description"]
+    assert "share token" in schema["shares"]["anyOf"][0]["description"]
+    for bad in (-1, "-1", True, 1.5):
+        with pytest.raises(ValidationError):
+            Answer(amount=bad, shares=None)
+
+
+@pytest.mark.parametrize("bad, reason", [
+    (5, "got a JSON number"), (5.0, "got a JSON number"), (True, "got bool"), (None, "got NoneType"),
+    ("-1", "not digits only"), ("+5", "not digits only"), (" 5", "not digits only"), ("5 ", "not digits only"),
+    ("", "not digits only"), ("1e3", "not digits only"), ("0x10", "not digits only"), ("5.0", "not digits only"),
+    ("\u0663", "not digits only"), ("0", "at least 1"), (str(2**256), "below 2**256"), ("9" * 5000, "below 2**256"),
+])
+def test_a_requests_amount_is_a_decimal_string_in_range(bad, reason):
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(PositiveFareAmountIn).validate_python(bad)
+    assert reason in str(refused.value) and "fare-token base units" in str(refused.value)
+
+
+def test_request_amounts_at_their_bounds():
+    assert TypeAdapter(PositiveFareAmountIn).validate_python(str(2**256 - 1)) == 2**256 - 1
+    assert TypeAdapter(PositiveFareAmountIn).validate_python("007") == 7
+    assert TypeAdapter(FareAmountIn).validate_python("0") == 0
+    assert TypeAdapter(FareAmount96In).validate_python(str(2**96 - 1)) == 2**96 - 1
+    for uint96 in (FareAmount96In, ShareAmount96In):
+        with pytest.raises(ValidationError, match="below 2\\*\\*96"):
+            TypeAdapter(uint96).validate_python(str(2**96))
+    with pytest.raises(ValidationError, match="share-token"):
+        TypeAdapter(ShareAmount96In).validate_python(10**18)
+
+
+def test_an_amount_in_a_query_is_a_decimal_string_too():
+    app = FastAPI()
+
+    @app.get("/quote")
+    def quote(amount: Annotated[PositiveFareAmountIn, Query()]) -> dict:
+        return {"doubled": str(amount * 2)}
+
+    client = TestClient(app)
+    assert client.get("/quote", params={"amount": "21"}).json() == {"doubled": "42"}
+    for bad in ("-1", "1e3", " 5", "", "+5", str(2**256), "0"):
+        assert client.get("/quote", params={"amount": bad}).status_code == 422, bad
+    parameter = client.get("/openapi.json").json()["paths"]["/quote"]["get"]["parameters"][0]
+    assert parameter["schema"]["type"] == "string" and parameter["schema"]["pattern"] == "^[0-9]+$"

@@ -28,7 +28,7 @@ def health(session: SessionDep, chain: ChainDep) -> JSONResponse:
     response_model=ChainInfo,
 )
 def chain_info(chain: ChainDep) -> ChainInfo:
-    """Amounts in the API are integer base units of a token: divide by `10 ** decimals` of `fare_token` (fares,
-    deposits, earnings, fees, treasury, capital share) or `share_token` (co-op shares) to show them. 503 when the
-    chain node is unreachable."""
+    """Every amount in the API is a decimal string of integer base units of a token: divide by `10 ** decimals`
+    of `fare_token` (fares, deposits, escrow, earnings, fees, treasury, capital shares, awards) or `share_token`
+    (co-op shares, rewards) to show it. 503 when the chain node is unreachable."""
     return health_check.chain_info(chain)

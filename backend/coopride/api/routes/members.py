@@ -19,7 +19,7 @@ from coopride.schemas.members import (
     WithdrawalRequest,
 )
 from coopride.schemas.statements import Statement
-from coopride.schemas.types import Address, TokenAmount, signature_bytes
+from coopride.schemas.types import Address, PositiveFareAmountIn, signature_bytes
 from coopride.services import membership, statements
 
 router = APIRouter(prefix="/members", tags=["members"])
@@ -123,7 +123,7 @@ def refuse_application(
     "/me/deposit/typed-data", summary="ERC-2612 permit to sign for an escrow deposit", response_model=TypedDataResponse
 )
 def deposit_data(
-    amount: Annotated[TokenAmount, Query()], member: CurrentMember, chain: ChainDep, settings: SettingsDep
+    amount: Annotated[PositiveFareAmountIn, Query()], member: CurrentMember, chain: ChainDep, settings: SettingsDep
 ) -> TypedDataResponse:
     return TypedDataResponse(typed_data=membership.deposit_typed_data(chain, settings, member, amount))
 
@@ -159,7 +159,7 @@ def deposit(
     response_model=TypedDataResponse,
 )
 def withdrawal_data(
-    amount: Annotated[TokenAmount, Query()],
+    amount: Annotated[PositiveFareAmountIn, Query()],
     member: SignedIn,
     chain: ChainDep,
     settings: SettingsDep,

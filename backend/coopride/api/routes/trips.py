@@ -8,14 +8,14 @@ from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep,
 from coopride.api.idempotency import IdempotencyKey, idempotent
 from coopride.schemas.common import SignatureIn, TypedDataResponse
 from coopride.schemas.trips import DisputeIn, ResolutionIn, TripCreate, TripPublic
-from coopride.schemas.types import RowId, signature_bytes
+from coopride.schemas.types import FareAmount96In, RowId, signature_bytes
 from coopride.services import trips
 
 router = APIRouter(prefix="/trips", tags=["trips"])
 
 TripId = Annotated[RowId, Path(description="trip id (the on-chain tripId)")]
 ReasonQuery = Annotated[str, Query(min_length=1, max_length=500, description="why, in a sentence")]
-AwardQuery = Annotated[int, Query(ge=0, lt=2**96, description="fare-token units paid to the driver, fee included")]
+AwardQuery = Annotated[FareAmount96In, Query(description="fare-token base units paid to the driver, fee included")]
 
 
 @router.post(

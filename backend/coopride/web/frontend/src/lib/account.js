@@ -1,6 +1,7 @@
 // Wallet-level facts the API does not give in one place: tokens in the wallet, membership (public chain reads).
 import { api } from "./api.js";
 import { config } from "./config.js";
+import { amountText } from "./json.js";
 import { parseTokens, t, tokens } from "./i18n.js";
 import { signTyped } from "./sign.js";
 import { alertBox, fill, h, onClick, onSubmit, progress, showError, txProof } from "./ui.js";
@@ -52,7 +53,7 @@ export function withdrawForm({ fromEarnings, onDone }) {
       const relayed = await signTyped({
         typedData, expect: "Withdrawal", context: { amount, fromEarnings }, steps: progressSteps,
         send: (signature) => api("/members/me/withdrawals", {
-          method: "POST", body: { amount, from_earnings: fromEarnings, deadline: typedData.message.deadline, signature },
+          method: "POST", body: { amount: amountText(amount), from_earnings: fromEarnings, deadline: typedData.message.deadline, signature },
         }),
       });
       input.value = "";

@@ -10,16 +10,26 @@ export function t(key, vars = {}) {
 
 const locale = lang === "fr" ? "fr-FR" : "en-GB";
 const numbers = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
-const twoDecimals = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const wholeNumbers = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+const decimalMark = numbers.formatToParts(1.5).find((part) => part.type === "decimal").value;
 const dates = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
 const times = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
 
-function units(value, decimals) {
+/**
+ * Base units (an API amount: a decimal string, or a BigInt) as a number of whole tokens with `places` decimals,
+ * rounded half up, in BigInt all the way (no float ever holds the amount); `trim` drops trailing zeros.
+ */
+export function formatUnits(value, decimals, places, trim = false) {
   const big = BigInt(value ?? 0);
-  const scale = 10n ** BigInt(decimals);
   const negative = big < 0n;
   const abs = negative ? -big : big;
-  return (negative ? -1 : 1) * (Number(abs / scale) + Number(abs % scale) / Number(scale));
+  const shift = BigInt(decimals) - BigInt(places);
+  const scaled = shift >= 0n ? (abs * 2n + 10n ** shift) / (2n * 10n ** shift) : abs * 10n ** -shift;
+  const unit = 10n ** BigInt(places);
+  let fraction = (scaled % unit).toString().padStart(places, "0");
+  if (trim) fraction = fraction.replace(/0+$/, "");
+  const text = wholeNumbers.format(scaled / unit) + (fraction ? decimalMark + fraction : "");
+  return negative && scaled !== 0n ? `-${text}` : text;
 }
 
 export function tokenSymbol() {
@@ -29,7 +39,7 @@ export function tokenSymbol() {
 /** Fare-token units as "12,50 tEUR". */
 export function tokens(value) {
   if (!config.token) return String(value);
-  return `${twoDecimals.format(units(value, config.token.decimals))} ${config.token.symbol}`;
+  return `${formatUnits(value, config.token.decimals, 2)} ${config.token.symbol}`;
 }
 
 /** A typed decimal ("12.5" or "12,5") in units of `decimals` decimals (BigInt), or null. */
@@ -46,9 +56,9 @@ export function parseTokens(text) {
   return config.token ? parseUnits(text, config.token.decimals) : null;
 }
 
-/** Shares have 18 decimals. */
+/** Share-token units (18 decimals, GET /chain) as a number of shares, up to 2 decimals. */
 export function shares(value) {
-  return numbers.format(units(value, 18));
+  return formatUnits(value, 18, 2, true);
 }
 
 export function km(metres) {

@@ -3,6 +3,7 @@ import { api } from "../lib/api.js";
 import { signIn } from "../lib/auth.js";
 import { config, regionName } from "../lib/config.js";
 import { date, parseTokens, t, tokens } from "../lib/i18n.js";
+import { amountText } from "../lib/json.js";
 import { faucetButton, walletFacts } from "../lib/account.js";
 import { showWho } from "../lib/page.js";
 import { clearSession, currentSession } from "../lib/session.js";
@@ -232,7 +233,7 @@ function applicationForm(facts) {
         send: (permitSignature) => api("/members/applications", {
           method: "POST",
           body: {
-            region_id: regionId, max_capital_share: typedData.message.maxCapitalShare, deadline: typedData.message.deadline,
+            region_id: regionId, max_capital_share: amountText(typedData.message.maxCapitalShare), deadline: typedData.message.deadline,
             signature, permit_signature: permitSignature,
           },
         }),
@@ -359,7 +360,7 @@ function mediationForm() {
       const trip = await signTyped({
         typedData, expect: "Resolution", context: { tripId, award: amount, reason: text }, steps: progressSteps,
         send: (signature) => api(`/trips/${tripId}/resolution`, {
-          method: "POST", body: { award: amount, reason: text, deadline: typedData.message.deadline, signature },
+          method: "POST", body: { award: amountText(amount), reason: text, deadline: typedData.message.deadline, signature },
         }),
       });
       const proof = trip.dispute ? trip.dispute.resolution_tx_hash : null;

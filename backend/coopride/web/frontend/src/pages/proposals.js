@@ -2,6 +2,7 @@
 import { api } from "../lib/api.js";
 import { config, regionName } from "../lib/config.js";
 import { number, parseTokens, parseUnits, relative, shortAddress, t, tokens } from "../lib/i18n.js";
+import { amountText } from "../lib/json.js";
 import { changed, every, showWho } from "../lib/page.js";
 import { signTyped } from "../lib/sign.js";
 import { $, $$, alertBox, badge, fill, h, onClick, onSubmit, progress, showError, txProof } from "../lib/ui.js";
@@ -118,7 +119,7 @@ function changeFromForm(form) {
   switch (kind) {
     case "region_fare": {
       const fare = parseTokens(form.fare.value) ?? fail("js.propose.bad_amount");
-      return [{ kind, region_id: regionId, fare_per_km: fare, description }, t("js.change.region_fare", { region: regionName(regionId), fare: tokens(fare) })];
+      return [{ kind, region_id: regionId, fare_per_km: amountText(fare), description }, t("js.change.region_fare", { region: regionName(regionId), fare: tokens(fare) })];
     }
     case "fee": {
       const percent = parseUnits(form.fee.value, 2);
@@ -128,7 +129,7 @@ function changeFromForm(form) {
     case "rewards": {
       const bootstrap = parseUnits(form.bootstrap.value, 18) ?? fail("js.propose.bad_amount");
       const operating = parseUnits(form.operating.value, 18) ?? fail("js.propose.bad_amount");
-      return [{ kind, bootstrap_reward_per_km: bootstrap, operating_reward_per_km: operating, description },
+      return [{ kind, bootstrap_reward_per_km: amountText(bootstrap), operating_reward_per_km: amountText(operating), description },
         t("js.change.rewards", { bootstrap: form.bootstrap.value, operating: form.operating.value })];
     }
     case "critical_mass": {
@@ -138,11 +139,11 @@ function changeFromForm(form) {
     }
     case "distribute_surplus": {
       const amount = parseTokens(form.amount.value) ?? fail("js.propose.bad_amount");
-      return [{ kind, amount, description }, t("js.change.distribute_surplus", { amount: tokens(amount) })];
+      return [{ kind, amount: amountText(amount), description }, t("js.change.distribute_surplus", { amount: tokens(amount) })];
     }
     default: {
       const amount = parseTokens(form.amount.value) ?? fail("js.propose.bad_amount");
-      return [{ kind, to: form.to.value.trim(), amount, description }, t("js.change.spend_treasury", { amount: tokens(amount), to: form.to.value.trim() })];
+      return [{ kind, to: form.to.value.trim(), amount: amountText(amount), description }, t("js.change.spend_treasury", { amount: tokens(amount), to: form.to.value.trim() })];
     }
   }
 }

@@ -4,6 +4,7 @@ import { faucetButton, walletFacts, withdrawForm } from "../lib/account.js";
 import { api } from "../lib/api.js";
 import { currentPosition } from "../lib/geo.js";
 import { km, parseTokens, t, time, tokens } from "../lib/i18n.js";
+import { amountText } from "../lib/json.js";
 import { createMap, drawRegions, fit, line, point, pointPicker } from "../lib/map.js";
 import { changed, every, myStatement, pressedIn, requireSession } from "../lib/page.js";
 import { signTyped } from "../lib/sign.js";
@@ -50,7 +51,7 @@ function setUpDeposit() {
       const { typed_data: typedData } = await api(`/members/me/deposit/typed-data?amount=${amount}`);
       const relayed = await signTyped({
         typedData, expect: "Permit", steps,
-        send: (signature) => api("/members/me/deposits", { method: "POST", body: { amount, deadline: typedData.message.deadline, signature } }),
+        send: (signature) => api("/members/me/deposits", { method: "POST", body: { amount: amountText(amount), deadline: typedData.message.deadline, signature } }),
       });
       steps.add(alertBox("ok", t("js.deposit.done", { amount: tokens(amount) }), h("p", {}, txProof(relayed.tx_hash, relayed.block_number))));
       form.amount.value = "";

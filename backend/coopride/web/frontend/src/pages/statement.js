@@ -2,7 +2,7 @@
 import { api } from "../lib/api.js";
 import { lineChart } from "../lib/charts.js";
 import { config } from "../lib/config.js";
-import { date, km, number, shares, t, tokens } from "../lib/i18n.js";
+import { date, km, shares, t, tokens } from "../lib/i18n.js";
 import { myStatement, requireSession } from "../lib/page.js";
 import { disputeLines, statusBadge, tripBadge } from "../lib/trips.js";
 import { $, alertBox, fill, h, onClick, progress, showError, txProof } from "../lib/ui.js";
@@ -16,13 +16,14 @@ function figure(label, value, howKey, id) {
       h("p", {}, t(howKey, { ledger: config.contracts.RideLedger, share: config.contracts.CoopShare, governor: config.contracts.CoopGovernor, address: session.address }))));
 }
 
-/** Running totals over time, from zero at the start of the first trip. */
+/** Running totals over time, from zero at the start of the first trip: added up in BigInt (amounts are base
+ * units), `value` the exact total to write, `y` only where to draw it. */
 function cumulative(trips, value) {
   if (!trips.length) return [];
-  let total = 0;
-  return [{ x: trips[0].start_time, y: 0 }, ...trips.map((trip) => {
-    total += value(trip);
-    return { x: trip.end_time, y: total };
+  let total = 0n;
+  return [{ x: trips[0].start_time, y: 0, value: 0n }, ...trips.map((trip) => {
+    total += BigInt(value(trip) ?? 0);
+    return { x: trip.end_time, y: Number(total), value: total };
   })];
 }
 
@@ -40,19 +41,19 @@ function renderCharts(statement, trips) {
     return;
   }
   const charts = [
-    [t("js.chart.km"), cumulative(driven, (r) => r.distance_metres), (y) => km(y)],
-    [t("js.chart.shares"), cumulative(settledDriven, (r) => Number(BigInt(r.shares_minted ?? 0) / 10n ** 12n) / 1e6), (y) => number(y)],
-    [t("js.chart.fares_received"), cumulative(settledDriven, (r) => (r.fare_paid ?? 0) - (r.fee_paid ?? 0)), (y) => tokens(y)],
-    [t("js.chart.fees"), cumulative(settledDriven, (r) => r.fee_paid ?? 0), (y) => tokens(y)],
-    [t("js.chart.fares_paid"), cumulative(settledRidden, (r) => r.fare_paid ?? 0), (y) => tokens(y)],
+    [t("js.chart.km"), cumulative(driven, (r) => r.distance_metres), (metres) => km(metres)],
+    [t("js.chart.shares"), cumulative(settledDriven, (r) => r.shares_minted), (units) => shares(units)],
+    [t("js.chart.fares_received"), cumulative(settledDriven, (r) => BigInt(r.fare_paid ?? 0) - BigInt(r.fee_paid ?? 0)), (units) => tokens(units)],
+    [t("js.chart.fees"), cumulative(settledDriven, (r) => r.fee_paid), (units) => tokens(units)],
+    [t("js.chart.fares_paid"), cumulative(settledRidden, (r) => r.fare_paid), (units) => tokens(units)],
   ].filter(([, points]) => points.length);
   fill($("#statement-charts"), charts.map(([title, points, format]) => lineChart({ title, points, format, formatX: when })));
 }
 
 function renderClaim(statement) {
-  const claimable = statement.chain.claimable_surplus;
+  const claimable = BigInt(statement.chain.claimable_surplus);
   const panel = $("#claim-panel");
-  if (!claimable) {
+  if (claimable === 0n) {
     fill(panel, h("p", { id: "claimable" }, t("js.claim.nothing")));
     return;
   }
