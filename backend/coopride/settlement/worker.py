@@ -126,7 +126,7 @@ class SettlementWorker:
         chain: ChainClient,
         *,
         batch_size: int = 100,
-        max_age_seconds: float = 30.0,
+        max_age_seconds: float = 2.0,
         retry_delay_seconds: float = 60.0,
         max_retry_delay_seconds: float = 3600.0,
         attester: Attester | None = None,
@@ -138,6 +138,7 @@ class SettlementWorker:
         hooks: SettlementHooks | None = None,
         worker_id: str = DEFAULT_WORKER_ID,
         lease_seconds: float = 300.0,
+        poll_seconds: float = 0.25,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -160,6 +161,7 @@ class SettlementWorker:
         self.hooks = hooks or SettlementHooks()
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
         self._postgres = engine.dialect.name == "postgresql"
         self._run_lock = threading.Lock()
 
@@ -208,6 +210,16 @@ class SettlementWorker:
                     connection.invalidate()
                     raise
 
+    @contextmanager
+    def _database_then_nonce(self, session: Session) -> Iterator[int]:
+        """The nonce lock, taken only once `session`'s transaction has begun. On SQLite a writing transaction
+        holds the database's write lock from its start (`db._begin_immediate`), and an API request that relays a
+        transaction (a booking's `authoriseFare`) takes that lock first and the nonce lock second: taking them
+        here in the same order means neither waits for the other until SQLite's busy timeout (30 s)."""
+        session.connection()
+        with self._nonce() as nonce:
+            yield nonce
+
     # ---------------------------------------------------------------- passes
     def run_once(self, *, force: bool = False) -> SettlementReport:
         """Finishes unfinished batches, then sends every batch that is due (all queued trips if `force`)."""
@@ -228,16 +240,22 @@ class SettlementWorker:
                 report.errors.append(f"chain unavailable: {exc.__class__.__name__}: {exc}")
         return report
 
-    def run_forever(self, stop_event: threading.Event, poll_interval: float = 1.0) -> None:
-        log.info("settlement worker started (batch size %d, max age %.0f s)", self.batch_size, self.max_age_seconds)
+    def run_forever(self, stop_event: threading.Event, poll_interval: float | None = None) -> None:
+        """Passes until `stop_event` is set, `poll_interval` (default `poll_seconds`) apart; a pass that sent a
+        batch is followed by the next at once (trips that became due while it was mined wait for no timer)."""
+        pause = self.poll_seconds if poll_interval is None else poll_interval
+        log.info("settlement worker started (batch size %d, max age %g s)", self.batch_size, self.max_age_seconds)
         while not stop_event.is_set():
+            sent = False
             try:
                 report = self.run_once()
+                sent = bool(report.batches_sent) and not report.errors
                 if report.settled or report.rejected or report.errors:
                     log.info("settlement pass: %s", report)
             except Exception:  # one bad pass must not stop settlement; the next pass starts from the DB
                 log.exception("settlement pass failed")
-            stop_event.wait(poll_interval)
+            if not sent:
+                stop_event.wait(pause)
         log.info("settlement worker stopped")
 
     # --------------------------------------------------------- choosing trips
@@ -292,7 +310,7 @@ class SettlementWorker:
         trips = sorted(trips, key=lambda t: (t.driver.lower(), t.end_time, t.id))
         trip_ids = [stored_id(t) for t in trips]
         signed_receipts = [self._signed_receipt(t) for t in trips]
-        with self._nonce() as nonce:
+        with self._in(claim) as session, self._database_then_nonce(session) as nonce:
             batch_id = batch_id_for(self.chain.chain_id, self.chain.ledger.address, nonce, trip_ids)
             attester_r, attester_vs = self.attester.attest(batch_id, [receipt_of(t) for t in trips])
             call = self.chain.settle_call(batch_id, signed_receipts, attester_r, attester_vs)
@@ -313,14 +331,16 @@ class SettlementWorker:
                 owner=self.worker_id,
                 lease_until=self.clock() + self.lease_seconds,
             )
-            if not self._persist(batch, claim):
+            if not self._persist(batch, session):
                 report.errors.append("trips were claimed by another worker; skipped")
                 return False
             if self.hooks.after_persist:
                 self.hooks.after_persist(batch)
-            if not self._broadcast(batch):
-                report.unfinished_batches.append(batch.id)  # the next pass reconciles it
-                return False
+            sent = self._send(batch)
+        if not sent:
+            report.unfinished_batches.append(batch.id)  # the next pass reconciles it
+            return False
+        self._count_broadcast(batch)
         report.batches_sent.append(batch.id)
         if self.hooks.after_broadcast:
             self.hooks.after_broadcast(batch)
@@ -371,19 +391,22 @@ class SettlementWorker:
             session.commit()
         return True
 
-    def _broadcast(self, batch: SettlementBatch) -> bool:
-        """Sends the stored bytes; False if another transaction holds or used the nonce. If the node is down
-        this raises and the batch stays "submitted": the next pass tries again."""
+    def _send(self, batch: SettlementBatch) -> bool:
+        """Sends the stored bytes (under the nonce lock); False if another transaction holds or used the nonce. If
+        the node is down this raises and the batch stays "submitted": the next pass tries again."""
         try:
             self.chain.transactions.broadcast(_signed_of(batch))
         except (NonceConsumed, NonceInUse):
             return False
+        return True
+
+    def _count_broadcast(self, batch: SettlementBatch) -> None:
+        """Notes one more broadcast of the batch (after the nonce lock is released: see `_database_then_nonce`)."""
         with self._session() as session:
             stored = session.get_one(SettlementBatch, batch.id)
             stored.broadcast_count += 1
             session.add(stored)
             session.commit()
-        return True
 
     def _confirm(self, batch: SettlementBatch, report: SettlementReport) -> bool:
         try:
@@ -416,11 +439,12 @@ class SettlementWorker:
             elif batch.nonce < confirmed_nonce:
                 self._supersede(batch, report)
             else:
-                with self._nonce():
+                with self._session() as session, self._database_then_nonce(session):
                     if self.clock() - batch.signed_at >= self.bump_after_seconds:
-                        batch = self._replace_with_higher_fees(batch, report)
-                    sent = self._broadcast(batch)
+                        batch = self._replace_with_higher_fees(batch, report, session)
+                    sent = self._send(batch)
                 if sent:
+                    self._count_broadcast(batch)
                     self._confirm(batch, report)
                 else:
                     report.unfinished_batches.append(batch.id)
@@ -458,23 +482,25 @@ class SettlementWorker:
                 return receipt
         return None
 
-    def _replace_with_higher_fees(self, batch: SettlementBatch, report: SettlementReport) -> SettlementBatch:
-        """Stores the re-signed version before it can be broadcast, keeping the hashes of those it replaces.
-        At the fee ceiling the batch is left as it is (its current version is broadcast again)."""
+    def _replace_with_higher_fees(
+        self, batch: SettlementBatch, report: SettlementReport, session: Session
+    ) -> SettlementBatch:
+        """Stores the re-signed version (in `session`, whose transaction began before the nonce lock was taken)
+        before it can be broadcast, keeping the hashes of those it replaces. At the fee ceiling the batch is left
+        as it is (its current version is broadcast again)."""
         bumped = self.chain.transactions.bump_fees(_signed_of(batch), max_fee_ceiling=self.max_fee_per_gas)
         if bumped is None:
             report.errors.append(
                 f"batch {batch.id} waits unmined at the fee ceiling ({self.max_fee_per_gas} wei per gas)"
             )
             return batch
-        with self._session() as session:
-            stored = session.get_one(SettlementBatch, batch.id, with_for_update=True)
-            if stored.status != BatchStatus.SUBMITTED or stored.tx_hash != batch.tx_hash:
-                return stored  # another worker finished or re-signed it meanwhile
-            stored.replaced_tx_hashes = [*stored.replaced_tx_hashes, stored.tx_hash]
-            stored.tx_hash, stored.raw_tx, stored.signed_at = bumped.tx_hash, bumped.raw, self.clock()
-            session.add(stored)
-            session.commit()
+        stored = session.get_one(SettlementBatch, batch.id, with_for_update=True)
+        if stored.status != BatchStatus.SUBMITTED or stored.tx_hash != batch.tx_hash:
+            return stored  # another worker finished or re-signed it meanwhile
+        stored.replaced_tx_hashes = [*stored.replaced_tx_hashes, stored.tx_hash]
+        stored.tx_hash, stored.raw_tx, stored.signed_at = bumped.tx_hash, bumped.raw, self.clock()
+        session.add(stored)
+        session.commit()
         log.info("batch %s re-signed with higher fees as %s", batch.id, bumped.tx_hash)
         if self.hooks.after_persist:
             self.hooks.after_persist(stored)
@@ -606,6 +632,7 @@ def worker_from_settings(
         bump_after_seconds=settings.settlement_bump_after_seconds,
         max_fee_per_gas=int(settings.settlement_max_fee_gwei * 10**9),
         worker_id=worker_id,
+        poll_seconds=settings.settlement_poll_seconds,
     )
 
 
@@ -617,7 +644,7 @@ def run_once(settings: Settings | None = None, *, force: bool = False) -> Settle
 def run_forever(
     stop_event: threading.Event,
     settings: Settings | None = None,
-    poll_interval: float = 1.0,
+    poll_interval: float | None = None,
     *,
     worker_id: str = DEFAULT_WORKER_ID,
 ) -> None:
@@ -626,7 +653,9 @@ def run_forever(
     worker_from_settings(settings, worker_id=worker_id).run_forever(stop_event, poll_interval)
 
 
-def start_in_thread(worker: SettlementWorker, poll_interval: float = 1.0) -> tuple[threading.Thread, threading.Event]:
+def start_in_thread(
+    worker: SettlementWorker, poll_interval: float | None = None
+) -> tuple[threading.Thread, threading.Event]:
     """The embedded worker for the API's lifespan: set the event and join the thread on shutdown."""
     stop_event = threading.Event()
     thread = threading.Thread(
