@@ -1,7 +1,8 @@
 """HTTP API benchmark: the CoopRide API as deployed, against a bare FastAPI app measured in the same run.
 
 Run with `make bench-api` (or `python benchmarks/api.py [--quick] [--sqlite] [--workers N] [--duration S]
-[--concurrency 1,8,32,64] [--soak]`). Prints a table and writes benchmarks/results/api.json.
+[--concurrency 1,8,32,64] [--only endpoints,open-book,e2e] [--e2e-rides N] [--e2e-pairs N] [--soak]`). Prints a
+table and writes benchmarks/results/api.json.
 
 How it measures:
 - the stack as a deployment runs it (`coopride.runner.Stack`, what `coopride run --postgres` / `make run-pg` start):
@@ -28,6 +29,15 @@ How it measures:
 - per cell: requests/s (answers / elapsed), p50 and p99 latency of every answer, errors (an unexpected status, a
   timeout or a transport error; 5xx and timeouts also counted apart), and `ratio_to_bare` = requests/s over the bare
   app's at the same concurrency; at the end, the server's own count of 5xx from `/metrics`;
+- end to end (`e2e`): shared rides through the full cycle over HTTP (`coopride.demo.shared_rides`): the pioneers
+  switch region 1 on with attested solo trips, the chain's clock moves ahead (anvil) so that each driver's rides
+  get time slots of their own, then `--e2e-pairs` driver/rider pairs (default 32) ride at once, `--e2e-rides` in
+  all (default 1,500, `--quick` 200): offer, request (matched to the pair's offer), signed fare authorisation
+  (relayed), trace, the rider's then the driver's receipt signature; each ride is timed from the answer to the last
+  signature to its `TripSettled` log, read from the chain as blocks arrive; trips/min = rides settled over the time
+  from the first offer to the last settlement;
+- `--only`: the parts to run (`endpoints`, `open-book`, `e2e`; default all); with `open-book` alone the bare app is
+  still measured at the sweep's concurrencies;
 - `--soak`: 10 minutes of mixed writes at 32 clients after a 30 s warm-up; the resident memory (RSS) of every
   server process (API and settlement worker) at the start and end, and its growth (not run in CI).
 """
@@ -396,11 +406,11 @@ def shared_rides_end_to_end(info: Any, rides: int, pairs: int, log) -> dict[str,
     from coopride.chain.manifest import load_manifest
     from coopride.config import ANVIL_DEV_DEPLOYER_KEY
     from coopride.demo.actors import Operator
-    from coopride.demo.shared_rides import SLOT_SECONDS, open_region, run_shared_rides
+    from coopride.demo.shared_rides import SLOT_SECONDS, open_region, rides_per_pair, run_shared_rides
 
     chain = ChainClient(info.rpc_url, load_manifest(info.manifest_path), info.settler_key)
     started = time.perf_counter()
-    history = (rides // pairs + 2) * SLOT_SECONDS + 600
+    history = (rides_per_pair(rides, pairs) + 2) * SLOT_SECONDS
     scene = open_region(info.api_url, chain, Operator(chain, ANVIL_DEV_DEPLOYER_KEY), drivers=pairs, riders=pairs,
                         history_seconds=history, rng=random.Random(1312), log=log)
     log(f"end to end: scene set in {time.perf_counter() - started:.1f} s; {rides} rides, {pairs} pairs at once")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -17,7 +18,7 @@ from coopride.api.write_gate import SQLiteWriteGate
 from coopride.chain.client import ChainClient
 from coopride.chain.manifest import load_manifest
 from coopride.config import Settings, get_settings
-from coopride.db import init_db, make_engine
+from coopride.db import init_db, lock_engine, make_engine, nonce_lock
 from coopride.domain.regions import DEFAULT_REGION_MAP, RegionMap
 from coopride.web import mount_web
 
@@ -60,6 +61,8 @@ def create_app(
         chain = ChainClient(settings.rpc_url, load_manifest(settings.manifest_path), settings.settler_key)
     engine = make_engine(settings.database_url)
     init_db(engine)
+    if engine.dialect.name == "postgresql":  # other API processes and the settlement workers send from these keys
+        chain.share_nonce_locks(partial(nonce_lock, lock_engine(engine)))
 
     app = FastAPI(
         title="CoopRide",

@@ -8,9 +8,13 @@ that does not answer raises `ChainUnavailable`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
+import requests
+import requests.adapters
+import requests.utils
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
@@ -44,9 +48,29 @@ from coopride.chain.types import (
 LOG_QUERY_CHUNK = 200
 
 
+# Keep-alive connections to the node kept per process: as many as threads that may call it at once (the API's
+# thread pool has 40); beyond them a call opens a connection of its own and closes it after.
+RPC_CONNECTIONS = 40
+
+
+def rpc_session(rpc_url: str) -> requests.Session:
+    """One HTTP session for every thread's calls to the node, with what `requests` would read from the environment
+    on each call (proxies, .netrc credentials, CA bundle) read once here: per call, that reading (the environment's
+    every variable, a stat of ~/.netrc) cost more than a local node takes to answer."""
+    session = requests.Session()
+    from_environment = session.merge_environment_settings(rpc_url, {}, None, None, None)
+    session.proxies, session.verify = from_environment["proxies"], from_environment["verify"]
+    session.auth = requests.utils.get_netrc_auth(rpc_url)
+    session.trust_env = False
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=RPC_CONNECTIONS)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def connect(rpc_url: str, request_timeout: float) -> Web3:
     """A web3 on `rpc_url` whose every unanswered request raises `ChainUnavailable`."""
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}, session=rpc_session(rpc_url)))
     w3.middleware_onion.add(UnavailableNode, name="coopride_unavailable_node")
     w3.middleware_onion.add(ChainIdOnce, name="coopride_chain_id_once")
     return w3
@@ -75,6 +99,7 @@ class ChainClient:
         self.settler = self.transactions.settler
         self._senders: dict[str, SettlerTransactions] = {}
         self._senders_lock = threading.Lock()
+        self._shared_lock: Callable[[str], AbstractContextManager[object]] | None = None
 
         def handle(name: str) -> Contract:
             deployed = manifest.contract(name)
@@ -230,6 +255,14 @@ class ChainClient:
         return int(self.w3.eth.block_number)
 
     # --------------------------------------------------------- relayed writes
+    def share_nonce_locks(self, lock: Callable[[str], AbstractContextManager[object]]) -> None:
+        """Every sender of this client takes `lock(address)` while it holds a nonce: for processes sending from the
+        same keys (several API processes and the settlement workers on one PostgreSQL database, `db.nonce_lock`)."""
+        with self._senders_lock:
+            self._shared_lock = lock
+            for sender in [self.transactions, *self._senders.values()]:
+                sender.shared_lock = lock
+
     def sender(self, private_key: str) -> SettlerTransactions:
         """The transaction sender of `private_key` (one per key and process, so its nonces are serialised); the
         settler key's is `transactions`."""
@@ -246,6 +279,7 @@ class ChainClient:
                     self.errors,
                     receipt_timeout=self.transactions.receipt_timeout,
                 )
+                sender.shared_lock = self._shared_lock
                 self._senders[address] = sender
             return sender
 

@@ -222,6 +222,12 @@ def open_region(
     )
 
 
+def rides_per_pair(rides: int, pairs: int) -> int:
+    """The most rides one pair takes (and time slots its driver needs: `history_seconds` of `open_region` must be at
+    least this many `SLOT_SECONDS`, plus one)."""
+    return -(-rides // pairs)
+
+
 def run_shared_rides(
     api_url: str,
     chain: ChainClient,
@@ -232,25 +238,25 @@ def run_shared_rides(
     settle_timeout: float = 120.0,
     log: Callable[[str], object] = lambda _text: None,
 ) -> RidesResult:
-    """`rides` shared rides, `pairs` (driver, rider) pairs riding at once, each pair one ride after another; waits
-    until every confirmed ride is seen settled on chain (or `settle_timeout` after the last confirmation)."""
+    """`rides` shared rides, `pairs` (driver, rider) pairs riding at once, each pair one ride after another (at most
+    `rides_per_pair(rides, pairs)` each); waits until every confirmed ride is seen settled on chain (or
+    `settle_timeout` after the last confirmation)."""
     if pairs > min(len(scene.drivers), len(scene.riders)):
         raise ValueError(
             f"{pairs} pairs need as many drivers and riders; the scene has {len(scene.drivers)} and {len(scene.riders)}"
         )
     result = RidesResult()
     lock = threading.Lock()
-    tickets: Iterator[int] = count()
     windows: Iterator[int] = count()
 
     def pair(index: int) -> None:
+        # Each pair rides its share, so that no driver needs more time slots than `rides_per_pair`.
+        share = rides // pairs + (1 if index < rides % pairs else 0)
         driver, rider = scene.drivers[index], scene.riders[index]
         api = Api(api_url)
         try:
-            for slot in count():
+            for slot in range(share):
                 with lock:
-                    if next(tickets) >= rides:
-                        return
                     window = scene.windows_from + next(windows) * WINDOW_SECONDS
                 slot_end = scene.first_slot_end + slot * SLOT_SECONDS
                 try:

@@ -55,7 +55,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from fastapi import FastAPI
 from hexbytes import HexBytes
-from sqlalchemy import Engine, or_, text, update
+from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 from web3.exceptions import TimeExhausted
 from web3.types import TxReceipt
@@ -66,7 +66,7 @@ from coopride.chain.errors import TRANSIENT_ERRORS, ChainRevert, NonceConsumed, 
 from coopride.chain.manifest import load_manifest
 from coopride.chain.types import RejectReason, SignedTx, TripRejection
 from coopride.config import Settings, get_settings
-from coopride.db import init_db, make_engine
+from coopride.db import init_db, make_engine, nonce_lock, nonce_lock_key
 from coopride.models import SettlementBatch, SettlementRetry, Trip, as_utc, stored_id, utcnow
 from coopride.models.enums import BatchStatus, DisputeStatus, TripStatus
 from coopride.services.attestation import Attester, attester_key_of, trace_problems
@@ -111,7 +111,7 @@ class SettlementHooks:
 
 def settler_lock_key(settler: str) -> int:
     """The advisory lock key (a signed 64-bit integer) that serialises nonces of one settler address."""
-    return int.from_bytes(keccak(b"coopride settler nonce " + settler.lower().encode())[:8], "big", signed=True)
+    return nonce_lock_key(settler)
 
 
 def batch_id_for(chain_id: int, ledger: str, nonce: int, trip_ids: list[int]) -> bytes:
@@ -191,24 +191,15 @@ class SettlementWorker:
     @contextmanager
     def _nonce(self) -> Iterator[int]:
         """The next nonce, held until the block ends: across processes (PostgreSQL advisory lock) and threads."""
-        if not self._postgres:
+        if not self._postgres or self.chain.transactions.shared_lock is not None:  # the latter takes it itself
             with self.chain.transactions.exclusive_nonce() as nonce:
                 yield nonce
             return
-        key = settler_lock_key(self.chain.transactions.settler)
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-            connection.commit()
-            try:
-                with self.chain.transactions.exclusive_nonce() as nonce:
-                    yield nonce
-            finally:
-                try:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    connection.commit()
-                except Exception:  # never hand a connection that may still hold the lock back to the pool
-                    connection.invalidate()
-                    raise
+        with (
+            nonce_lock(self.engine, self.chain.transactions.settler),
+            self.chain.transactions.exclusive_nonce() as nonce,
+        ):
+            yield nonce
 
     @contextmanager
     def _database_then_nonce(self, session: Session) -> Iterator[int]:
@@ -300,6 +291,7 @@ class SettlementWorker:
     def _send_batch(self, trips: list[Trip], report: SettlementReport, claim: Session | None = None) -> bool:
         """Stores, broadcasts and confirms one batch. False when the pass should stop. `claim` (PostgreSQL) holds
         the trips locked; it is committed by `_persist`, or here when nothing is stored."""
+        began = time.perf_counter()
         trips = self._attestable(trips, report, claim)
         if not trips:
             if claim is not None:
@@ -344,7 +336,16 @@ class SettlementWorker:
         report.batches_sent.append(batch.id)
         if self.hooks.after_broadcast:
             self.hooks.after_broadcast(batch)
-        return self._confirm(batch, report)
+        sent_at = time.perf_counter()
+        confirmed = self._confirm(batch, report)
+        log.info(
+            "batch %s: %d trips, %.3f s to check, sign and send, %.3f s to be mined and recorded",
+            batch.id,
+            len(trip_ids),
+            sent_at - began,
+            time.perf_counter() - sent_at,
+        )
+        return confirmed
 
     def _attestable(self, trips: list[Trip], report: SettlementReport, claim: Session | None = None) -> list[Trip]:
         """The trips the attester vouches for; each one it refuses is rejected for good (never sent). Inside a
