@@ -1,7 +1,8 @@
 """HTTP API benchmark: the CoopRide API as deployed, against a bare FastAPI app measured in the same run.
 
 Run with `make bench-api` (or `python benchmarks/api.py [--quick] [--sqlite] [--workers N] [--duration S]
-[--concurrency 1,8,32,64] [--soak]`). Prints a table and writes benchmarks/results/api.json.
+[--concurrency 1,8,32,64] [--only endpoints,open-book,e2e] [--e2e-rides N] [--e2e-pairs N] [--soak]`). Prints a
+table and writes benchmarks/results/api.json.
 
 How it measures:
 - the stack as a deployment runs it (`coopride.runner.Stack`, what `coopride run --postgres` / `make run-pg` start):
@@ -28,6 +29,15 @@ How it measures:
 - per cell: requests/s (answers / elapsed), p50 and p99 latency of every answer, errors (an unexpected status, a
   timeout or a transport error; 5xx and timeouts also counted apart), and `ratio_to_bare` = requests/s over the bare
   app's at the same concurrency; at the end, the server's own count of 5xx from `/metrics`;
+- end to end (`e2e`): shared rides through the full cycle over HTTP (`coopride.demo.shared_rides`): the pioneers
+  switch region 1 on with attested solo trips, the chain's clock moves ahead (anvil) so that each driver's rides
+  get time slots of their own, then `--e2e-pairs` driver/rider pairs (default 32) ride at once, `--e2e-rides` in
+  all (default 1,500, `--quick` 200): offer, request (matched to the pair's offer), signed fare authorisation
+  (relayed), trace, the rider's then the driver's receipt signature; each ride is timed from the answer to the last
+  signature to its `TripSettled` log, read from the chain as blocks arrive; trips/min = rides settled over the time
+  from the first offer to the last settlement;
+- `--only`: the parts to run (`endpoints`, `open-book`, `e2e`; default all); with `open-book` alone the bare app is
+  still measured at the sweep's concurrencies;
 - `--soak`: 10 minutes of mixed writes at 32 clients after a 30 s warm-up; the resident memory (RSS) of every
   server process (API and settlement worker) at the start and end, and its growth (not run in CI).
 """
@@ -56,6 +66,9 @@ CONCURRENCY = (1, 8, 32, 64)
 BOOK_SIZES = (100, 1_000, 5_000, 20_000)
 QUICK_BOOK_SIZES = (100, 1_000)
 BOOK_CONCURRENCY = (1, 8)
+PARTS = ("endpoints", "open-book", "e2e")
+E2E_PAIRS = 32
+E2E_RIDES, QUICK_E2E_RIDES = 1_500, 200
 MEMBERS = 16
 REGION_ID = 1
 # Lyon 3e (coopride.domain.regions.LYON_3E): centre and a radius safely inside its 2.5 km.
@@ -312,6 +325,7 @@ def top_up_book(database_url: str, requests: int, offers: int, seed: int) -> dic
     from coopride.db import make_engine
     from coopride.models import RideRequest, TripOffer
     from coopride.models.enums import OfferStatus, RequestStatus
+    from coopride.services.rides import set_footprint
 
     rng = random.Random(seed)
     engine = make_engine(database_url)
@@ -339,14 +353,14 @@ def top_up_book(database_url: str, requests: int, offers: int, seed: int) -> dic
             for _ in range(max(0, offers - open_offers)):
                 origin, destination = _point(rng), _point(rng)
                 start = base + 6 * DAY + rng.randrange(0, 4 * 3600)
-                rows.append(
-                    TripOffer(
-                        driver="0x" + rng.randbytes(20).hex(), region_id=REGION_ID,
-                        origin_lat=origin["lat"], origin_lon=origin["lon"],
-                        destination_lat=destination["lat"], destination_lon=destination["lon"],
-                        depart_earliest=start, depart_latest=start + 900, seats=3, max_detour_m=1500,
-                    )
+                offer = TripOffer(
+                    driver="0x" + rng.randbytes(20).hex(), region_id=REGION_ID,
+                    origin_lat=origin["lat"], origin_lon=origin["lon"],
+                    destination_lat=destination["lat"], destination_lon=destination["lon"],
+                    depart_earliest=start, depart_latest=start + 900, seats=3, max_detour_m=1500,
                 )
+                set_footprint(offer)  # as `POST /offers` stores it: the box a request must fall in to be a candidate
+                rows.append(offer)
             session.add_all(rows)
             session.commit()
             return {
@@ -383,6 +397,31 @@ def reset_book(database_url: str) -> None:
             session.commit()
     finally:
         engine.dispose()
+
+
+def shared_rides_end_to_end(info: Any, rides: int, pairs: int, log) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """`rides` shared rides through the full cycle over HTTP, `pairs` at once (`coopride.demo.shared_rides`): region 1
+    switched on by its pioneers, then trips/min and last signature to settled on chain."""
+    from coopride.chain.client import ChainClient
+    from coopride.chain.manifest import load_manifest
+    from coopride.config import ANVIL_DEV_DEPLOYER_KEY
+    from coopride.demo.actors import Operator
+    from coopride.demo.shared_rides import SLOT_SECONDS, open_region, rides_per_pair, run_shared_rides
+
+    chain = ChainClient(info.rpc_url, load_manifest(info.manifest_path), info.settler_key)
+    started = time.perf_counter()
+    history = (rides_per_pair(rides, pairs) + 2) * SLOT_SECONDS
+    scene = open_region(info.api_url, chain, Operator(chain, ANVIL_DEV_DEPLOYER_KEY), drivers=pairs, riders=pairs,
+                        history_seconds=history, rng=random.Random(1312), log=log)
+    log(f"end to end: scene set in {time.perf_counter() - started:.1f} s; {rides} rides, {pairs} pairs at once")
+    result = run_shared_rides(info.api_url, chain, scene, rides=rides, pairs=pairs, settle_timeout=300, log=log)
+    figures = {"pairs": pairs, **result.summary()}
+    log(
+        f"end to end: {figures['trips_per_minute']} trips/min, last signature to settled p50 "
+        f"{figures['last_signature_to_settled_p50_s']} s, p99 {figures['last_signature_to_settled_p99_s']} s, "
+        f"errors {figures['errors']}"
+    )
+    return figures
 
 
 def server_processes(stack: Any) -> list[int]:
@@ -441,7 +480,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-seconds", type=float, default=600.0, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep-logs", action="store_true", help="keep the stack's state folder (logs) after the run")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"parts to run, comma-separated, of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--e2e-rides", type=int, default=None, help="shared rides end to end (default 1,500, --quick 200)")
+    parser.add_argument("--e2e-pairs", type=int, default=E2E_PAIRS, help="driver/rider pairs riding at once")
     args = parser.parse_args(argv)
+    parts = {part.strip() for part in args.only.split(",") if part.strip()}
+    if not parts <= set(PARTS):
+        parser.error(f"--only takes {', '.join(PARTS)}")
 
     from rich.console import Console
     from rich.table import Table
@@ -486,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         baseline: dict[str, Any] = {}
         endpoints: dict[str, dict[str, Any]] = {s.name: {} for s in scenarios}
-        for clients in concurrencies:
+        for clients in concurrencies if "endpoints" in parts else []:
             baseline[str(clients)] = measure(bare.url, health, clients, seconds)
             log(f"bare /health x{clients}: {baseline[str(clients)]['rps']} req/s")
             for scenario in scenarios:
@@ -508,7 +554,10 @@ def main(argv: list[str] | None = None) -> int:
         sweep = Scenario("POST /rides/requests", sweep_workload.request)
         open_book: dict[str, Any] = {}
         reset_book(info.database_url)
-        for size in book_sizes:
+        if "open-book" in parts and "endpoints" not in parts:
+            for clients in BOOK_CONCURRENCY:  # the same-run baseline at the sweep's concurrencies
+                baseline[str(clients)] = measure(bare.url, health, clients, seconds)
+        for size in book_sizes if "open-book" in parts else []:
             book = top_up_book(info.database_url, size, size // 4, seed=size)
             cells: dict[str, Any] = {"book": book}
             for clients in BOOK_CONCURRENCY:
@@ -518,6 +567,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"p50 {cells[str(clients)]['p50_ms']} ms, p99 {cells[str(clients)]['p99_ms']} ms"
                 )
             open_book[str(size)] = cells
+
+        end_to_end: dict[str, Any] | None = None
+        if "e2e" in parts:
+            reset_book(info.database_url)
+            rides = args.e2e_rides or (QUICK_E2E_RIDES if args.quick else E2E_RIDES)
+            end_to_end = shared_rides_end_to_end(info, rides, args.e2e_pairs, log)
 
         soak: dict[str, Any] | None = None
         if args.soak:
@@ -552,8 +607,8 @@ def main(argv: list[str] | None = None) -> int:
             "baseline_bare_fastapi": {"GET /health": baseline},
             "endpoints": endpoints,
             "open_book": {"endpoint": "POST /rides/requests", "sizes": open_book},
+            "end_to_end": end_to_end,
             "soak": soak,
-            "not_measured": ["end-to-end trips/min and last-signature-to-settled latency (see benchmarks/README.md)"],
         }
     finally:
         if bare is not None:
@@ -586,6 +641,14 @@ def main(argv: list[str] | None = None) -> int:
                           f"{figures['p50_ms']}", f"{figures['p99_ms']}",
                           f"{figures['errors']} ({figures['server_errors']}/{figures['timeouts']})", "")
     console.print(table)
+    if results.get("end_to_end"):
+        e2e = results["end_to_end"]
+        console.print(
+            f"end to end: {e2e['settled']} of {e2e['trips']} shared rides settled in {e2e['seconds']} s "
+            f"({e2e['trips_per_minute']} trips/min, {e2e['pairs']} pairs); last signature to settled p50 "
+            f"{e2e['last_signature_to_settled_p50_s']} s, p99 {e2e['last_signature_to_settled_p99_s']} s; "
+            f"errors {e2e['errors']}"
+        )
     if results.get("soak"):
         console.print(f"soak: RSS {results['soak']['rss_mb_start']} -> {results['soak']['rss_mb_end']} MB")
     console.print(f"5xx counted by the server (/metrics): {results['meta']['server_errors_in_metrics']}")

@@ -214,7 +214,10 @@ def status(state_dir: StateDir = None) -> None:
 @app.command()
 def settle(
     once: Annotated[bool, typer.Option("--once", help="Settle every queued trip now, then exit.")] = False,
-    poll_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes when running on.")] = 1.0,
+    poll_interval: Annotated[
+        float | None,
+        typer.Option(min=0.05, help="Seconds between passes (default: COOPRIDE_SETTLEMENT_POLL_SECONDS, 0.25)."),
+    ] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Run the settlement worker as its own process: post co-signed trips to the chain in batches.

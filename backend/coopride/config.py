@@ -64,6 +64,7 @@ ENVIRONMENT_VARIABLES = {
     "COOPRIDE_SETTLEMENT_BATCH_SIZE": "settlement_batch_size",
     "COOPRIDE_SETTLEMENT_WORKERS": "settlement_workers",
     "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS": "settlement_max_age_seconds",
+    "COOPRIDE_SETTLEMENT_POLL_SECONDS": "settlement_poll_seconds",
     "COOPRIDE_SETTLEMENT_BUMP_AFTER_SECONDS": "settlement_bump_after_seconds",
     "COOPRIDE_SETTLEMENT_MAX_FEE_GWEI": "settlement_max_fee_gwei",
 }
@@ -122,12 +123,16 @@ class Settings(BaseModel):
     # How long the typed data the backend builds for join, permit and ballot signatures stays valid.
     signature_deadline_seconds: int = 3600
 
-    # Settlement worker: post a batch once it holds this many trips, or its oldest trip waited this long.
+    # Settlement worker: post a batch once it holds this many trips, or its oldest trip waited this long. The wait
+    # is short (issue 12: last signature to settled on chain within 5 s at p99): a lone trip goes out alone after
+    # it; under load batches fill up before it (and while the previous batch is being mined).
     settlement_batch_size: int = 50
     # Settlement worker processes `coopride run` starts beside the API processes (PostgreSQL only: they claim trips
     # and batches through the database, `coopride.settlement.worker`); 1 with SQLite (embedded in the API process).
     settlement_workers: int = Field(default=1, ge=1, le=16)
-    settlement_max_age_seconds: int = 60
+    settlement_max_age_seconds: float = Field(default=2.0, ge=0)
+    # Seconds between two passes of the worker when nothing was due.
+    settlement_poll_seconds: float = Field(default=0.25, gt=0)
     # A batch still unmined this long after it was signed is signed again with 12.5% higher fees (same nonce).
     settlement_bump_after_seconds: int = 180
     # ... but never past this max fee per gas: a batch at the ceiling waits for the chain's fees to fall.

@@ -10,13 +10,46 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from eth_utils import keccak
+from sqlalchemy import Engine, event, text
 from sqlmodel import create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Whether SQLite transactions started in this context may write (see `_begin_immediate`).
 _may_write: ContextVar[bool] = ContextVar("coopride_sqlite_may_write", default=True)
+
+
+def nonce_lock_key(address: str) -> int:
+    """The PostgreSQL advisory lock key (a signed 64-bit integer) that serialises the nonces of one sending address
+    across processes: the settlement workers and the API processes relaying from the same key take it."""
+    return int.from_bytes(keccak(b"coopride settler nonce " + address.lower().encode())[:8], "big", signed=True)
+
+
+def lock_engine(engine: Engine) -> Engine:
+    """An engine with a small pool of its own for `nonce_lock`: a request that holds a connection of `engine`'s pool
+    must not wait for that pool to lend it a second one for the lock (with every connection lent to such requests,
+    none would ever come back). Each process sends from a key one thread at a time, so a few connections do."""
+    return create_engine(engine.url, pool_size=2, max_overflow=4, pool_pre_ping=True)
+
+
+@contextmanager
+def nonce_lock(engine: Engine, address: str) -> Iterator[None]:
+    """Holds `address`'s advisory lock (PostgreSQL), session level, on a connection of its own: a dead process's
+    lock goes with its connection."""
+    key = nonce_lock_key(address)
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        connection.commit()
+        try:
+            yield
+        finally:
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+            except Exception:  # never hand a connection that may still hold the lock back to the pool
+                connection.invalidate()
+                raise
 
 
 @contextmanager

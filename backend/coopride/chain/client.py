@@ -8,11 +8,17 @@ that does not answer raises `ChainUnavailable`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
+import requests
+import requests.adapters
+import requests.utils
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, get_abi_output_types
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -44,9 +50,29 @@ from coopride.chain.types import (
 LOG_QUERY_CHUNK = 200
 
 
+# Keep-alive connections to the node kept per process: as many as threads that may call it at once (the API's
+# thread pool has 40); beyond them a call opens a connection of its own and closes it after.
+RPC_CONNECTIONS = 40
+
+
+def rpc_session(rpc_url: str) -> requests.Session:
+    """One HTTP session for every thread's calls to the node, with what `requests` would read from the environment
+    on each call (proxies, .netrc credentials, CA bundle) read once here: per call, that reading (the environment's
+    every variable, a stat of ~/.netrc) cost more than a local node takes to answer."""
+    session = requests.Session()
+    from_environment = session.merge_environment_settings(rpc_url, {}, None, None, None)
+    session.proxies, session.verify = from_environment["proxies"], from_environment["verify"]
+    session.auth = requests.utils.get_netrc_auth(rpc_url)
+    session.trust_env = False
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=RPC_CONNECTIONS)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def connect(rpc_url: str, request_timeout: float) -> Web3:
     """A web3 on `rpc_url` whose every unanswered request raises `ChainUnavailable`."""
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}, session=rpc_session(rpc_url)))
     w3.middleware_onion.add(UnavailableNode, name="coopride_unavailable_node")
     w3.middleware_onion.add(ChainIdOnce, name="coopride_chain_id_once")
     return w3
@@ -75,6 +101,8 @@ class ChainClient:
         self.settler = self.transactions.settler
         self._senders: dict[str, SettlerTransactions] = {}
         self._senders_lock = threading.Lock()
+        self._shared_lock: Callable[[str], AbstractContextManager[object]] | None = None
+        self._view_abis: dict[tuple[str, str], _ViewAbi] = {}
 
         def handle(name: str) -> Contract:
             deployed = manifest.contract(name)
@@ -101,7 +129,7 @@ class ChainClient:
             return False
 
     def region(self, region_id: int) -> RegionState:
-        result = self._call(self.ledger.functions.region(region_id))
+        result = self._view(self.ledger, "region", region_id)
         fields = result[0] if len(result) == 1 and isinstance(result[0], (list, tuple)) else result
         fare_per_km, critical_mass, members, operating, exists, phase_changed_at, daily_rewarded_km = fields
         return RegionState(
@@ -115,34 +143,33 @@ class ChainClient:
         )
 
     def parameters(self) -> LedgerParameters:
-        f = self.ledger.functions
         return LedgerParameters(
-            fee_bps=self._call(f.feeBps()),
-            bootstrap_reward_per_km=self._call(f.bootstrapRewardPerKm()),
-            operating_reward_per_km=self._call(f.operatingRewardPerKm()),
-            halving_interval=self._call(f.halvingInterval()),
-            daily_rewarded_metres=self._call(f.dailyRewardedMetres()),
+            fee_bps=self._view(self.ledger, "feeBps"),
+            bootstrap_reward_per_km=self._view(self.ledger, "bootstrapRewardPerKm"),
+            operating_reward_per_km=self._view(self.ledger, "operatingRewardPerKm"),
+            halving_interval=self._view(self.ledger, "halvingInterval"),
+            daily_rewarded_metres=self._view(self.ledger, "dailyRewardedMetres"),
         )
 
     def is_member(self, account: str) -> bool:
-        return bool(self._call(self.membership.functions.isMember(to_checksum_address(account))))
+        return bool(self._view(self.membership, "isMember", to_checksum_address(account)))
 
     def region_of(self, account: str) -> int:
-        return int(self._call(self.membership.functions.regionOf(to_checksum_address(account))))
+        return int(self._view(self.membership, "regionOf", to_checksum_address(account)))
 
     def admitted_at(self, account: str) -> int:
         """When `account` was admitted (unix seconds); 0 if not a member."""
-        return int(self._call(self.membership.functions.admittedAt(to_checksum_address(account))))
+        return int(self._view(self.membership, "admittedAt", to_checksum_address(account)))
 
     def is_revoked(self, account: str) -> bool:
-        return bool(self._call(self.membership.functions.isRevoked(to_checksum_address(account))))
+        return bool(self._view(self.membership, "isRevoked", to_checksum_address(account)))
 
     def capital_share(self) -> int:
         """Fare-token units collected from each applicant at admission (`Membership.capitalShare`)."""
-        return int(self._call(self.membership.functions.capitalShare()))
+        return int(self._view(self.membership, "capitalShare"))
 
     def capital_paid(self, account: str) -> int:
-        return int(self._call(self.membership.functions.capitalPaid(to_checksum_address(account))))
+        return int(self._view(self.membership, "capitalPaid", to_checksum_address(account)))
 
     def admissions_address(self) -> str:
         """The admissions role (`Membership.admissions`): the address, besides governance, that admits."""
@@ -155,10 +182,10 @@ class ChainClient:
 
     def ledger_nonce(self, account: str) -> int:
         """`RideLedger.nonces(account)`: consumed by the account's signed withdrawals, releases and disputes."""
-        return int(self._call(self.ledger.functions.nonces(to_checksum_address(account))))
+        return int(self._view(self.ledger, "nonces", to_checksum_address(account)))
 
     def is_active_driver(self, driver: str, region_id: int) -> bool:
-        return bool(self._call(self.ledger.functions.isActiveDriver(to_checksum_address(driver), region_id)))
+        return bool(self._view(self.ledger, "isActiveDriver", to_checksum_address(driver), region_id))
 
     def region_member_addresses(self, region_id: int) -> list[str]:
         """The members of `region_id` now, from the ledger's `RegionMembersChanged` logs since deployment."""
@@ -191,7 +218,7 @@ class ChainClient:
         return bool(self._call(self.governor.functions.hasVoted(proposal_id, to_checksum_address(account))))
 
     def membership_nonce(self, account: str) -> int:
-        return int(self._call(self.membership.functions.nonces(to_checksum_address(account))))
+        return int(self._view(self.membership, "nonces", to_checksum_address(account)))
 
     def permit_nonce(self, account: str) -> int:
         return int(self._call(self.fare_token.functions.nonces(to_checksum_address(account))))
@@ -203,10 +230,10 @@ class ChainClient:
         return int(self._call(self.fare_token.functions.balanceOf(to_checksum_address(account))))
 
     def escrow_of(self, account: str) -> int:
-        return int(self._call(self.ledger.functions.escrowOf(to_checksum_address(account))))
+        return int(self._view(self.ledger, "escrowOf", to_checksum_address(account)))
 
     def earnings_of(self, account: str) -> int:
-        return int(self._call(self.ledger.functions.earningsOf(to_checksum_address(account))))
+        return int(self._view(self.ledger, "earningsOf", to_checksum_address(account)))
 
     def shares_of(self, account: str) -> int:
         return int(self._call(self.share.functions.balanceOf(to_checksum_address(account))))
@@ -218,10 +245,10 @@ class ChainClient:
         return int(self._call(self.share.functions.claimable(to_checksum_address(account))))
 
     def treasury_balance(self) -> int:
-        return int(self._call(self.ledger.functions.treasuryBalance()))
+        return int(self._view(self.ledger, "treasuryBalance"))
 
     def is_settled(self, trip_id: int) -> bool:
-        return bool(self._call(self.ledger.functions.isSettled(trip_id)))
+        return bool(self._view(self.ledger, "isSettled", trip_id))
 
     def latest_timestamp(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
@@ -230,6 +257,14 @@ class ChainClient:
         return int(self.w3.eth.block_number)
 
     # --------------------------------------------------------- relayed writes
+    def share_nonce_locks(self, lock: Callable[[str], AbstractContextManager[object]]) -> None:
+        """Every sender of this client takes `lock(address)` while it holds a nonce: for processes sending from the
+        same keys (several API processes and the settlement workers on one PostgreSQL database, `db.nonce_lock`)."""
+        with self._senders_lock:
+            self._shared_lock = lock
+            for sender in [self.transactions, *self._senders.values()]:
+                sender.shared_lock = lock
+
     def sender(self, private_key: str) -> SettlerTransactions:
         """The transaction sender of `private_key` (one per key and process, so its nonces are serialised); the
         settler key's is `transactions`."""
@@ -246,8 +281,8 @@ class ChainClient:
                     self.errors,
                     receipt_timeout=self.transactions.receipt_timeout,
                 )
+                sender.shared_lock = self._shared_lock
                 self._senders[address] = sender
-            sender.nonce_guard = self.transactions.nonce_guard
             return sender
 
     def admit(
@@ -455,26 +490,26 @@ class ChainClient:
         return max(latest, int(pending["timestamp"])) if pending else latest
 
     def dispute_window(self) -> int:
-        return int(self._call(self.ledger.functions.disputeWindow()))
+        return int(self._view(self.ledger, "disputeWindow"))
 
     def max_trip_seconds(self) -> int:
-        return int(self._call(self.ledger.functions.maxTripSeconds()))
+        return int(self._view(self.ledger, "maxTripSeconds"))
 
     def max_receipt_age(self) -> int:
-        return int(self._call(self.ledger.functions.maxReceiptAge()))
+        return int(self._view(self.ledger, "maxReceiptAge"))
 
     def quote_fare(self, region_id: int, distance_metres: int) -> int:
-        return int(self._call(self.ledger.functions.quoteFare(region_id, distance_metres)))
+        return int(self._view(self.ledger, "quoteFare", region_id, distance_metres))
 
     def is_mediator(self, account: str) -> bool:
         """Holds MEDIATOR_ROLE (a mediator must also be a member to decide)."""
         role = self._call(self.ledger.functions.MEDIATOR_ROLE())
-        return bool(self._call(self.ledger.functions.hasRole(role, to_checksum_address(account))))
+        return bool(self._view(self.ledger, "hasRole", role, to_checksum_address(account)))
 
     def hold_of(self, trip_id: int, driver: str, rider: str) -> Hold:
         args = (trip_id, to_checksum_address(driver), to_checksum_address(rider))
         max_fare, cancel_by, expiry, state = self._call(self.ledger.functions.holdOf(*args))
-        released = bool(self._call(self.ledger.functions.isHoldReleased(*args)))
+        released = bool(self._view(self.ledger, "isHoldReleased", *args))
         return Hold(int(max_fare), int(cancel_by), int(expiry), HoldState(int(state)), released)
 
     def relay_authorise_fare(self, authorisation: FareAuthorisation, signature: bytes) -> TxOutcome:
@@ -536,6 +571,30 @@ class ChainClient:
         )
 
     # ---------------------------------------------------------------- helpers
+    def _view(self, contract: Contract, name: str, *args: Any) -> Any:
+        """`self._call(contract.functions.<name>(*args))` for a function whose answer holds no address, without
+        web3's contract-function machinery: building a `ContractFunction` and encoding its call looks the function
+        up in the ABI twice and validates the whole ABI each time (a keccak of every function's signature), which
+        cost more CPU than the node's answer. The selector and the types are worked out once per function here."""
+        abi = self._view_abis.get((contract.address, name))
+        if abi is None:
+            abi = _ViewAbi.of(contract, name)
+            self._view_abis[(contract.address, name)] = abi
+
+        def read(block: BlockIdentifier) -> Any:
+            data = abi.selector + self.w3.codec.encode(abi.inputs, args)
+            try:
+                raw = self.w3.eth.call({"to": contract.address, "data": HexBytes(data)}, block)
+            except ContractLogicError as exc:
+                raise self.errors.of_call(exc) from exc
+            values = self.w3.codec.decode(abi.outputs, raw)
+            return values[0] if len(values) == 1 else list(values)
+
+        block = self.reads.block
+        if block is None:
+            return read("latest")
+        return self.reads.get((contract.address, name, repr(args), "{}"), block, lambda: read(block))
+
     def _call(self, call: ContractFunction) -> Any:
         """`call.call()`, with its revert decoded; inside `reads.pinned()`, at the pinned block and cached."""
         block = self.reads.block
@@ -549,6 +608,23 @@ class ChainClient:
             return call.call(block_identifier=block)
         except ContractLogicError as exc:
             raise self.errors.of_call(exc) from exc
+
+
+@dataclass(frozen=True)
+class _ViewAbi:
+    """What `ChainClient._view` needs of one contract function: its selector, input and output types."""
+
+    selector: bytes
+    inputs: list[str]
+    outputs: list[str]
+
+    @classmethod
+    def of(cls, contract: Contract, name: str) -> _ViewAbi:
+        [function] = [e for e in contract.abi if e.get("type") == "function" and e.get("name") == name]
+        outputs = get_abi_output_types(function)
+        if any("address" in kind for kind in outputs):  # web3 checksums addresses in answers; these are left to it
+            raise ValueError(f"{name} answers an address: read it with _call")
+        return cls(function_abi_to_4byte_selector(function), get_abi_input_types(function), outputs)
 
 
 def _proposal_args(

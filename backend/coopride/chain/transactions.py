@@ -4,7 +4,9 @@ signed batch before it is broadcast (see `coopride.settlement.worker`)."""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, cast
@@ -23,21 +25,14 @@ from coopride.chain.types import SignedTx, TxOutcome
 
 RECEIPT_TIMEOUT_SECONDS = 30.0
 GAS_MARGIN_PERCENT = 20
+# A relay whose nonce another process took re-signs with the next one, this many times in all.
+NONCE_ATTEMPTS = 10
 # Nodes replace a pending transaction only for at least 10% more on both fees (geth's default); bump by 12.5%.
 FEE_BUMP_NUMERATOR, FEE_BUMP_DENOMINATOR = 9, 8
 
 
-# Held from choosing a nonce to the broadcast by every process sending from `address` (see `exclusive_nonce`).
-NonceGuard = Callable[[str], AbstractContextManager[object]]
-
-
-def _one_process(_address: str) -> AbstractContextManager[object]:
-    return nullcontext()
-
-
 class SettlerTransactions:
-    """Everything sent from the settler key. Thread-safe: one lock serialises nonces within the process, and
-    `nonce_guard` across processes (a PostgreSQL advisory lock where several processes share the key)."""
+    """Everything sent from the settler key. Thread-safe: one lock serialises nonces within the process."""
 
     def __init__(
         self,
@@ -55,17 +50,18 @@ class SettlerTransactions:
         self._account = Account.from_key(settler_key)
         self.settler: ChecksumAddress = self._account.address
         self._send_lock = threading.RLock()
-        self.nonce_guard: NonceGuard = _one_process
+        # Taken inside the send lock when processes share this key (`ChainClient.share_nonce_locks`).
+        self.shared_lock: Callable[[str], AbstractContextManager[object]] | None = None
 
     # ---------------------------------------------------------------- nonces
     @contextmanager
     def exclusive_nonce(self) -> Iterator[int]:
-        """Holds the settler's send lock and the nonce guard, and yields the next nonce the node will accept.
+        """Holds the settler's send lock and yields the next nonce the node will accept.
 
-        Relays and the settlement worker sign (the worker also persists) and broadcast inside this block, so that
-        no other sender of this key, in this process or another, can take the nonce in between.
+        The settlement worker signs, persists and broadcasts inside this block so that no relay in this
+        process can take the nonce in between.
         """
-        with self._send_lock, self.nonce_guard(self.settler):
+        with self._send_lock, self.shared_lock(self.settler) if self.shared_lock else nullcontext():
             yield self.pending_nonce()
 
     def pending_nonce(self) -> int:
@@ -139,9 +135,19 @@ class SettlerTransactions:
     def transact(self, call: ContractFunction) -> TxOutcome:
         """Signs `call` with the settler key, sends it and waits for the receipt. Raises `ChainRevert` with the
         decoded error, or `ChainUnavailable` when the node does not answer or mine it in time."""
-        with self.exclusive_nonce() as nonce:
-            signed = self.sign_call(call, nonce)
-            tx_hash = self.broadcast(signed)
+        for attempt in range(1, NONCE_ATTEMPTS + 1):
+            with self.exclusive_nonce() as nonce:
+                signed = self.sign_call(call, nonce)
+                try:
+                    tx_hash = self.broadcast(signed)
+                    break
+                except (NonceConsumed, NonceInUse):
+                    # Another process sending from this key (the API's worker processes share it) took the nonce
+                    # between our read and our send. The node refused ours, so signing again with the next nonce
+                    # cannot send the call twice.
+                    if attempt == NONCE_ATTEMPTS:
+                        raise ChainUnavailable(f"no free nonce for {self.settler} after {attempt} attempts") from None
+            time.sleep(random.uniform(0.0, 0.02 * attempt))  # racing processes retry at different moments
         try:
             receipt = self.wait_for_receipt(tx_hash)
         except TimeExhausted as exc:

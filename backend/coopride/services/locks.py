@@ -10,14 +10,10 @@ that two transactions never wait for each other."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlmodel import Session, SQLModel
-
-from coopride.chain.transactions import SettlerTransactions
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -26,42 +22,12 @@ def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _advisory_key(key: tuple[str | int, ...]) -> int:
-    return int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "big", signed=True)
-
-
 def lock_key(session: Session, *key: str | int) -> None:
     """Waits until no other transaction holds `key`, then holds it until this transaction ends."""
     if not _postgresql(session):
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _advisory_key(key)})
-
-
-@contextmanager
-def held_by_this_process(engine: Engine, *key: str | int) -> Iterator[None]:
-    """Holds `key` for the block, whatever transactions begin and end meanwhile: a session-level advisory lock on
-    a connection of its own (PostgreSQL; nothing to do on SQLite, which serves one process)."""
-    if engine.dialect.name != "postgresql":
-        yield
-        return
-    with engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _advisory_key(key)})
-        connection.commit()
-        try:
-            yield
-        finally:
-            try:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _advisory_key(key)})
-                connection.commit()
-            except Exception:  # never hand a connection that may still hold the lock back to the pool
-                connection.invalidate()
-                raise
-
-
-def share_nonces(engine: Engine, transactions: SettlerTransactions) -> None:
-    """Every process on `engine` that sends from one key (API relays, settlement workers) takes the key's lock from
-    choosing a nonce to the broadcast, so two processes never sign two transactions with one nonce."""
-    transactions.nonce_guard = lambda address: held_by_this_process(engine, "nonce", address.lower())
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest, "big", signed=True)})
 
 
 def lock_row(session: Session, row: Row) -> Row:

@@ -201,7 +201,7 @@ def post_offer(
         seats=seats,
         max_detour_m=max_detour_m,
     )
-    _set_footprint(offer)
+    set_footprint(offer)
     session.add(offer)
     session.flush()
     match_arriving_offer(session, offer)
@@ -408,7 +408,7 @@ FOOTPRINT_FIELDS = (
 )
 
 
-def _set_footprint(offer: TripOffer) -> None:
+def set_footprint(offer: TripOffer) -> None:
     """Stores the offer's footprint (issue 13); left NULL where its boxes do not hold (the offer is then a
     candidate of every arriving request, and an arriving offer falls back to the batch)."""
     try:

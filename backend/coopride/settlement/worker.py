@@ -30,8 +30,7 @@ Several workers on one PostgreSQL database (issue 13), all sending from the ONE 
    takes the next ones. On SQLite (one process) trips are chosen and claimed as before (a guarded UPDATE).
 5. Nonces: from choosing the nonce to the broadcast, a worker holds a PostgreSQL advisory lock named after the
    settler address (session level, on a connection of its own: a dead process's lock goes with its connection)
-   besides the process's own nonce lock, so two workers never sign with the same nonce. The API processes' relays
-   take the same lock (`services.locks.share_nonces`).
+   besides the process's own nonce lock, so two workers never sign with the same nonce.
 6. Recovery: every batch row has an owner (the worker's id) and a lease (`lease_seconds`). A worker finishes its
    own unfinished batches (a restarted worker with the same id at once) and takes over another's only once that
    lease ran out, by a compare-and-set UPDATE that one worker wins. A lease that runs out under a worker that is
@@ -67,11 +66,10 @@ from coopride.chain.errors import TRANSIENT_ERRORS, ChainRevert, NonceConsumed, 
 from coopride.chain.manifest import load_manifest
 from coopride.chain.types import RejectReason, SignedTx, TripRejection
 from coopride.config import Settings, get_settings
-from coopride.db import init_db, make_engine
+from coopride.db import init_db, make_engine, nonce_lock, nonce_lock_key
 from coopride.models import SettlementBatch, SettlementRetry, Trip, as_utc, stored_id, utcnow
 from coopride.models.enums import BatchStatus, DisputeStatus, TripStatus
 from coopride.services.attestation import Attester, attester_key_of, trace_problems
-from coopride.services.locks import share_nonces
 from coopride.services.trips import receipt_of
 from coopride.settlement.reconcile import reconcile_trips, record_settled, requeue
 
@@ -111,6 +109,11 @@ class SettlementHooks:
     after_broadcast: Callable[[SettlementBatch], None] | None = None
 
 
+def settler_lock_key(settler: str) -> int:
+    """The advisory lock key (a signed 64-bit integer) that serialises nonces of one settler address."""
+    return nonce_lock_key(settler)
+
+
 def batch_id_for(chain_id: int, ledger: str, nonce: int, trip_ids: list[int]) -> bytes:
     """Deterministic: the same trips, sent with the same nonce to the same ledger, give the same id."""
     return keccak(abi_encode(["uint256", "address", "uint256", "uint256[]"], [chain_id, ledger, nonce, trip_ids]))
@@ -123,7 +126,7 @@ class SettlementWorker:
         chain: ChainClient,
         *,
         batch_size: int = 100,
-        max_age_seconds: float = 30.0,
+        max_age_seconds: float = 2.0,
         retry_delay_seconds: float = 60.0,
         max_retry_delay_seconds: float = 3600.0,
         attester: Attester | None = None,
@@ -135,6 +138,7 @@ class SettlementWorker:
         hooks: SettlementHooks | None = None,
         worker_id: str = DEFAULT_WORKER_ID,
         lease_seconds: float = 300.0,
+        poll_seconds: float = 0.25,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -157,9 +161,9 @@ class SettlementWorker:
         self.hooks = hooks or SettlementHooks()
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
         self._postgres = engine.dialect.name == "postgresql"
         self._run_lock = threading.Lock()
-        share_nonces(engine, chain.transactions)
 
     def _session(self) -> Session:
         # Objects stay readable after commit: a batch is passed on after it is stored.
@@ -186,8 +190,25 @@ class SettlementWorker:
 
     @contextmanager
     def _nonce(self) -> Iterator[int]:
-        """The next nonce, held until the block ends: across threads and, on PostgreSQL, processes."""
-        with self.chain.transactions.exclusive_nonce() as nonce:
+        """The next nonce, held until the block ends: across processes (PostgreSQL advisory lock) and threads."""
+        if not self._postgres or self.chain.transactions.shared_lock is not None:  # the latter takes it itself
+            with self.chain.transactions.exclusive_nonce() as nonce:
+                yield nonce
+            return
+        with (
+            nonce_lock(self.engine, self.chain.transactions.settler),
+            self.chain.transactions.exclusive_nonce() as nonce,
+        ):
+            yield nonce
+
+    @contextmanager
+    def _database_then_nonce(self, session: Session) -> Iterator[int]:
+        """The nonce lock, taken only once `session`'s transaction has begun. On SQLite a writing transaction
+        holds the database's write lock from its start (`db._begin_immediate`), and an API request that relays a
+        transaction (a booking's `authoriseFare`) takes that lock first and the nonce lock second: taking them
+        here in the same order means neither waits for the other until SQLite's busy timeout (30 s)."""
+        session.connection()
+        with self._nonce() as nonce:
             yield nonce
 
     # ---------------------------------------------------------------- passes
@@ -210,16 +231,22 @@ class SettlementWorker:
                 report.errors.append(f"chain unavailable: {exc.__class__.__name__}: {exc}")
         return report
 
-    def run_forever(self, stop_event: threading.Event, poll_interval: float = 1.0) -> None:
-        log.info("settlement worker started (batch size %d, max age %.0f s)", self.batch_size, self.max_age_seconds)
+    def run_forever(self, stop_event: threading.Event, poll_interval: float | None = None) -> None:
+        """Passes until `stop_event` is set, `poll_interval` (default `poll_seconds`) apart; a pass that sent a
+        batch is followed by the next at once (trips that became due while it was mined wait for no timer)."""
+        pause = self.poll_seconds if poll_interval is None else poll_interval
+        log.info("settlement worker started (batch size %d, max age %g s)", self.batch_size, self.max_age_seconds)
         while not stop_event.is_set():
+            sent = False
             try:
                 report = self.run_once()
+                sent = bool(report.batches_sent) and not report.errors
                 if report.settled or report.rejected or report.errors:
                     log.info("settlement pass: %s", report)
             except Exception:  # one bad pass must not stop settlement; the next pass starts from the DB
                 log.exception("settlement pass failed")
-            stop_event.wait(poll_interval)
+            if not sent:
+                stop_event.wait(pause)
         log.info("settlement worker stopped")
 
     # --------------------------------------------------------- choosing trips
@@ -264,6 +291,7 @@ class SettlementWorker:
     def _send_batch(self, trips: list[Trip], report: SettlementReport, claim: Session | None = None) -> bool:
         """Stores, broadcasts and confirms one batch. False when the pass should stop. `claim` (PostgreSQL) holds
         the trips locked; it is committed by `_persist`, or here when nothing is stored."""
+        began = time.perf_counter()
         trips = self._attestable(trips, report, claim)
         if not trips:
             if claim is not None:
@@ -274,7 +302,7 @@ class SettlementWorker:
         trips = sorted(trips, key=lambda t: (t.driver.lower(), t.end_time, t.id))
         trip_ids = [stored_id(t) for t in trips]
         signed_receipts = [self._signed_receipt(t) for t in trips]
-        with self._nonce() as nonce:
+        with self._in(claim) as session, self._database_then_nonce(session) as nonce:
             batch_id = batch_id_for(self.chain.chain_id, self.chain.ledger.address, nonce, trip_ids)
             attester_r, attester_vs = self.attester.attest(batch_id, [receipt_of(t) for t in trips])
             call = self.chain.settle_call(batch_id, signed_receipts, attester_r, attester_vs)
@@ -295,18 +323,29 @@ class SettlementWorker:
                 owner=self.worker_id,
                 lease_until=self.clock() + self.lease_seconds,
             )
-            if not self._persist(batch, claim):
+            if not self._persist(batch, session):
                 report.errors.append("trips were claimed by another worker; skipped")
                 return False
             if self.hooks.after_persist:
                 self.hooks.after_persist(batch)
-            if not self._broadcast(batch):
-                report.unfinished_batches.append(batch.id)  # the next pass reconciles it
-                return False
+            sent = self._send(batch)
+        if not sent:
+            report.unfinished_batches.append(batch.id)  # the next pass reconciles it
+            return False
+        self._count_broadcast(batch)
         report.batches_sent.append(batch.id)
         if self.hooks.after_broadcast:
             self.hooks.after_broadcast(batch)
-        return self._confirm(batch, report)
+        sent_at = time.perf_counter()
+        confirmed = self._confirm(batch, report)
+        log.info(
+            "batch %s: %d trips, %.3f s to check, sign and send, %.3f s to be mined and recorded",
+            batch.id,
+            len(trip_ids),
+            sent_at - began,
+            time.perf_counter() - sent_at,
+        )
+        return confirmed
 
     def _attestable(self, trips: list[Trip], report: SettlementReport, claim: Session | None = None) -> list[Trip]:
         """The trips the attester vouches for; each one it refuses is rejected for good (never sent). Inside a
@@ -353,19 +392,22 @@ class SettlementWorker:
             session.commit()
         return True
 
-    def _broadcast(self, batch: SettlementBatch) -> bool:
-        """Sends the stored bytes; False if another transaction holds or used the nonce. If the node is down
-        this raises and the batch stays "submitted": the next pass tries again."""
+    def _send(self, batch: SettlementBatch) -> bool:
+        """Sends the stored bytes (under the nonce lock); False if another transaction holds or used the nonce. If
+        the node is down this raises and the batch stays "submitted": the next pass tries again."""
         try:
             self.chain.transactions.broadcast(_signed_of(batch))
         except (NonceConsumed, NonceInUse):
             return False
+        return True
+
+    def _count_broadcast(self, batch: SettlementBatch) -> None:
+        """Notes one more broadcast of the batch (after the nonce lock is released: see `_database_then_nonce`)."""
         with self._session() as session:
             stored = session.get_one(SettlementBatch, batch.id)
             stored.broadcast_count += 1
             session.add(stored)
             session.commit()
-        return True
 
     def _confirm(self, batch: SettlementBatch, report: SettlementReport) -> bool:
         try:
@@ -398,11 +440,12 @@ class SettlementWorker:
             elif batch.nonce < confirmed_nonce:
                 self._supersede(batch, report)
             else:
-                with self._nonce():
+                with self._session() as session, self._database_then_nonce(session):
                     if self.clock() - batch.signed_at >= self.bump_after_seconds:
-                        batch = self._replace_with_higher_fees(batch, report)
-                    sent = self._broadcast(batch)
+                        batch = self._replace_with_higher_fees(batch, report, session)
+                    sent = self._send(batch)
                 if sent:
+                    self._count_broadcast(batch)
                     self._confirm(batch, report)
                 else:
                     report.unfinished_batches.append(batch.id)
@@ -440,23 +483,25 @@ class SettlementWorker:
                 return receipt
         return None
 
-    def _replace_with_higher_fees(self, batch: SettlementBatch, report: SettlementReport) -> SettlementBatch:
-        """Stores the re-signed version before it can be broadcast, keeping the hashes of those it replaces.
-        At the fee ceiling the batch is left as it is (its current version is broadcast again)."""
+    def _replace_with_higher_fees(
+        self, batch: SettlementBatch, report: SettlementReport, session: Session
+    ) -> SettlementBatch:
+        """Stores the re-signed version (in `session`, whose transaction began before the nonce lock was taken)
+        before it can be broadcast, keeping the hashes of those it replaces. At the fee ceiling the batch is left
+        as it is (its current version is broadcast again)."""
         bumped = self.chain.transactions.bump_fees(_signed_of(batch), max_fee_ceiling=self.max_fee_per_gas)
         if bumped is None:
             report.errors.append(
                 f"batch {batch.id} waits unmined at the fee ceiling ({self.max_fee_per_gas} wei per gas)"
             )
             return batch
-        with self._session() as session:
-            stored = session.get_one(SettlementBatch, batch.id, with_for_update=True)
-            if stored.status != BatchStatus.SUBMITTED or stored.tx_hash != batch.tx_hash:
-                return stored  # another worker finished or re-signed it meanwhile
-            stored.replaced_tx_hashes = [*stored.replaced_tx_hashes, stored.tx_hash]
-            stored.tx_hash, stored.raw_tx, stored.signed_at = bumped.tx_hash, bumped.raw, self.clock()
-            session.add(stored)
-            session.commit()
+        stored = session.get_one(SettlementBatch, batch.id, with_for_update=True)
+        if stored.status != BatchStatus.SUBMITTED or stored.tx_hash != batch.tx_hash:
+            return stored  # another worker finished or re-signed it meanwhile
+        stored.replaced_tx_hashes = [*stored.replaced_tx_hashes, stored.tx_hash]
+        stored.tx_hash, stored.raw_tx, stored.signed_at = bumped.tx_hash, bumped.raw, self.clock()
+        session.add(stored)
+        session.commit()
         log.info("batch %s re-signed with higher fees as %s", batch.id, bumped.tx_hash)
         if self.hooks.after_persist:
             self.hooks.after_persist(stored)
@@ -588,6 +633,7 @@ def worker_from_settings(
         bump_after_seconds=settings.settlement_bump_after_seconds,
         max_fee_per_gas=int(settings.settlement_max_fee_gwei * 10**9),
         worker_id=worker_id,
+        poll_seconds=settings.settlement_poll_seconds,
     )
 
 
@@ -599,7 +645,7 @@ def run_once(settings: Settings | None = None, *, force: bool = False) -> Settle
 def run_forever(
     stop_event: threading.Event,
     settings: Settings | None = None,
-    poll_interval: float = 1.0,
+    poll_interval: float | None = None,
     *,
     worker_id: str = DEFAULT_WORKER_ID,
 ) -> None:
@@ -608,7 +654,9 @@ def run_forever(
     worker_from_settings(settings, worker_id=worker_id).run_forever(stop_event, poll_interval)
 
 
-def start_in_thread(worker: SettlementWorker, poll_interval: float = 1.0) -> tuple[threading.Thread, threading.Event]:
+def start_in_thread(
+    worker: SettlementWorker, poll_interval: float | None = None
+) -> tuple[threading.Thread, threading.Event]:
     """The embedded worker for the API's lifespan: set the event and join the thread on shutdown."""
     stop_event = threading.Event()
     thread = threading.Thread(

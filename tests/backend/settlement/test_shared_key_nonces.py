@@ -1,13 +1,16 @@
 """API processes and settlement workers that share the settler key on one PostgreSQL database take one nonce each
-(issue 13): `services.locks.share_nonces` holds the key's advisory lock from choosing a nonce to the broadcast.
+(issue 13): `ChainClient.share_nonce_locks(db.nonce_lock)` holds the key's advisory lock from choosing a nonce to
+the broadcast.
 Two chain clients stand for two processes: each has its own in-process lock, so only the database serialises them."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
+from coopride.chain import transactions
 from coopride.chain.client import ChainClient
-from coopride.services.locks import share_nonces
+from coopride.db import lock_engine, nonce_lock
 
 DATABASES = ("postgresql",)
 PROCESSES = 2
@@ -34,10 +37,12 @@ def _send_at_once(clients: list[ChainClient]) -> list[object]:
         return [outcome for job in jobs for outcome in job.result()]
 
 
-def test_two_processes_relaying_from_one_key_use_every_nonce_once(engine, manifest, deployment, chain_client):
+def test_two_processes_relaying_from_one_key_use_every_nonce_once(engine, manifest, deployment, chain_client,
+                                                                    monkeypatch):
+    monkeypatch.setattr(transactions, "NONCE_ATTEMPTS", 1)  # the lock alone, not a retry, keeps nonces apart
     clients = [ChainClient(deployment.rpc_url, manifest, deployment.settler_key) for _ in range(PROCESSES)]
     for client in clients:
-        share_nonces(engine, client.transactions)
+        client.share_nonce_locks(partial(nonce_lock, lock_engine(engine)))
     first_nonce = chain_client.transactions.confirmed_nonce()
 
     outcomes = _send_at_once(clients)

@@ -44,7 +44,7 @@ def _offer(rng: random.Random, now: int, spread: float = 0.05, length: float | N
         seats=rng.randint(1, 3),
         max_detour_m=rng.choice([0, 500, 1_500, 4_000]),
     )
-    rides._set_footprint(offer)
+    rides.set_footprint(offer)
     return offer
 
 

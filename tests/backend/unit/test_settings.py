@@ -49,7 +49,8 @@ ENVIRONMENT_ONLY = [
     ("session_ttl_seconds", "COOPRIDE_SESSION_TTL_SECONDS", "600", 600, 12 * 3600),
     ("signature_deadline_seconds", "COOPRIDE_SIGNATURE_DEADLINE_SECONDS", "120", 120, 3600),
     ("settlement_batch_size", "COOPRIDE_SETTLEMENT_BATCH_SIZE", "7", 7, 50),
-    ("settlement_max_age_seconds", "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS", "5", 5, 60),
+    ("settlement_max_age_seconds", "COOPRIDE_SETTLEMENT_MAX_AGE_SECONDS", "5", 5, 2.0),
+    ("settlement_poll_seconds", "COOPRIDE_SETTLEMENT_POLL_SECONDS", "0.5", 0.5, 0.25),
     ("settlement_bump_after_seconds", "COOPRIDE_SETTLEMENT_BUMP_AFTER_SECONDS", "30", 30, 180),
     ("settlement_max_fee_gwei", "COOPRIDE_SETTLEMENT_MAX_FEE_GWEI", "12.5", 12.5, 500.0),
 ]
