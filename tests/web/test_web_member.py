@@ -1,5 +1,5 @@
 """A member's money and votes in a real browser: test tokens, the capital share paid at admission, a permit
-deposit whose escrow equals the chain's and a withdrawal by signature, a proposal made from the form and voted
+deposit whose escrow equals the chain's and a withdrawal by signature, leaving with the capital share back, a proposal made from the form and voted
 on with the tally changing, a double tap that submits once, and the API's refusals shown in plain words."""
 
 from __future__ import annotations
@@ -48,6 +48,28 @@ def test_a_signed_deposit_lands_in_escrow_and_a_signed_withdrawal_comes_back_as_
     expect(page.locator("#escrow-balance")).to_have_text("15.50 tEUR")
     assert chain.escrow_of(address) == 15_500_000
     assert chain.token_balance(address) == 74_500_000
+
+
+def test_a_member_leaves_by_signature_and_gets_the_capital_share_back(page, chain):
+    address = create_wallet_and_sign_in(page)
+    join(page)
+    assert chain.is_member(address) and chain.token_balance(address) == 90_000_000
+    page.goto("/statement")
+    expect(page.locator("#leave-state")).to_contain_text("The 10.00 tEUR capital share you paid at admission")
+
+    page.click("#leave-button")
+    dialog = page.locator("#sign-dialog[open]")
+    expect(dialog.locator("h2")).to_have_text("Leave the cooperative")
+    expect(dialog).to_contain_text("your 10.00 tEUR capital share comes back to your wallet")
+    expect(dialog).to_contain_text("Membership")
+    sign_in_dialog(page)
+
+    expect(page.locator("#leave-panel")).to_contain_text("You left the cooperative: 10.00 tEUR came back to your wallet",
+                                                         timeout=SIGNING_TIMEOUT_MS)
+    assert not chain.is_member(address)
+    assert chain.token_balance(address) == 100_000_000
+    page.reload()
+    expect(page.locator("#leave-state")).to_have_text("You are not a member.")
 
 
 def test_a_deposit_above_the_wallet_balance_is_refused_in_plain_words(page, chain):

@@ -25,6 +25,10 @@ from coopride.chain.types import SignedTx, TxOutcome
 
 RECEIPT_TIMEOUT_SECONDS = 30.0
 GAS_MARGIN_PERCENT = 20
+# Plus a fixed headroom: the Membership's vote checkpoints are keyed by block timestamp, so a call estimated in one
+# second and mined in the next writes fresh checkpoint slots (about 20,000 gas each) where the estimate updated
+# existing ones. Unused gas is not paid for.
+GAS_HEADROOM = 60_000
 # A relay whose nonce another process took re-signs with the next one, this many times in all.
 NONCE_ATTEMPTS = 10
 # Nodes replace a pending transaction only for at least 10% more on both fees (geth's default); bump by 12.5%.
@@ -81,7 +85,7 @@ class SettlerTransactions:
                 raise self.errors.of_call(exc) from exc
             except Web3RPCError as exc:
                 raise self.errors.of_rpc_error(exc) from exc
-            gas = gas * (100 + GAS_MARGIN_PERCENT) // 100
+            gas = gas * (100 + GAS_MARGIN_PERCENT) // 100 + GAS_HEADROOM
         params = {"from": self.settler, "nonce": nonce, "gas": gas, "chainId": self.chain_id, **self._fees()}
         tx = call.build_transaction(cast(TxParams, params))
         signed = self._account.sign_transaction(tx)

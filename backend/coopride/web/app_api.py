@@ -126,6 +126,7 @@ class WalletFacts(BaseModel):
     fare_token_balance: FareAmount
     is_member: bool
     region_id: int | None
+    capital_share_paid: FareAmount
     is_mediator: bool
 
 
@@ -138,6 +139,7 @@ def wallet(address: Annotated[Address, Path()], request: Request) -> WalletFacts
         fare_token_balance=chain.fare_token_balance(address),
         is_member=member,
         region_id=chain.region_of(address) if member else None,
+        capital_share_paid=chain.capital_paid(address) if member else 0,
         is_mediator=chain.is_mediator(address),
     )
 

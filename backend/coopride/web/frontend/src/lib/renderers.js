@@ -230,6 +230,21 @@ export const renderers = {
     };
   },
 
+  Leave(m, context) {
+    if (contractName(context.verifyingContract) !== "Membership") throw new RefuseToSign(t("js.sign.refuse.contract"));
+    const amount = tokens(context.capitalShare ?? 0);
+    return {
+      title: t("js.sign.leave.title"),
+      summary: t("js.sign.leave.summary", { amount }),
+      rows: [
+        [t("js.field.member"), m.member],
+        [t("js.field.capital_share"), amount],
+        [t("js.field.until"), date(m.deadline)],
+      ],
+      signers: [m.member],
+    };
+  },
+
   TripReceipt(m, context) {
     tripsOfLedger(m, context);
     const shared = !same(m.rider, ZERO);

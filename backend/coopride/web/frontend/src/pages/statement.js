@@ -1,10 +1,12 @@
 // Member: the statement with charts over time, how to check each figure on chain, claim surplus.
+import { walletFacts } from "../lib/account.js";
 import { api } from "../lib/api.js";
 import { lineChart } from "../lib/charts.js";
 import { config } from "../lib/config.js";
 import { date, km, shares, t, tokens } from "../lib/i18n.js";
 import { myStatement, requireSession } from "../lib/page.js";
 import { disputeLines, statusBadge, tripBadge } from "../lib/trips.js";
+import { signTyped } from "../lib/sign.js";
 import { $, alertBox, fill, h, onClick, progress, showError, txProof } from "../lib/ui.js";
 
 const session = requireSession();
@@ -76,6 +78,36 @@ function renderClaim(statement) {
   fill(panel, h("p", { id: "claimable" }, t("js.claim.available", { amount: tokens(claimable) })), button, steps, status);
 }
 
+/** Leaving: a signed `Leave` the API relays; the capital share paid at admission comes back to the wallet. */
+async function renderLeave(statement) {
+  const panel = $("#leave-panel");
+  if (!statement.chain.is_member) {
+    fill(panel, h("p", { id: "leave-state", class: "muted" }, t("js.leave.not_member")));
+    return;
+  }
+  const facts = await walletFacts(session.address);
+  const capitalShare = BigInt(facts.capital_share_paid);
+  const steps = h("div", { hidden: true });
+  const status = h("div", { "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "secondary", id: "leave-button" }, t("js.leave.button"));
+  onClick(button, async () => {
+    status.replaceChildren();
+    const progressSteps = progress(steps, ["review", "sign", "chain"]);
+    try {
+      const { typed_data: typedData } = await api("/members/me/leave/typed-data");
+      const relayed = await signTyped({
+        typedData, expect: "Leave", context: { capitalShare }, steps: progressSteps,
+        send: (signature) => api("/members/me/leave", { method: "POST", body: { deadline: typedData.message.deadline, signature } }),
+      });
+      fill(status, alertBox("ok", t("js.leave.done", { amount: tokens(relayed.amount) }), h("p", {}, txProof(relayed.tx_hash, relayed.block_number))));
+      button.remove();
+    } catch (error) {
+      showError(status, error);
+    }
+  });
+  fill(panel, h("p", { id: "leave-state" }, t("js.leave.text", { amount: tokens(capitalShare) })), button, steps, status);
+}
+
 /** A statement row's dispute: the row's own (when the statement carries it) or the trip's. */
 function disputeOf(row, trips) {
   if (row.dispute) return row.dispute;
@@ -117,6 +149,7 @@ async function render() {
   renderCharts(statement, trips);
   renderClaim(statement);
   renderDisputes(statement, trips);
+  await renderLeave(statement);
   fill($("#statement-trips"), statement.trips.length
     ? h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("js.statement.trips_caption") }, h("table", { class: "data" },
       h("caption", { class: "visually-hidden" }, t("js.statement.trips_caption")),
