@@ -264,8 +264,11 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
     expect(mediator.locator("#wallet-panel .alert.ok")).to_contain_text(MEDIATOR_ADDRESS, timeout=SIGNING_TIMEOUT_MS)
     join(mediator)
     expect(mediator.locator("#mediation-panel")).to_be_visible()
+    listed = mediator.locator(f"#mediation-open li[data-trip-id='{disputed}']")
+    expect(listed).to_contain_text(f"Trip #{disputed}, disputed by the rider", timeout=15_000)
     assert serious_violations(mediator) == []
-    mediator.fill("#mediation-trip", str(disputed))
+    listed.locator("button").click()  # the trip's number goes into the form
+    expect(mediator.locator("#mediation-trip")).to_have_value(str(disputed))
     mediator.fill("#mediation-award", "0")
     mediator.fill("#mediation-reason", "The trace ends 400 m early: the rider pays nothing")
     mediator.click("#mediation-form button[type=submit]")
@@ -275,6 +278,8 @@ def test_a_driver_and_a_rider_go_from_sign_in_to_a_settled_shared_trip_then_disp
     keep_screenshot(mediator, "decide-dialog-phone")
     sign_in_dialog(mediator)
     expect(mediator.locator("#mediation-form")).to_contain_text(f"Trip #{disputed} decided", timeout=SIGNING_TIMEOUT_MS)
+    mediator.reload()
+    expect(mediator.locator("#mediation-open")).to_contain_text("No dispute waits for a mediator", timeout=15_000)
     assert chain.hold_state(disputed, driver_address, rider_address) in ("ResolvedUnpaid", "None")
     rider.reload()
     expect(rider.locator(f"#statement-trips tr[data-trip-id='{disputed}']")).to_contain_text("decided: 0.00 tEUR paid",

@@ -125,3 +125,17 @@ class ResolutionIn(BaseModel):
     reason: str = DisputeReason
     deadline: Deadline
     signature: HexSignature
+
+
+class OpenDisputePublic(BaseModel):
+    """A dispute waiting for a mediator (`GET /trips/disputes`)."""
+
+    trip_id: int
+    driver: str
+    rider: str
+    by: str = Field(description="who disputed: the driver or the rider")
+    reason: str
+    fare: FareAmount = Field(description="the receipt's fare")
+    max_fare: FareAmount = Field(description="what the rider authorised: the most a mediator may award")
+    since: int = Field(description="the dispute's block time, unix seconds")
+    tx_hash: str = Field(description="the dispute's transaction (`TripDisputed`)")

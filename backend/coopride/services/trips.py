@@ -312,13 +312,18 @@ def file_dispute(
     return trip
 
 
+def require_mediator(chain: ChainClient, caller: str) -> None:
+    """`caller` holds the ledger's MEDIATOR_ROLE and is a member."""
+    if not (chain.is_mediator(caller) and chain.is_member(caller)):
+        raise Forbidden("only a member holding the ledger's MEDIATOR_ROLE decides disputes")
+
+
 def trip_for_mediator(session: Session, chain: ChainClient, trip_id: int, mediator: str) -> Trip:
     """A disputed trip `mediator` may decide: they hold MEDIATOR_ROLE, are a member and no party."""
     trip = session.get(Trip, trip_id)
     if trip is None:
         raise NotFound(f"no trip {trip_id}")
-    if not (chain.is_mediator(mediator) and chain.is_member(mediator)):
-        raise Forbidden("only a member holding the ledger's MEDIATOR_ROLE decides disputes")
+    require_mediator(chain, mediator)
     if mediator in (trip.driver, trip.rider):
         raise Forbidden(f"you are a party to trip {trip_id}: another mediator decides it")
     if trip.dispute_status != DisputeStatus.OPEN or trip.rider is None:

@@ -233,10 +233,17 @@ def test_a_dispute_holds_the_trip_until_a_mediator_decides_and_both_statements_s
                             params={"award": int(request["max_fare"]) + 1, "reason": "too much"})
     assert too_much.status_code == 422
 
+    listed = mediator.get("/trips/disputes")
+    assert listed.status_code == 200, listed.text
+    assert [(d["trip_id"], d["by"], d["reason"], d["fare"], d["max_fare"]) for d in listed.json()] == [
+        (trip["id"], rider.address, "dropped two streets away", trip["fare"], request["max_fare"])]
+    assert driver.get("/trips/disputes").status_code == 403  # not a mediator
+
     award = int(trip["fare"]) // 2
     earnings = chain_client.earnings_of(driver.address)
     decided = _resolve(mediator, trip["id"], award, "half the ride was a detour")
     assert decided.status_code == 200, decided.text
+    assert mediator.get("/trips/disputes").json() == []
     shown = decided.json()["dispute"]
     assert (shown["status"], shown["award"], shown["resolution_reason"]) == ("resolved_paid", str(award),
                                                                              "half the ride was a detour")

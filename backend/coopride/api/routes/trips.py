@@ -7,9 +7,9 @@ from fastapi import APIRouter, Path, Query, Request, status
 from coopride.api.deps import ChainDep, CurrentMember, RegionMapDep, SessionDep, SettingsDep, SignedIn
 from coopride.api.idempotency import IdempotencyKey, idempotent
 from coopride.schemas.common import SignatureIn, TypedDataResponse
-from coopride.schemas.trips import DisputeIn, ResolutionIn, TripCreate, TripPublic
+from coopride.schemas.trips import DisputeIn, OpenDisputePublic, ResolutionIn, TripCreate, TripPublic
 from coopride.schemas.types import FareAmount96In, RowId, signature_bytes
-from coopride.services import trips
+from coopride.services import disputes, trips
 
 router = APIRouter(prefix="/trips", tags=["trips"])
 
@@ -50,6 +50,20 @@ def log_trip(
 @router.get("", summary="Your trips, as driver or rider", response_model=list[TripPublic])
 def my_trips(caller: SignedIn, session: SessionDep) -> list[TripPublic]:
     return [TripPublic.of(trip) for trip in trips.trips_of(session, caller)]
+
+
+@router.get(
+    "/disputes", summary="Mediator: the open disputes to decide, oldest first", response_model=list[OpenDisputePublic]
+)
+def open_disputes(mediator: SignedIn, session: SessionDep, chain: ChainDep) -> list[OpenDisputePublic]:
+    """Every trip whose dispute waits for a mediator, with the most that may be awarded (read on chain); those you
+    are a party to are left out (another mediator decides them). 403 unless you hold MEDIATOR_ROLE."""
+    trips.require_mediator(chain, mediator)
+    return [
+        OpenDisputePublic.model_validate(found, from_attributes=True)
+        for found in disputes.open_disputes(session, chain)
+        if mediator not in (found.driver, found.rider)
+    ]
 
 
 @router.get("/{trip_id}", summary="A trip you drove or rode", response_model=TripPublic)

@@ -373,10 +373,35 @@ function mediationForm() {
   return form;
 }
 
+/** The open disputes, oldest first; "Decide" puts the trip's number in the form. */
+async function renderOpenDisputes(list) {
+  try {
+    const open = await api("/trips/disputes");
+    fill(list, open.length
+      ? h("ul", { class: "items" }, open.map((dispute) => {
+        const pick = h("button", { type: "button", class: "secondary", "data-trip-id": dispute.trip_id }, t("js.mediation.pick"));
+        onClick(pick, () => {
+          $("#mediation-trip").value = String(dispute.trip_id);
+          $("#mediation-award").focus();
+        });
+        return h("li", { class: "item", "data-trip-id": dispute.trip_id },
+          h("p", {}, t("js.mediation.row", {
+            id: dispute.trip_id, who: t(`js.role.${dispute.by === dispute.driver ? "driver" : "rider"}`), reason: dispute.reason,
+            fare: tokens(dispute.fare), max: tokens(dispute.max_fare), since: date(dispute.since),
+          })), pick);
+      }))
+      : h("p", { class: "muted" }, t("js.mediation.none")));
+  } catch (error) {
+    showError(list, error);
+  }
+}
+
 async function renderMediation(facts) {
   const container = $("#mediation-panel");
   container.hidden = !facts || !facts.is_mediator;
-  if (!container.hidden && !$("#mediation-form")) fill($("#mediation-body"), mediationForm());
+  if (container.hidden) return;
+  if (!$("#mediation-form")) fill($("#mediation-body"), h("div", { id: "mediation-open" }), mediationForm());
+  await renderOpenDisputes($("#mediation-open"));
 }
 
 async function renderAccount() {
