@@ -262,10 +262,25 @@ class BareServer:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
         self.log = tempfile.NamedTemporaryFile(prefix="bare-api-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
-            serve_command("api:bare_app", host, self.port, workers) if workers > 1 else
-            [sys.executable, "-m", "uvicorn", "api:bare_app", "--factory", "--host", host, "--port", str(self.port),
-             "--log-level", "warning"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            serve_command("api:bare_app", host, self.port, workers)
+            if workers > 1
+            else [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api:bare_app",
+                "--factory",
+                "--host",
+                host,
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
         import httpx
 
@@ -344,20 +359,33 @@ def top_up_book(database_url: str, requests: int, offers: int, seed: int) -> dic
                 start = base + 5 * DAY + rng.randrange(0, 4 * 3600)
                 rows.append(
                     RideRequest(
-                        rider="0x" + rng.randbytes(20).hex(), region_id=REGION_ID,
-                        origin_lat=origin["lat"], origin_lon=origin["lon"],
-                        destination_lat=destination["lat"], destination_lon=destination["lon"],
-                        earliest=start, latest=start + 1800, estimated_metres=1500, fare_per_km=0, quoted_fare=0,
+                        rider="0x" + rng.randbytes(20).hex(),
+                        region_id=REGION_ID,
+                        origin_lat=origin["lat"],
+                        origin_lon=origin["lon"],
+                        destination_lat=destination["lat"],
+                        destination_lon=destination["lon"],
+                        earliest=start,
+                        latest=start + 1800,
+                        estimated_metres=1500,
+                        fare_per_km=0,
+                        quoted_fare=0,
                     )
                 )
             for _ in range(max(0, offers - open_offers)):
                 origin, destination = _point(rng), _point(rng)
                 start = base + 6 * DAY + rng.randrange(0, 4 * 3600)
                 offer = TripOffer(
-                    driver="0x" + rng.randbytes(20).hex(), region_id=REGION_ID,
-                    origin_lat=origin["lat"], origin_lon=origin["lon"],
-                    destination_lat=destination["lat"], destination_lon=destination["lon"],
-                    depart_earliest=start, depart_latest=start + 900, seats=3, max_detour_m=1500,
+                    driver="0x" + rng.randbytes(20).hex(),
+                    region_id=REGION_ID,
+                    origin_lat=origin["lat"],
+                    origin_lon=origin["lon"],
+                    destination_lat=destination["lat"],
+                    destination_lon=destination["lon"],
+                    depart_earliest=start,
+                    depart_latest=start + 900,
+                    seats=3,
+                    max_detour_m=1500,
                 )
                 set_footprint(offer)  # as `POST /offers` stores it: the box a request must fall in to be a candidate
                 rows.append(offer)
@@ -411,8 +439,16 @@ def shared_rides_end_to_end(info: Any, rides: int, pairs: int, log) -> dict[str,
     chain = ChainClient(info.rpc_url, load_manifest(info.manifest_path), info.settler_key)
     started = time.perf_counter()
     history = (rides_per_pair(rides, pairs) + 2) * SLOT_SECONDS
-    scene = open_region(info.api_url, chain, Operator(chain, ANVIL_DEV_DEPLOYER_KEY), drivers=pairs, riders=pairs,
-                        history_seconds=history, rng=random.Random(1312), log=log)
+    scene = open_region(
+        info.api_url,
+        chain,
+        Operator(chain, ANVIL_DEV_DEPLOYER_KEY),
+        drivers=pairs,
+        riders=pairs,
+        history_seconds=history,
+        rng=random.Random(1312),
+        log=log,
+    )
     log(f"end to end: scene set in {time.perf_counter() - started:.1f} s; {rides} rides, {pairs} pairs at once")
     result = run_shared_rides(info.api_url, chain, scene, rides=rides, pairs=pairs, settle_timeout=300, log=log)
     figures = {"pairs": pairs, **result.summary()}
@@ -428,7 +464,7 @@ def server_processes(stack: Any) -> list[int]:
     import psutil
 
     pids = []
-    for process in (stack.api, stack.settlement):
+    for process in (stack.api, *stack.settlements):
         if process is None:
             continue
         parent = psutil.Process(process.pid)
@@ -480,9 +516,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-seconds", type=float, default=600.0, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep-logs", action="store_true", help="keep the stack's state folder (logs) after the run")
-    parser.add_argument("--only", default=",".join(PARTS),
-                        help=f"parts to run, comma-separated, of {', '.join(PARTS)} (default: all)")
-    parser.add_argument("--e2e-rides", type=int, default=None, help="shared rides end to end (default 1,500, --quick 200)")
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"parts to run, comma-separated, of {', '.join(PARTS)} (default: all)"
+    )
+    parser.add_argument(
+        "--e2e-rides", type=int, default=None, help="shared rides end to end (default 1,500, --quick 200)"
+    )
     parser.add_argument("--e2e-pairs", type=int, default=E2E_PAIRS, help="driver/rider pairs riding at once")
     args = parser.parse_args(argv)
     parts = {part.strip() for part in args.only.split(",") if part.strip()}
@@ -505,9 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     book_sizes = QUICK_BOOK_SIZES if args.quick else BOOK_SIZES
 
     state_dir = Path(tempfile.mkdtemp(prefix="coopride-bench-api-"))
-    settings = Settings(
-        state_dir=state_dir, anvil_port=free_port(), api_port=free_port(), api_workers=workers
-    )
+    settings = Settings(state_dir=state_dir, anvil_port=free_port(), api_port=free_port(), api_workers=workers)
     stack = Stack(settings, log=log, private_postgres=not args.sqlite)
     bare: BareServer | None = None
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -581,10 +618,33 @@ def main(argv: list[str] | None = None) -> int:
             pids = server_processes(stack)
             before = rss_mb(pids)
             log(f"soak: {args.soak_seconds:.0f} s of mixed writes at 32 clients; server RSS {before} MB")
-            figures = measure(info.api_url, Scenario("soak", workload.mixed, workload.remember), 32, args.soak_seconds)
-            after = rss_mb(pids)
-            soak = {"clients": 32, "seconds": args.soak_seconds, "rss_mb_start": before, "rss_mb_end": after,
-                    "rss_growth": round((after - before) / before, 4) if before else None, "load": figures}
+            # RSS every minute, so that a warm-up that levels off can be told from a leak that keeps growing.
+            chunks = max(1, round(args.soak_seconds / 60))
+            samples, loads = [before], []
+            for _ in range(chunks):
+                loads.append(
+                    measure(
+                        info.api_url,
+                        Scenario("soak", workload.mixed, workload.remember),
+                        32,
+                        args.soak_seconds / chunks,
+                    )
+                )
+                samples.append(rss_mb(pids))
+                log(f"soak: RSS {samples[-1]} MB after {len(loads)} of {chunks} chunks")
+            after, middle = samples[-1], samples[len(samples) // 2]
+            soak = {
+                "clients": 32,
+                "seconds": args.soak_seconds,
+                "rss_mb_start": before,
+                "rss_mb_end": after,
+                "rss_growth": round((after - before) / before, 4) if before else None,
+                "rss_mb_every_minute": samples,
+                "rss_growth_second_half": round((after - middle) / middle, 4) if middle else None,
+                "requests": sum(load["requests"] for load in loads),
+                "server_errors": sum(load["server_errors"] for load in loads),
+                "timeouts": sum(load["timeouts"] for load in loads),
+            }
 
         results = {
             "meta": {
@@ -626,20 +686,38 @@ def main(argv: list[str] | None = None) -> int:
     for column in ("endpoint", "clients", "req/s", "p50 ms", "p99 ms", "errors (5xx/timeouts)", "x bare"):
         table.add_column(column, justify="left" if column == "endpoint" else "right")
     for clients, figures in results["baseline_bare_fastapi"]["GET /health"].items():
-        table.add_row("bare FastAPI /health", clients, f"{figures['rps']}", f"{figures['p50_ms']}",
-                      f"{figures['p99_ms']}", f"{figures['errors']} ({figures['server_errors']}/{figures['timeouts']})",
-                      "1")
+        table.add_row(
+            "bare FastAPI /health",
+            clients,
+            f"{figures['rps']}",
+            f"{figures['p50_ms']}",
+            f"{figures['p99_ms']}",
+            f"{figures['errors']} ({figures['server_errors']}/{figures['timeouts']})",
+            "1",
+        )
     for name, cells in results["endpoints"].items():
         for clients, figures in cells.items():
-            table.add_row(name, clients, f"{figures['rps']}", f"{figures['p50_ms']}", f"{figures['p99_ms']}",
-                          f"{figures['errors']} ({figures['server_errors']}/{figures['timeouts']})",
-                          f"{figures['ratio_to_bare']}")
+            table.add_row(
+                name,
+                clients,
+                f"{figures['rps']}",
+                f"{figures['p50_ms']}",
+                f"{figures['p99_ms']}",
+                f"{figures['errors']} ({figures['server_errors']}/{figures['timeouts']})",
+                f"{figures['ratio_to_bare']}",
+            )
     for size, cells in results["open_book"]["sizes"].items():
         for clients in map(str, BOOK_CONCURRENCY):
             figures = cells[clients]
-            table.add_row(f"POST /rides/requests, {int(size):,} open", clients, f"{figures['rps']}",
-                          f"{figures['p50_ms']}", f"{figures['p99_ms']}",
-                          f"{figures['errors']} ({figures['server_errors']}/{figures['timeouts']})", "")
+            table.add_row(
+                f"POST /rides/requests, {int(size):,} open",
+                clients,
+                f"{figures['rps']}",
+                f"{figures['p50_ms']}",
+                f"{figures['p99_ms']}",
+                f"{figures['errors']} ({figures['server_errors']}/{figures['timeouts']})",
+                "",
+            )
     console.print(table)
     if results.get("end_to_end"):
         e2e = results["end_to_end"]
@@ -650,7 +728,10 @@ def main(argv: list[str] | None = None) -> int:
             f"errors {e2e['errors']}"
         )
     if results.get("soak"):
-        console.print(f"soak: RSS {results['soak']['rss_mb_start']} -> {results['soak']['rss_mb_end']} MB")
+        soak = results["soak"]
+        console.print(
+            f"soak: RSS {soak['rss_mb_start']} -> {soak['rss_mb_end']} MB (every minute: {soak['rss_mb_every_minute']})"
+        )
     console.print(f"5xx counted by the server (/metrics): {results['meta']['server_errors_in_metrics']}")
     console.print(f"wrote {args.out}")
     return 0
