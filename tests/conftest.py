@@ -104,23 +104,24 @@ def pytest_configure(config):
     os.environ["COOPRIDE_TEST_RPC_URL"] = f"http://127.0.0.1:{port}"
 
 
-# The test files that take a minute or more each (a few examples, or one long state machine, on a chain or a
-# browser). xdist starts them first: started last, one of them would keep a worker busy alone at the end of the
-# run. Ordering only: a file missing from this list, or listed and gone, still runs.
+# The test files that take about half a minute or more each (a browser, a long state machine, many deployments or
+# servers; figures of `pytest --durations`). xdist starts them first: started last, one of them would keep a worker
+# busy alone at the end of the run. Ordering only: a file missing from this list, or listed and gone, still runs.
 LONG_FILES_FIRST = (
-    "tests/contracts/test_invariants.py",
+    "tests/web/test_web_trip_flow.py",
+    "tests/web/test_web_accessibility.py",
     "tests/backend/api/test_trips.py",
+    "tests/backend/api/test_governance.py",
+    "tests/backend/api/test_rides.py",
+    "tests/contracts/test_invariants.py",
+    "tests/e2e/test_cooperative_flow.py",
+    "tests/backend/api/test_members.py",
+    "tests/e2e/test_api_fuzz.py",
+    "tests/contracts/test_settlement_gas.py",
+    "tests/backend/concurrency/test_booking_races.py",
     "tests/contracts/test_membership_invariants.py",
     "tests/backend/settlement/test_exactly_once.py",
-    "tests/backend/api/test_rides.py",
-    "tests/contracts/test_holds.py",
-    "tests/contracts/test_settlement.py",
-    "tests/web/test_web_trip_flow.py",
-    "tests/contracts/test_membership.py",
-    "tests/web/test_web_accessibility.py",
-    "tests/contracts/test_access_control.py",
-    "tests/contracts/test_vote_maturity.py",
-    "tests/backend/concurrency/test_booking_races.py",
+    "tests/e2e/test_run_postgres.py",
 )
 
 
