@@ -104,6 +104,17 @@ def pytest_configure(config):
     os.environ["COOPRIDE_TEST_RPC_URL"] = f"http://127.0.0.1:{port}"
 
 
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    """Stops this run's anvil once the tests are done. Brownie stops it only at interpreter exit, which an xdist
+    worker does not always reach: a worker still busy a few seconds after reporting its end is interrupted and
+    then ended with os._exit (execnet), and its anvil was left running. (Before xdist's own hook reports the end.)"""
+    from brownie.network import rpc
+
+    if rpc.is_child():
+        rpc.kill(False)
+
 # The test files that take about half a minute or more each (a browser, a long state machine, many deployments or
 # servers; figures of `pytest --durations`). xdist starts them first: started last, one of them would keep a worker
 # busy alone at the end of the run. Ordering only: a file missing from this list, or listed and gone, still runs.
