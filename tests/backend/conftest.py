@@ -56,9 +56,13 @@ class Deployment:
 
 def _wind_chain_clock_to_wall_time() -> None:
     """Brownie's snapshot reverts (earlier test modules) wind anvil's clock back, while the API stamps
-    traces with wall-clock time; a chain behind the wall clock would hold every fresh trip back."""
+    traces with wall-clock time; a chain behind the wall clock would hold every fresh trip back. The lag is read
+    from a block mined now: the latest block is old on a chain that nothing used for a while (a worker's chain
+    during chain-free test files) although its clock is not, and winding by that age put the chain ahead of the
+    wall clock, so `switched_region` (tests/backend/api) waited as long for the wall clock to catch up."""
     from brownie import chain, web3
 
+    chain.mine()
     lag = int(time.time()) - web3.eth.get_block("latest")["timestamp"]
     if lag > 0:
         chain.sleep(lag)

@@ -82,6 +82,11 @@ def test_run_postgres_serves_from_several_processes_with_one_settlement_worker(t
         # The open book's gauge, computed from the database at each scrape (nothing is open yet: absent or zero).
         text = httpx.get(f"{url}/metrics", timeout=10).text
         assert "# TYPE coopride_open_book_size gauge" in text
+        # The worker process may still be importing on a loaded machine: stopping it then is no clean stop.
+        settlement_log, deadline = state / "logs" / "settlement.log", time.monotonic() + 60
+        while not (settlement_log.exists() and "settlement worker started" in settlement_log.read_text()):
+            assert time.monotonic() < deadline and process.poll() is None, "the settlement worker did not start"
+            time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=90)
