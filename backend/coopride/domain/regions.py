@@ -2,7 +2,7 @@
 
 The chain only knows region ids (uint32); the backend decides which region a point belongs to.
 Regions here are discs (centre + radius), enough for the genesis regions; a point inside several
-discs belongs to the one with the nearest centre, so overlapping discs split along the bisector.
+discs belongs to the one with the nearest centre (`RegionMap.boundary` draws the outline that follows).
 """
 
 from __future__ import annotations
