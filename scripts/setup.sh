@@ -91,3 +91,15 @@ if ! command -v chromium >/dev/null; then
     echo "setup: no chromium found: install Debian's chromium, or the web app's browser tests (tests/web) fail" >&2
   fi
 fi
+
+# --- The contracts: built here, so that everything after finds one settled build. Brownie settles a fresh build in
+# two loads (the first compiles; the next prunes the artifacts of library contracts it no longer lists). The test
+# suite's xdist workers load the project at the same moment: on an unsettled build one deleted a file another was
+# reading, and Brownie's result aggregation found the workers disagreeing on the contracts' hashes.
+if [ ! -f build/.settled ] || [ -n "$(find contracts brownie-config.yaml -newer build/.settled -type f -print -quit)" ]; then
+  echo "setup: compiling the contracts (brownie)"
+  for _ in 1 2; do
+    SOLCX_BINARY_PATH="$root/.venv/solcx" .venv/bin/python -c "from brownie import project; project.load('.')" >/dev/null
+  done
+  touch build/.settled
+fi
