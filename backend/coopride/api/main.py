@@ -29,6 +29,12 @@ cost them no gas, matches riders to drivers, checks GPS traces, and collects bot
 signatures on every trip receipt before the settlement worker posts it on chain.
 
 Start with **auth** (get a nonce, sign it, log in), then **members** (join a region).
+
+**Amounts**: every amount, in answers and requests alike, is a decimal string of integer base units of its
+token (`"2500000"` is 2.5 tokens of a 6-decimal token); `GET /chain` gives each token's decimals (the fare
+token: fares, deposits, escrow, earnings, fees, treasury, capital shares, awards; the share token: shares and
+rewards). A JSON number, a sign, spaces, an exponent or an out-of-range value for an amount is a 422. Only
+EIP-712 `typed_data` (a wallet's payload for `eth_signTypedData_v4`) writes its integers as JSON numbers.
 Every error is a JSON body `{"detail": "<reason>", "code": "<kind>"}` (`Problem`) with a 4xx status (503 when
 the chain is down); a request that does not validate lists its problems in `detail`.
 """
@@ -43,7 +49,7 @@ TAGS = [
     {"name": "trips", "description": "Driven trips with their GPS traces, and the EIP-712 receipts both parties sign."},
     {"name": "regions", "description": "Regions, their phase and figures, read from the chain and the database."},
     {"name": "governance", "description": "Parameter-change proposals and gas-free ballots (one member, one vote)."},
-    {"name": "health", "description": "Is the service up?"},
+    {"name": "health", "description": "Is the service up? `GET /chain`: the tokens' decimals, to show amounts."},
 ]
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]

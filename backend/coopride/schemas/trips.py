@@ -135,7 +135,9 @@ class OpenDisputePublic(BaseModel):
     rider: str
     by: str = Field(description="who disputed: the driver or the rider")
     reason: str
-    fare: FareAmount = Field(description="the receipt's fare")
-    max_fare: FareAmount = Field(description="what the rider authorised: the most a mediator may award")
+    fare: FareAmount = Field(description="the receipt's fare, in fare-token base units")
+    max_fare: FareAmount = Field(
+        description="what the rider authorised, the most a mediator may award, in fare-token base units"
+    )
     since: int = Field(description="the dispute's block time, unix seconds")
     tx_hash: str = Field(description="the dispute's transaction (`TripDisputed`)")
